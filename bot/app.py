@@ -1,0 +1,140 @@
+"""The composition root: settings -> database -> services -> Slack app, web pages, scheduler."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+import handlers
+from bot.config import Settings
+from bot.mail.messages import Sender
+from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
+from bot.meetings import Meetings
+from bot.outbox import Outbox
+from bot.people import People
+from bot.services import Services
+from bot.tokens import TokenMinter
+from handlers.web import SERVICES_KEY, add_routes
+from storage.database import create_engine, create_session_factory, upgrade_database
+from storage.secrets import load_or_create_secret
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_JOB = "outbox"
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """Return the SMTP mailer when a server is configured, else the .eml folder."""
+    if settings.smtp_url:
+        return SmtpMailer(settings.smtp_url)
+    return FolderMailer(settings.mail_dir)
+
+
+def build_slack_client(settings: Settings) -> AsyncWebClient:
+    """Return the Web API client every Slack call goes through."""
+    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+
+
+async def drain_outbox(outbox: Outbox) -> None:
+    """Deliver whatever the outbox owes."""
+    await outbox.drain()
+
+
+class Meetbot:
+    """One running Meetbot process: database, Slack app, web server and scheduler."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: AsyncEngine = create_engine(settings.database_url)
+        self.sessions = create_session_factory(self.engine)
+        self.client = build_slack_client(settings)
+        self.mailer = build_mailer(settings)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._runner: web.AppRunner | None = None
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self.services: Services | None = None
+
+    async def start(self) -> None:
+        """Migrate the database, then start serving Slack, the guest pages and the outbox."""
+        await upgrade_database(self.engine)
+        secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
+        meetings = Meetings(self.sessions, TokenMinter(secret), on_deliveries=lambda: outbox.wake())
+        outbox = Outbox(
+            self.sessions,
+            meetings,
+            self.client,
+            self.mailer,
+            Sender(self.settings.mail_from),
+            self.settings.base_url,
+        )
+        services = Services(
+            settings=self.settings, meetings=meetings, people=People(self.client), outbox=outbox
+        )
+        self.services = services
+        bolt = AsyncApp(
+            client=self.client,
+            signing_secret=self.settings.slack_signing_secret or "",
+            process_before_response=False,
+        )
+        handlers.register(bolt, services)
+
+        self.scheduler.add_job(
+            drain_outbox,
+            "interval",
+            args=[outbox],
+            id=OUTBOX_JOB,
+            seconds=self.settings.outbox_interval_seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        outbox.set_waker(self._run_outbox_now)
+        self.scheduler.start()
+
+        web_app = web.Application()
+        web_app[SERVICES_KEY] = services
+        add_routes(web_app)
+        if not self.settings.socket_mode:
+
+            async def slack_events(request: web.Request) -> web.Response:
+                return await to_aiohttp_response(
+                    await bolt.async_dispatch(await to_bolt_request(request))
+                )
+
+            web_app.router.add_post("/slack/events", slack_events)
+        self._runner = web.AppRunner(web_app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+        logger.info("guest pages on %s (port %s)", self.settings.base_url, self.settings.port)
+        logger.info("e-mail goes to %s", self.mailer.describe())
+        if self.settings.socket_mode:
+            assert self.settings.slack_app_token is not None
+            self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)
+            await self._socket_mode.connect_async()
+            logger.info("connected to Slack in Socket Mode")
+        else:
+            logger.info("serving Slack at POST /slack/events")
+
+    def _run_outbox_now(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(UTC))
+
+    async def stop(self) -> None:
+        """Stop taking work, then close connections."""
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.services is not None:
+            await self.services.outbox.wait_idle()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.engine.dispose()

@@ -1,0 +1,183 @@
+"""Settings: the one reader of Meetbot's environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets people paste from examples; a deployment must not run on them.
+PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class DatabaseSettings(BaseSettings):
+    """Where Meetbot keeps its data: all `meetbot db` needs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True
+    )
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///meetbot.db",
+        alias="MEETBOT_DATABASE_URL",
+        description="SQLAlchemy async URL; default a SQLite file in the working folder.",
+    )
+
+
+class Settings(DatabaseSettings):
+    """Everything Meetbot reads from its environment, validated at start-up."""
+
+    slack_bot_token: str = Field(
+        alias="SLACK_BOT_TOKEN", description="Bot token (xoxb-...) of the installed app."
+    )
+    slack_signing_secret: str | None = Field(
+        default=None,
+        alias="SLACK_SIGNING_SECRET",
+        description="Signs Slack's HTTP requests; required unless Socket Mode is used.",
+    )
+    slack_app_token: str | None = Field(
+        default=None,
+        alias="SLACK_APP_TOKEN",
+        description="App-level token (xapp-...); when present Meetbot connects in Socket Mode.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        alias="SLACK_API_URL",
+        description="Base URL of Slack's Web API.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        alias="MEETBOT_SMTP_URL",
+        description="smtp://user:pass@host:port (STARTTLS when offered) or smtps:// (TLS).",
+    )
+    mail_dir: Path = Field(
+        default=Path("meetbot-mail"),
+        alias="MEETBOT_MAIL_DIR",
+        description="Folder that receives .eml files while no SMTP server is configured.",
+    )
+    mail_from: str = Field(
+        default="meetbot@localhost",
+        alias="MEETBOT_MAIL_FROM",
+        description="Sending mailbox; guests' calendars answer to it.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        alias="MEETBOT_PUBLIC_URL",
+        description="Address guests reach the answer pages at; default http://localhost:PORT.",
+    )
+    port: int = Field(
+        default=3000, alias="MEETBOT_PORT", ge=1, le=65535, description="HTTP port to listen on."
+    )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a server is meant to be reachable
+        alias="MEETBOT_HOST",
+        description="Interface to listen on.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        alias="MEETBOT_SECRET_KEY",
+        description="Key for guest links; unset, one is generated and kept in the database.",
+    )
+    outbox_interval_seconds: float = Field(
+        default=5.0,
+        alias="MEETBOT_OUTBOX_INTERVAL",
+        gt=0,
+        description="How often the outbox is checked besides the wake-up after each change.",
+    )
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: str) -> str:
+        if not value.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: str | None) -> str | None:
+        if value and not value.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value or None
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from_shape(cls, value: str) -> str:
+        if "@" not in value or any(c in value for c in "\r\n<> "):
+            raise ValueError("must be a bare e-mail address such as invites@example.com")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_not_placeholder(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 32:
+            raise ValueError("must be a random string of at least 32 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _http_needs_signing_secret(self) -> Settings:
+        if not self.slack_app_token and not self.slack_signing_secret:
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode)"
+            )
+        return self
+
+    @property
+    def socket_mode(self) -> bool:
+        """Tell whether Slack is reached over Socket Mode rather than HTTP."""
+        return self.slack_app_token is not None
+
+    @property
+    def base_url(self) -> str:
+        """Return the public address of the guest pages, without a trailing slash."""
+        return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment into Settings, or raise SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        first = error.errors()[0]
+        field_name = str(first["loc"][0]) if first["loc"] else ""
+        variable = _variable_name(field_name)
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "missing":
+            reason = "is required"
+        if variable:
+            raise SettingsError(f"{variable} {reason}") from error
+        raise SettingsError(reason) from error
+
+
+def _variable_name(field_or_alias: str) -> str:
+    for name, field in Settings.model_fields.items():
+        if field_or_alias in (name, field.alias):
+            return field.alias or name.upper()
+    return field_or_alias
+
+
+def load_database_url() -> str:
+    """Read only the database address, for commands that need nothing else."""
+    return DatabaseSettings().database_url

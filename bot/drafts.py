@@ -1,0 +1,103 @@
+"""What the organizer typed into the form, checked before anything is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+
+from bot.guests import Guest, GuestListError, parse_guest_list
+
+MAX_TITLE = 150
+MAX_LOCATION = 500
+MAX_DESCRIPTION = 3000
+MAX_MEMBERS = 100
+# A start a few minutes ago is a slow hand on the picker, not a mistake.
+PAST_GRACE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class MeetingForm:
+    """The create form's fields as submitted, before any checking."""
+
+    title: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+    location: str = ""
+    description: str = ""
+    member_ids: tuple[str, ...] = ()
+    guests_text: str = ""
+    notify: bool = False
+
+
+@dataclass(frozen=True)
+class MeetingDraft:
+    """A meeting that passed every check and can be created."""
+
+    title: str
+    start: datetime
+    end: datetime
+    location: str = ""
+    description: str = ""
+    member_ids: tuple[str, ...] = ()
+    guests: tuple[Guest, ...] = ()
+    notify: bool = False
+
+
+@dataclass
+class FormErrors:
+    """Problems found in a form, keyed by the input block they belong to."""
+
+    by_block: dict[str, str] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_block)
+
+
+def check_form(form: MeetingForm, *, organizer_id: str, now: datetime) -> MeetingDraft | FormErrors:
+    """Return the draft the form describes, or the errors to show beside its fields."""
+    errors: dict[str, str] = {}
+    title = " ".join(form.title.split())
+    if not title:
+        errors["title"] = "Give the meeting a title."
+    elif len(title) > MAX_TITLE:
+        errors["title"] = f"Keep the title under {MAX_TITLE} characters (it has {len(title)})."
+    if form.start is None:
+        errors["start"] = "Pick when the meeting starts."
+    elif form.start < now - PAST_GRACE:
+        errors["start"] = "That time has already passed; pick a time in the future."
+    if form.end is None:
+        errors["end"] = "Pick when the meeting ends."
+    elif form.start is not None and form.end <= form.start:
+        errors["end"] = "The end must be after the start."
+    if len(form.location) > MAX_LOCATION:
+        errors["location"] = f"Keep the place under {MAX_LOCATION} characters."
+    if len(form.description) > MAX_DESCRIPTION:
+        errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+    member_ids = tuple(dict.fromkeys(m for m in form.member_ids if m != organizer_id))
+    if len(member_ids) > MAX_MEMBERS:
+        errors["members"] = f"Invite at most {MAX_MEMBERS} members to one meeting."
+    guests: list[Guest] = []
+    try:
+        guests = parse_guest_list(form.guests_text)
+    except GuestListError as error:
+        errors["guests"] = str(error)
+    if errors:
+        return FormErrors(errors)
+    assert form.start is not None and form.end is not None
+    return MeetingDraft(
+        title=title,
+        start=form.start,
+        end=form.end,
+        location=form.location.strip(),
+        description=form.description.strip(),
+        member_ids=member_ids,
+        guests=tuple(guests),
+        notify=form.notify,
+    )
+
+
+def default_times(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """Return the form's default start (the next half hour, local) and end (30 minutes on)."""
+    local = now.astimezone(zone)
+    start = local.replace(second=0, microsecond=0) + timedelta(minutes=30 - local.minute % 30)
+    return start, start + timedelta(minutes=30)

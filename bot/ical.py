@@ -1,0 +1,86 @@
+"""iCalendar invitations (iTIP over e-mail): pure functions from meetings to calendar data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Calendar, Event, vCalAddress, vText
+
+from bot.meetings import Answer, Invitee, Meeting
+
+PRODID = "-//Meetbot//Meetbot//EN"
+PARTSTAT = {
+    Answer.NEEDS_ACTION: "NEEDS-ACTION",
+    Answer.ACCEPTED: "ACCEPTED",
+    Answer.TENTATIVE: "TENTATIVE",
+    Answer.DECLINED: "DECLINED",
+}
+
+
+def meeting_zone(meeting: Meeting) -> ZoneInfo:
+    """Return the organizer's time zone, in which the meeting is written down."""
+    try:
+        return ZoneInfo(meeting.organizer.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _address(email: str, name: str, **params: str) -> vCalAddress:
+    address = vCalAddress(f"mailto:{email}")
+    if name:
+        address.params["CN"] = vText(" ".join(name.split()))
+    for key, value in params.items():
+        address.params[key] = vText(value)
+    return address
+
+
+def request_calendar(
+    meeting: Meeting,
+    invitee: Invitee,
+    *,
+    organizer_address: str,
+    stamp: datetime,
+    url: str | None = None,
+) -> Calendar:
+    """Return the METHOD:REQUEST calendar inviting one guest to the meeting."""
+    zone = meeting_zone(meeting)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "REQUEST")
+    event = Event()
+    event.add("uid", meeting.uid)
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", stamp)
+    event.add("created", meeting.created_at)
+    event.add("dtstart", meeting.start.astimezone(zone))
+    event.add("dtend", meeting.end.astimezone(zone))
+    event.add("summary", meeting.title)
+    if meeting.location:
+        event.add("location", meeting.location)
+    if meeting.description:
+        event.add("description", meeting.description)
+    if url:
+        event.add("url", url)
+    event.add("status", "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    # Replies go to the sending mailbox, which reaches Meetbot; CN shows the organizer.
+    event.add("organizer", _address(organizer_address, meeting.organizer.name))
+    assert invitee.email is not None
+    event.add(
+        "attendee",
+        _address(
+            invitee.email,
+            invitee.name,
+            CUTYPE="INDIVIDUAL",
+            ROLE="REQ-PARTICIPANT",
+            PARTSTAT=PARTSTAT[invitee.answer],
+            RSVP="TRUE",
+        ),
+    )
+    calendar.add_component(event)
+    first = (meeting.start - timedelta(days=1)).date()
+    calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
+    return calendar

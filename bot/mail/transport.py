@@ -1,0 +1,87 @@
+"""Ways to hand a finished e-mail on: an SMTP server, or a folder of .eml files."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+
+
+class Mailer(Protocol):
+    """Anything that can deliver a finished e-mail message."""
+
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+        """Deliver the message to its To: recipients."""
+
+    def describe(self) -> str:
+        """Say where mail goes, for start-up logs and `meetbot check`."""
+
+
+class SmtpMailer:
+    """Send through an SMTP server: STARTTLS when offered (smtp://), TLS from the start (smtps://)."""
+
+    def __init__(
+        self, url: str, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None
+    ) -> None:
+        parts = urlsplit(url)
+        self._implicit_tls = parts.scheme == "smtps"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or (465 if self._implicit_tls else 25)
+        self._username = unquote(parts.username) if parts.username else None
+        self._password = unquote(parts.password) if parts.password else None
+        self._timeout = timeout
+        self._tls_context = tls_context
+
+    def describe(self) -> str:
+        """Say which server mail goes to (never the password)."""
+        scheme = "smtps" if self._implicit_tls else "smtp"
+        return f"{scheme}://{self._host}:{self._port}"
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self._host,
+            port=self._port,
+            username=self._username,
+            password=self._password,
+            use_tls=self._implicit_tls,
+            # None: upgrade with STARTTLS when the server offers it, plain otherwise.
+            start_tls=None if not self._implicit_tls else False,
+            timeout=self._timeout,
+            tls_context=self._tls_context,
+        )
+
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+        """Deliver the message through the server."""
+        async with self._client() as client:
+            await client.send_message(message, sender=envelope_from)
+
+    async def check(self) -> None:
+        """Connect, greet and log in, to prove the settings work."""
+        async with self._client() as client:
+            await client.noop()
+
+
+class FolderMailer:
+    """Write each message as an .eml file, for laptops where no mail server is set up yet."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+
+    def describe(self) -> str:
+        """Say which folder mail is written to."""
+        return f"the folder {self._folder.resolve()}"
+
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+        """Write the message into the folder under a unique name."""
+        await asyncio.to_thread(self._write, message)
+
+    def _write(self, message: EmailMessage) -> None:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        message_id = str(message.get("Message-ID", "")).strip("<>")
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id) or "message"
+        (self._folder / f"{safe}.eml").write_bytes(message.as_bytes())

@@ -1,0 +1,254 @@
+"""Deliver what the outbox owes: Slack DMs and guest e-mails, retried until they land."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import blocks
+from bot.mail.messages import Sender, invitation_message
+from bot.mail.transport import Mailer
+from bot.meetings import Answer, Delivery, Meeting, Meetings
+from storage.models import Attendee, Event, OutboxEntry, utc_now
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+MAX_ATTEMPTS = 12
+FIRST_RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 600.0
+# Slack errors no retry can mend: the person or channel is gone, the token is revoked.
+PERMANENT_SLACK_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "cannot_dm_bot",
+        "user_disabled",
+        "invalid_blocks",
+        "invalid_arguments",
+    }
+)
+
+
+class PermanentFailure(Exception):
+    """A delivery that will never succeed; it is given up at once."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return how long to wait before the next try: doubling from seconds to ten minutes."""
+    return timedelta(
+        seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
+    )
+
+
+class Outbox:
+    """Send every due outbox entry; the scheduler runs `drain` and changes wake it."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        meetings: Meetings,
+        client: AsyncWebClient,
+        mailer: Mailer,
+        sender: Sender,
+        base_url: str,
+    ) -> None:
+        self._sessions = sessions
+        self._meetings = meetings
+        self._client = client
+        self._mailer = mailer
+        self._sender = sender
+        self._base_url = base_url
+        self._wake: Callable[[], None] = lambda: None
+        self._more = False
+        self._busy = asyncio.Lock()
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Tell the outbox how to get itself run soon (the scheduler supplies this)."""
+        self._wake = wake
+
+    def wake(self) -> None:
+        """Ask for a drain right away, because a change just queued deliveries."""
+        self._more = True
+        self._wake()
+
+    def answer_url(self, token: str) -> str:
+        """Return the guest page address for a link token."""
+        return f"{self._base_url}/rsvp/{token}"
+
+    async def drain(self) -> int:
+        """Deliver due entries until none are left; return how many were handled."""
+        handled = 0
+        async with self._busy:
+            while True:
+                self._more = False
+                batch = await self._due_entries()
+                for entry_id in batch:
+                    await self._deliver_one(entry_id)
+                handled += len(batch)
+                if not batch and not self._more:
+                    return handled
+
+    async def wait_idle(self) -> None:
+        """Wait until a drain in progress has finished, so shutting down loses no send."""
+        async with self._busy:
+            return
+
+    async def pending_count(self) -> int:
+        """Return how many deliveries are still owed."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEntry.id).where(OutboxEntry.state == "pending")
+            )
+            return len(rows.all())
+
+    async def _due_entries(self) -> list[int]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(OutboxEntry.id)
+                .where(OutboxEntry.state == "pending", OutboxEntry.available_at <= utc_now())
+                .order_by(OutboxEntry.id)
+                .limit(BATCH_SIZE)
+            )
+            return list(rows)
+
+    async def _deliver_one(self, entry_id: int) -> None:
+        async with self._sessions() as session:
+            entry = await session.get(OutboxEntry, entry_id)
+            if entry is None or entry.state != "pending":
+                return
+            kind, event_id, attendee_id, payload = (
+                entry.kind,
+                entry.event_id,
+                entry.attendee_id,
+                dict(entry.payload),
+            )
+            team_id = entry.team_id
+        try:
+            assert event_id is not None
+            meeting = await self._meetings.get(team_id, event_id)
+            await self._send(Delivery(kind), meeting, attendee_id, payload)
+        except Exception as error:
+            await self._record_failure(entry_id, error)
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == entry_id)
+                .values(state="sent", sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+            )
+
+    async def _record_failure(self, entry_id: int, error: Exception) -> None:
+        permanent = isinstance(error, PermanentFailure) or (
+            isinstance(error, SlackApiError)
+            and error.response.get("error") in PERMANENT_SLACK_ERRORS
+        )
+        async with self._sessions.begin() as session:
+            entry = await session.get(OutboxEntry, entry_id)
+            if entry is None:
+                return
+            entry.attempts += 1
+            entry.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if permanent or entry.attempts >= MAX_ATTEMPTS:
+                entry.state = "failed"
+                logger.error(
+                    "gave up delivering outbox entry %s (%s)", entry_id, entry.kind, exc_info=error
+                )
+            else:
+                entry.available_at = utc_now() + retry_delay(entry.attempts)
+                logger.warning(
+                    "delivery of outbox entry %s (%s) failed, attempt %s; retrying",
+                    entry_id,
+                    entry.kind,
+                    entry.attempts,
+                    exc_info=error,
+                )
+
+    async def _send(
+        self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, object]
+    ) -> None:
+        if kind is Delivery.ORGANIZER_SUMMARY:
+            await self._refresh_summary(meeting)
+        elif kind is Delivery.MEMBER_INVITATION:
+            assert attendee_id is not None
+            await self._refresh_member_dm(meeting, attendee_id)
+        elif kind is Delivery.GUEST_INVITATION:
+            assert attendee_id is not None
+            await self._send_guest_invitation(meeting, attendee_id)
+        elif kind is Delivery.DECISION_NOTICE:
+            assert attendee_id is not None
+            invitee = meeting.invitee(attendee_id)
+            text, message_blocks = blocks.decision_notice(
+                meeting, invitee, Answer(str(payload["answer"])), str(payload.get("comment", ""))
+            )
+            channel = await self._dm_channel(meeting.organizer.user_id)
+            await self._client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+
+    async def _dm_channel(self, user_id: str) -> str:
+        response = await self._client.conversations_open(users=user_id)
+        return str(response["channel"]["id"])
+
+    async def _refresh_summary(self, meeting: Meeting) -> None:
+        text, message_blocks = blocks.organizer_summary(meeting)
+        async with self._sessions() as session:
+            event = await session.get(Event, meeting.id)
+            assert event is not None
+            channel, ts = event.summary_channel, event.summary_ts
+        if channel and ts:
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
+            return
+        channel = await self._dm_channel(meeting.organizer.user_id)
+        posted = await self._client.chat_postMessage(
+            channel=channel, text=text, blocks=message_blocks
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Event)
+                .where(Event.id == meeting.id)
+                .values(summary_channel=posted["channel"], summary_ts=posted["ts"])
+            )
+
+    async def _refresh_member_dm(self, meeting: Meeting, attendee_id: int) -> None:
+        invitee = meeting.invitee(attendee_id)
+        assert invitee.slack_user_id is not None
+        text, message_blocks = blocks.member_invitation(meeting, invitee)
+        async with self._sessions() as session:
+            attendee = await session.get(Attendee, attendee_id)
+            assert attendee is not None
+            channel, ts = attendee.dm_channel, attendee.dm_ts
+        if channel and ts:
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
+            return
+        channel = await self._dm_channel(invitee.slack_user_id)
+        posted = await self._client.chat_postMessage(
+            channel=channel, text=text, blocks=message_blocks
+        )
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Attendee)
+                .where(Attendee.id == attendee_id)
+                .values(dm_channel=posted["channel"], dm_ts=posted["ts"])
+            )
+
+    async def _send_guest_invitation(self, meeting: Meeting, attendee_id: int) -> None:
+        guest = meeting.invitee(attendee_id)
+        message = invitation_message(
+            meeting,
+            guest,
+            sender=self._sender,
+            answer_url=self.answer_url(self._meetings.link_token(guest)),
+            stamp=utc_now(),
+        )
+        await self._mailer.send(message, envelope_from=self._sender.address)

@@ -1,0 +1,46 @@
+"""Workspace members as Slack describes them: name, e-mail and time zone."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+PROFILE_TTL_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Person:
+    """A workspace member's profile, as far as Meetbot needs it."""
+
+    user_id: str
+    name: str
+    email: str | None
+    timezone: str
+
+
+class People:
+    """Look members up with `users.info`, remembering answers for a few minutes."""
+
+    def __init__(self, client: AsyncWebClient, ttl: float = PROFILE_TTL_SECONDS) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, Person]] = {}
+
+    async def get(self, user_id: str) -> Person:
+        """Return a member's profile."""
+        cached = self._cache.get(user_id)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        response = await self._client.users_info(user=user_id)
+        user = response["user"]
+        profile = user.get("profile") or {}
+        person = Person(
+            user_id=user_id,
+            name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
+            email=profile.get("email"),
+            timezone=user.get("tz") or "UTC",
+        )
+        self._cache[user_id] = (time.monotonic() + self._ttl, person)
+        return person

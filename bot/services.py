@@ -1,0 +1,20 @@
+"""The services handlers reach through Bolt's context and the web app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.meetings import Meetings
+from bot.outbox import Outbox
+from bot.people import People
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a handler may call, built once by the composition root."""
+
+    settings: Settings
+    meetings: Meetings
+    people: People
+    outbox: Outbox

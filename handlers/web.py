@@ -1,0 +1,112 @@
+"""The guest pages and health check: aiohttp routes that call one service each."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from bot.ical import request_calendar
+from bot.mail.messages import describe_when
+from bot.meetings import Answer, Invitee, Meeting, UnknownLink
+from bot.services import Services
+from storage.models import utc_now
+
+SERVICES_KEY = web.AppKey("services", Services)
+MAX_COMMENT = 1000
+
+_pages = Environment(
+    loader=PackageLoader("handlers", "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_CHOICES = {"accepted": Answer.ACCEPTED, "tentative": Answer.TENTATIVE, "declined": Answer.DECLINED}
+_CONFIRMATION = {
+    Answer.ACCEPTED: "You accepted. See you there!",
+    Answer.TENTATIVE: "You answered maybe.",
+    Answer.DECLINED: "You declined. The organizer will know.",
+}
+
+
+def _page(name: str, status: int = 200, **context: object) -> web.Response:
+    html = _pages.get_template(name).render(**context)
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+def _not_found() -> web.Response:
+    return _page("not_found.html", status=404)
+
+
+def _answer_page(
+    meeting: Meeting, invitee: Invitee, token: str, confirmation: str = "", status: int = 200
+) -> web.Response:
+    return _page(
+        "rsvp.html",
+        status=status,
+        meeting=meeting,
+        invitee=invitee,
+        when=describe_when(meeting),
+        token=token,
+        confirmation=confirmation,
+    )
+
+
+async def show_answer_page(request: web.Request) -> web.Response:
+    """Show the event and the answer buttons; recording nothing, as mail scanners open links."""
+    token = request.match_info["token"]
+    try:
+        meeting, invitee = await request.app[SERVICES_KEY].meetings.guest_link(token)
+    except UnknownLink:
+        return _not_found()
+    return _answer_page(meeting, invitee, token)
+
+
+async def record_answer(request: web.Request) -> web.Response:
+    """Record the answer a guest pressed, with their comment."""
+    token = request.match_info["token"]
+    form = await request.post()
+    answer = _CHOICES.get(str(form.get("answer", "")))
+    comment = str(form.get("comment", ""))[:MAX_COMMENT]
+    meetings = request.app[SERVICES_KEY].meetings
+    try:
+        if answer is None:
+            meeting, invitee = await meetings.guest_link(token)
+            return _answer_page(
+                meeting, invitee, token, "Choose Accept, Maybe or Decline.", status=400
+            )
+        decision = await meetings.respond_as_guest(token, answer, comment)
+    except UnknownLink:
+        return _not_found()
+    return _answer_page(decision.meeting, decision.invitee, token, _CONFIRMATION[answer])
+
+
+async def download_calendar(request: web.Request) -> web.Response:
+    """Send the event as an .ics file the guest can import."""
+    token = request.match_info["token"]
+    services = request.app[SERVICES_KEY]
+    try:
+        meeting, invitee = await services.meetings.guest_link(token)
+    except UnknownLink:
+        return _not_found()
+    calendar = request_calendar(
+        meeting, invitee, organizer_address=services.settings.mail_from, stamp=utc_now()
+    )
+    return web.Response(
+        body=calendar.to_ical(),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={"Content-Disposition": 'attachment; filename="invite.ics"'},
+    )
+
+
+async def health(request: web.Request) -> web.Response:
+    """Say the process is up."""
+    return web.json_response({"status": "ok"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Add the guest pages and the health check to the web app."""
+    app.router.add_get("/rsvp/{token}", show_answer_page)
+    app.router.add_post("/rsvp/{token}", record_answer)
+    app.router.add_get("/rsvp/{token}/invite.ics", download_calendar)
+    app.router.add_get("/healthz", health)

@@ -1,0 +1,112 @@
+"""Meetbot's tables: events, their attendees, the delivery outbox and instance secrets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+
+def utc_now() -> datetime:
+    """Return the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every Meetbot table."""
+
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Event(Base):
+    """A meeting one organizer set up in one workspace."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_team_organizer", "team_id", "organizer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(255), unique=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    organizer_id: Mapped[str] = mapped_column(String(32))
+    organizer_name: Mapped[str] = mapped_column(String(255))
+    organizer_email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    location: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    notify_on_decision: Mapped[bool] = mapped_column(default=False)
+    sequence: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    summary_channel: Mapped[str | None] = mapped_column(String(32))
+    summary_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    attendees: Mapped[list[Attendee]] = relationship(
+        back_populates="event", order_by="Attendee.id", cascade="all, delete-orphan"
+    )
+
+
+class Attendee(Base):
+    """One person invited to an event: a workspace member or an outside guest."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (
+        UniqueConstraint("event_id", "slack_user_id", name="uq_attendees_event_member"),
+        UniqueConstraint("event_id", "email_key", name="uq_attendees_event_guest"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    slack_user_id: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(320))
+    # Lower-cased address: guests are matched case-insensitively.
+    email_key: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    response: Mapped[str] = mapped_column(String(16), default="needs-action")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    responded_at: Mapped[datetime | None]
+    token_salt: Mapped[str | None] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dm_channel: Mapped[str | None] = mapped_column(String(32))
+    dm_ts: Mapped[str | None] = mapped_column(String(32))
+
+    event: Mapped[Event] = relationship(back_populates="attendees")
+
+
+class OutboxEntry(Base):
+    """A Slack message or e-mail owed to someone, written with the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "available_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    attendee_id: Mapped[int | None] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class InstanceSecret(Base):
+    """A secret this installation generated for itself and shares across its processes."""
+
+    __tablename__ = "instance_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))

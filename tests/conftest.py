@@ -1,0 +1,157 @@
+"""Shared test setup: real databases, a real SMTP server, a strict fake Slack, the real app."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import Meetbot
+from bot.config import Settings
+from tests.fakes.slack_api import FakeSlack
+from tests.support.mailbox import Mailbox
+from tests.support.network import free_port
+from tests.support.signed import SlackSender
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+TEAM_ID = "T0ACME"
+ORGANIZER = "U0OLGA"
+ANA = "U0ANA"
+BEN = "U0BEN"
+POSTGRES_URL = os.environ.get("MEETBOT_TEST_POSTGRES_URL")
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(address: Any) -> None:
+    if isinstance(address, tuple):
+        host = address[0]
+        try:
+            if ipaddress.ip_address(host).is_loopback:
+                return
+        except ValueError:
+            if host == "localhost":
+                return
+        raise AssertionError(f"a test tried to reach the network: {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    _loopback_only(address)
+    _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: Any) -> int:
+    _loopback_only(address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that tries to reach beyond this machine."""
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not POSTGRES_URL, reason="MEETBOT_TEST_POSTGRES_URL is not set"
+            ),
+        ),
+    ]
+)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}"
+        return
+    assert POSTGRES_URL is not None
+    name = f"meetbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """Run a real SMTP server on loopback for the app to send to."""
+    server = Mailbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    """Run the fake Slack Web API with a small workspace of people."""
+    fake = FakeSlack(team_id=TEAM_ID)
+    fake.add_user(
+        ORGANIZER, real_name="Olga Organizer", email="olga@acme.example", tz="Europe/Warsaw"
+    )
+    fake.add_user(ANA, real_name="Ana Member", email="ana@acme.example", tz="America/New_York")
+    fake.add_user(BEN, real_name="Ben Member", email="ben@acme.example", tz="Asia/Tokyo")
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def make_settings(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, port: int, **extra: Any
+) -> Settings:
+    """Return settings pointing the app at the test's database, Slack and SMTP server."""
+    values: dict[str, Any] = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "MEETBOT_DATABASE_URL": database_url,
+        "MEETBOT_SMTP_URL": mailbox.url,
+        "MEETBOT_MAIL_FROM": "invites@meetbot.example",
+        "MEETBOT_HOST": "127.0.0.1",
+        "MEETBOT_PORT": port,
+        "MEETBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MEETBOT_OUTBOX_INTERVAL": 0.5,
+    }
+    values.update(extra)
+    return Settings(**values)
+
+
+@pytest.fixture
+def app_port() -> int:
+    """Return the port the app under test listens on."""
+    return free_port()
+
+
+@pytest.fixture
+async def meetbot(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, app_port: int
+) -> AsyncIterator[Meetbot]:
+    """Run the real app against the fakes, serving HTTP on loopback."""
+    app = Meetbot(make_settings(database_url, slack, mailbox, app_port))
+    await app.start()
+    yield app
+    await app.stop()
+
+
+@pytest.fixture
+def sender(meetbot: Meetbot, slack: FakeSlack) -> SlackSender:
+    """Return a sender of signed Slack requests to the running app."""
+    return SlackSender(meetbot.settings.base_url, SIGNING_SECRET, slack, TEAM_ID)

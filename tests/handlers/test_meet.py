@@ -1,0 +1,185 @@
+"""/meet from the organizer's side: the form, its checks, and what everyone receives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from bot.app import Meetbot
+from tests.conftest import ANA, BEN, ORGANIZER
+from tests.fakes.slack_api import FakeSlack
+from tests.support.flows import in_days, open_create_form, send_invitations
+from tests.support.mailbox import Mailbox, calendar_part
+from tests.support.signed import SlackSender
+
+INPUT_BLOCKS = ["title", "start", "end", "location", "description", "members", "guests", "notify"]
+
+
+async def test_meet_opens_the_create_form_starting_at_the_next_half_hour(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER)
+
+    assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == INPUT_BLOCKS
+    elements = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert elements["members"]["type"] == "multi_users_select"
+    assert elements["start"]["type"] == elements["end"]["type"] == "datetimepicker"
+    start = datetime.fromtimestamp(
+        elements["start"]["initial_date_time"], ZoneInfo("Europe/Warsaw")
+    )
+    end = datetime.fromtimestamp(elements["end"]["initial_date_time"], ZoneInfo("Europe/Warsaw"))
+    now = datetime.now(UTC)
+    assert now < start <= now + timedelta(minutes=30)
+    assert start.minute in (0, 30) and start.second == 0
+    assert end - start == timedelta(minutes=30)
+    notify_option = elements["notify"]["options"][0]["text"]["text"]
+    assert notify_option == "Notify me when someone accepts or declines"
+
+
+async def test_meet_text_becomes_the_title(sender: SlackSender, slack: FakeSlack) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER, "Quarterly   planning")
+
+    title = next(b for b in view["blocks"] if b["block_id"] == "title")
+    assert title["element"]["initial_value"] == "Quarterly planning"
+
+
+async def test_each_problem_is_shown_beside_its_field(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER)
+    past = datetime.now(UTC) - timedelta(days=1)
+
+    answer = await sender.submit_view(
+        ORGANIZER,
+        view,
+        title="   ",
+        start=int(past.timestamp()),
+        end=int((past - timedelta(hours=1)).timestamp()),
+        guests="bob@client.example, not-an-address",
+    )
+
+    errors = answer.json()
+    assert errors["response_action"] == "errors"
+    assert set(errors["errors"]) == {"title", "start", "end", "guests"}
+    assert "not-an-address" in errors["errors"]["guests"]
+    assert "past" in errors["errors"]["start"] or "passed" in errors["errors"]["start"]
+    assert slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_title_too_long_and_too_many_guests_are_refused(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER)
+    start = in_days(1)
+
+    answer = await sender.submit_view(
+        ORGANIZER,
+        view,
+        title="x" * 151,
+        start=int(start.timestamp()),
+        end=int((start + timedelta(hours=1)).timestamp()),
+        guests="\n".join(f"guest{n}@client.example" for n in range(1001)),
+    )
+
+    errors = answer.json()["errors"]
+    assert "150" in errors["title"]
+    assert "1001" in errors["guests"]
+
+
+async def test_members_get_a_dm_with_buttons_and_guests_a_calendar_invitation(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+) -> None:
+    start = in_days(3, hour=13)
+    answer = await send_invitations(
+        sender,
+        slack,
+        ORGANIZER,
+        start=start,
+        members=[ANA, BEN, ORGANIZER],
+        guests="Bob Client <bob@client.example>\nivy@partner.example, BOB@client.example",
+    )
+    assert answer == {}
+
+    for member in (ANA, BEN):
+        await slack.wait_for(
+            "chat.postMessage", lambda c, m=member: c.args["channel"] == slack.dm_channel(m)
+        )
+        dm = slack.messages(slack.dm_channel(member))[0]
+        buttons = [
+            e["text"]["text"] for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert buttons == ["Accept", "Maybe", "Decline"]
+        body = " ".join(b["text"]["text"] for b in dm["blocks"] if b["type"] == "section")
+        assert f"<!date^{int(start.timestamp())}^" in body
+        assert "Design review" in body and "Room 4" in body
+
+    mails = await mailbox.wait_for(2)
+    assert sorted(r for m in mails for r in m.recipients) == [
+        "bob@client.example",
+        "ivy@partner.example",
+    ]
+    bob = mailbox.to("bob@client.example")[0].message
+    sender_address = bob["From"].addresses[0]
+    assert sender_address.display_name == "Olga Organizer via Meet"
+    assert sender_address.addr_spec == "invites@meetbot.example"
+    assert bob["Reply-To"].addresses[0].addr_spec == "olga@acme.example"
+    assert bob["To"] == "Bob Client <bob@client.example>"
+    part = calendar_part(bob)
+    assert part.get_param("method") == "REQUEST"
+    calendar = icalendar.Calendar.from_ical(part.get_content())
+    assert str(calendar["METHOD"]) == "REQUEST"
+    event = calendar.walk("VEVENT")[0]
+    assert event["UID"].endswith("@meetbot")
+    assert int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == start
+    assert event["DTSTART"].params["TZID"] == "Europe/Warsaw"
+    assert calendar.walk("VTIMEZONE")[0]["TZID"] == "Europe/Warsaw"
+    assert "DTSTAMP" in event
+    assert str(event["ORGANIZER"]) == "mailto:invites@meetbot.example"
+    assert event["ORGANIZER"].params["CN"] == "Olga Organizer"
+    attendee = event["ATTENDEE"]
+    assert str(attendee) == "mailto:bob@client.example"
+    assert attendee.params["RSVP"] == "TRUE" and attendee.params["PARTSTAT"] == "NEEDS-ACTION"
+    attachments = [p.get_filename() for p in bob.iter_attachments()]
+    assert "invite.ics" in attachments
+    text = bob.get_body(("plain",)).get_content()
+    html = bob.get_body(("html",)).get_content()
+    for body in (text, html):
+        assert "Design review" in body
+        assert "Europe/Warsaw" in body
+        assert "Room 4" in body
+        assert "Olga Organizer" in body
+        assert "Walk through the new onboarding." in body
+        assert f"{meetbot.settings.base_url}/rsvp/" in body
+
+    await slack.wait_for(
+        "chat.postMessage", lambda c: c.args["channel"] == slack.dm_channel(ORGANIZER)
+    )
+    summary = slack.messages(slack.dm_channel(ORGANIZER))[0]
+    summary_text = str(summary["blocks"])
+    assert f"<@{ANA}>" in summary_text and f"<@{BEN}>" in summary_text
+    assert "Bob Client &lt;bob@client.example&gt;" in summary_text
+    assert "4 no answer yet" in summary_text
+    assert f"<@{ORGANIZER}> —" not in summary_text
+
+
+async def test_titles_cannot_inject_mail_headers_or_slack_mentions(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    await send_invitations(
+        sender,
+        slack,
+        ORGANIZER,
+        title="Hi <!channel> <https://evil.example|click>",
+        members=[ANA],
+        guests="bob@client.example",
+    )
+
+    mail = (await mailbox.wait_for(1))[0]
+    assert mail.recipients == ("bob@client.example",)
+    await slack.wait_for("chat.postMessage", lambda c: c.args["channel"] == slack.dm_channel(ANA))
+    dm_text = str(slack.messages(slack.dm_channel(ANA))[0]["blocks"])
+    assert "<!channel>" not in dm_text
+    assert "&lt;!channel&gt;" in dm_text

@@ -1,0 +1,61 @@
+"""Steps many tests share: a person opening /meet and sending invitations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.fakes.slack_api import FakeSlack
+from tests.support.signed import SlackSender
+
+
+def in_days(days: int, hour: int = 14, minute: int = 0) -> datetime:
+    """Return a whole-hour moment some days ahead, in UTC."""
+    base = datetime.now(UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return base + timedelta(days=days)
+
+
+async def open_create_form(
+    sender: SlackSender, slack: FakeSlack, user_id: str, text: str = ""
+) -> dict[str, Any]:
+    """Type /meet and return the modal Slack was asked to open."""
+    before = len(slack.calls_to("views.open"))
+    response = await sender.command(user_id, text)
+    assert response.status == 200
+    await slack.wait_for("views.open", lambda call: len(slack.calls_to("views.open")) > before)
+    view = slack.calls_to("views.open")[-1].args["view"]
+    assert isinstance(view, dict)
+    return view
+
+
+async def send_invitations(
+    sender: SlackSender,
+    slack: FakeSlack,
+    organizer: str,
+    *,
+    title: str = "Design review",
+    start: datetime | None = None,
+    minutes: int = 45,
+    location: str = "Room 4 / https://meet.example/abc",
+    description: str = "Walk through the new onboarding.",
+    members: list[str] | None = None,
+    guests: str = "",
+    notify: bool = True,
+) -> dict[str, Any]:
+    """Open the form, fill it in and submit it; return the app's answer to the submission."""
+    view = await open_create_form(sender, slack, organizer)
+    begin = start or in_days(2)
+    response = await sender.submit_view(
+        organizer,
+        view,
+        title=title,
+        start=int(begin.timestamp()),
+        end=int((begin + timedelta(minutes=minutes)).timestamp()),
+        location=location,
+        description=description,
+        members=members or [],
+        guests=guests,
+        notify=["notify"] if notify else [],
+    )
+    assert response.status == 200
+    return response.json()

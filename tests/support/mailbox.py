@@ -1,0 +1,92 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps every message it accepts."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.network import free_port
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    """One message as the server accepted it."""
+
+    envelope_from: str
+    recipients: tuple[str, ...]
+    message: EmailMessage
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.received: list[ReceivedMail] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(
+            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed)
+        )
+        return "250 OK"
+
+
+class Mailbox:
+    """Start an SMTP server; tests read what it received."""
+
+    def __init__(self) -> None:
+        self._collector = _Collector()
+        self.port = free_port()
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        """Return the MEETBOT_SMTP_URL that reaches this server."""
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start listening."""
+        self._controller.start()
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._controller.stop()
+
+    @property
+    def received(self) -> list[ReceivedMail]:
+        """Return every message received so far."""
+        return list(self._collector.received)
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        """Return the messages delivered to one address."""
+        return [
+            m
+            for m in self._collector.received
+            if address.lower() in (r.lower() for r in m.recipients)
+        ]
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """Wait until at least `count` messages arrived, and return them all."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self._collector.received) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"expected {count} e-mails, got {len(self._collector.received)}"
+                )
+            await asyncio.sleep(0.02)
+        return self.received
+
+
+def calendar_part(message: EmailMessage) -> Any:
+    """Return the inline text/calendar part of an invitation."""
+    for part in message.walk():
+        if part.get_content_type() == "text/calendar":
+            return part
+    raise AssertionError("no text/calendar part")
