@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
 from bot.app import Meetbot, build_mailer, build_slack_client
@@ -99,6 +100,8 @@ async def _check(settings: Settings) -> int:
     try:
         identity = await build_slack_client(settings).auth_test()
         report("slack", True, f"bot {identity.get('user')} in workspace {identity.get('team')}")
+    except SlackApiError as error:
+        report("slack", False, f"auth.test answered {error.response.get('error')}")
     except Exception as error:
         report("slack", False, str(error).splitlines()[0])
     mailer = build_mailer(settings)

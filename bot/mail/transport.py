@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import ssl
 from email.message import EmailMessage
 from pathlib import Path
@@ -82,6 +83,17 @@ class FolderMailer:
 
     def _write(self, message: EmailMessage) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message.get("Message-ID", "")).strip("<>")
-        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id) or "message"
-        (self._folder / f"{safe}.eml").write_bytes(message.as_bytes())
+        message_id = str(message.get("Message-ID", "")).strip().strip("<>")
+        # Keep the name short: file systems refuse names over 255 bytes.
+        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id)
+        stem = safe[:100] or "message"
+        content = message.as_bytes()
+        # Exclusive create, so a missing or repeated Message-ID never overwrites a file.
+        for attempt in itertools.count(1):
+            name = f"{stem}.eml" if attempt == 1 else f"{stem}-{attempt}.eml"
+            try:
+                with (self._folder / name).open("xb") as file:
+                    file.write(content)
+            except FileExistsError:
+                continue
+            return

@@ -1,0 +1,45 @@
+"""The Slack app manifest an admin creates the app from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+
+
+def load_manifest() -> dict[str, Any]:
+    """Return manifest.yml as data."""
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    assert isinstance(manifest, dict)
+    return manifest
+
+
+@pytest.mark.skipif(not SCHEMA.exists(), reason="Slack's manifest schema is not beside the repo")
+def test_manifest_follows_slacks_schema() -> None:
+    schema = json.loads(SCHEMA.read_text())
+
+    jsonschema.validate(load_manifest(), schema)
+
+
+def test_manifest_asks_for_what_meetbot_uses() -> None:
+    manifest = load_manifest()
+
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/meet"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "im:write",
+        "users:read",
+        "users:read.email",
+        "files:read",
+    }
