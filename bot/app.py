@@ -118,7 +118,7 @@ class Meetbot:
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
             self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)
-            await self._socket_mode.connect_async()
+            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
             logger.info("connected to Slack in Socket Mode")
         else:
             logger.info("serving Slack at POST /slack/events")
@@ -130,7 +130,7 @@ class Meetbot:
     async def stop(self) -> None:
         """Stop taking work, then close connections."""
         if self._socket_mode is not None:
-            await self._socket_mode.close_async()
+            await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self.services is not None:

@@ -40,18 +40,18 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_time(moment: datetime, token: str = "{date_short_pretty} {time}") -> str:
+def slack_time(moment: datetime, layout: str = "{date_short_pretty} {time}") -> str:
     """Return a time every reader sees in their own time zone."""
     stamp = int(moment.timestamp())
     fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{stamp}^{token}|{fallback}>"
+    return f"<!date^{stamp}^{layout}|{fallback}>"
 
 
 def time_range(meeting: Meeting) -> str:
     """Return the meeting's start and end in Slack's per-reader date formatting."""
     same_day = meeting.start.date() == meeting.end.date()
-    end_token = "{time}" if same_day else "{date_short_pretty} {time}"
-    return f"{slack_time(meeting.start)} – {slack_time(meeting.end, end_token)}"
+    end_layout = "{time}" if same_day else "{date_short_pretty} {time}"
+    return f"{slack_time(meeting.start)} – {slack_time(meeting.end, end_layout)}"
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -248,7 +248,9 @@ def member_invitation(meeting: Meeting, invitee: Invitee) -> tuple[str, list[Blo
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"{organizer} invites you to *{escape(meeting.title)}*\n{_details(meeting)}",
+                "text": (
+                    f"{organizer} invites you to *{escape(meeting.title)}*\n{_details(meeting)}"
+                ),
             },
         },
         *_description_blocks(meeting),
@@ -284,7 +286,10 @@ def member_invitation(meeting: Meeting, invitee: Invitee) -> tuple[str, list[Blo
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": f"{ANSWER_EMOJI[invitee.answer]} Your answer: *{ANSWER_WORDS[invitee.answer]}*",
+                        "text": (
+                            f"{ANSWER_EMOJI[invitee.answer]} "
+                            f"Your answer: *{ANSWER_WORDS[invitee.answer]}*"
+                        ),
                     }
                 ],
             }
@@ -303,7 +308,10 @@ def decision_notice(
         who_mrkdwn = escape(who_text)
     word = ANSWER_WORDS[answer] if answer is not Answer.TENTATIVE else "answered maybe to"
     text = f"{who_text} {word} {meeting.title}"
-    body = f"{ANSWER_EMOJI[answer]} {who_mrkdwn} {word} *{escape(meeting.title)}* ({slack_time(meeting.start)})"
+    body = (
+        f"{ANSWER_EMOJI[answer]} {who_mrkdwn} {word} *{escape(meeting.title)}* "
+        f"({slack_time(meeting.start)})"
+    )
     if comment:
         quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())
         body += f"\n{quoted}"

@@ -52,13 +52,24 @@ async def run_meetbot(*arguments: str, env: dict[str, str], cwd: Path) -> tuple[
         ({"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_SIGNING_SECRET": "s"}, "SLACK_BOT_TOKEN"),
         ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN"),
-        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MEETBOT_PORT": "web"}, "MEETBOT_PORT"),
         (
-            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MEETBOT_SMTP_URL": "mail.example"},
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MEETBOT_PORT": "web"},
+            "MEETBOT_PORT",
+        ),
+        (
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "MEETBOT_SMTP_URL": "mail.example",
+            },
             "MEETBOT_SMTP_URL",
         ),
         (
-            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MEETBOT_SECRET_KEY": "changeme"},
+            {
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "s",
+                "MEETBOT_SECRET_KEY": "changeme",
+            },
             "MEETBOT_SECRET_KEY",
         ),
     ],
@@ -83,7 +94,10 @@ async def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
     assert status == 0 and "up to date" in stdout
     with sqlite3.connect(database) as connection:
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
     assert {"events", "attendees", "outbox", "alembic_version"} <= tables
 
 
@@ -106,7 +120,9 @@ async def test_check_reports_each_part_and_fails_on_a_bad_token(
     env["SLACK_BOT_TOKEN"] = "xoxb-revoked"
     status, stdout, _ = await run_meetbot("check", env=env, cwd=tmp_path)
     assert status == 1
-    assert any(line.startswith("FAIL slack") and "invalid_auth" in line for line in stdout.splitlines())
+    assert any(
+        line.startswith("FAIL slack") and "invalid_auth" in line for line in stdout.splitlines()
+    )
 
 
 async def wait_until_healthy(url: str, process: asyncio.subprocess.Process) -> None:

@@ -83,10 +83,8 @@ class FolderMailer:
 
     def _write(self, message: EmailMessage) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message.get("Message-ID", "")).strip().strip("<>")
-        # Keep the name short: file systems refuse names over 255 bytes.
-        safe = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id)
-        stem = safe[:100] or "message"
+        message_id = str(message.get("Message-ID", "")).strip("<>")
+        stem = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id) or "message"
         content = message.as_bytes()
         # Exclusive create, so a missing or repeated Message-ID never overwrites a file.
         for attempt in itertools.count(1):

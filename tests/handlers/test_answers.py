@@ -31,9 +31,11 @@ async def guest_link(mailbox: Mailbox, address: str) -> str:
 
 async def fetch(method: str, url: str, data: dict[str, str] | None = None) -> tuple[int, str]:
     """Load a page as a guest's browser would."""
-    async with aiohttp.ClientSession() as session:
-        async with session.request(method, url, data=data) as response:
-            return response.status, await response.text()
+    async with (
+        aiohttp.ClientSession() as session,
+        session.request(method, url, data=data) as response,
+    ):
+        return response.status, await response.text()
 
 
 def dm_of(slack: FakeSlack, user_id: str) -> dict:
@@ -177,11 +179,10 @@ async def test_guest_downloads_the_event_as_ics(
     await send_invitations(sender, slack, ORGANIZER, guests="bob@client.example")
     link = await guest_link(mailbox, "bob@client.example")
 
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{link}/invite.ics") as response:
-            assert response.status == 200
-            assert response.content_type == "text/calendar"
-            calendar = icalendar.Calendar.from_ical(await response.read())
+    async with aiohttp.ClientSession() as session, session.get(f"{link}/invite.ics") as response:
+        assert response.status == 200
+        assert response.content_type == "text/calendar"
+        calendar = icalendar.Calendar.from_ical(await response.read())
     assert calendar.walk("VEVENT")[0]["SUMMARY"] == "Design review"
 
 

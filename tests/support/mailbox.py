@@ -72,7 +72,7 @@ class Mailbox:
             if address.lower() in (r.lower() for r in m.recipients)
         ]
 
-    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:  # noqa: ASYNC109
         """Wait until at least `count` messages arrived, and return them all."""
         deadline = asyncio.get_running_loop().time() + timeout
         while len(self._collector.received) < count:

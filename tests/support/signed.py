@@ -105,9 +105,12 @@ class SlackSender:
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": sign(secret or self.signing_secret, stamp, body),
         }
-        async with aiohttp.ClientSession() as session, session.post(
-            f"{self.app_url}/slack/events", data=body.encode(), headers=headers
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                f"{self.app_url}/slack/events", data=body.encode(), headers=headers
+            ) as response,
+        ):
             return SlackResponse(response.status, await response.text())
 
     async def command(
