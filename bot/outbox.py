@@ -95,8 +95,10 @@ class Outbox:
             while True:
                 self._more = False
                 batch = await self._due_entries()
+                # One meeting picture per batch: a thousand invitations need not load it 1000 times.
+                meetings: dict[tuple[str, int], Meeting] = {}
                 for entry_id in batch:
-                    await self._deliver_one(entry_id)
+                    await self._deliver_one(entry_id, meetings)
                 handled += len(batch)
                 if not batch and not self._more:
                     return handled
@@ -124,7 +126,7 @@ class Outbox:
             )
             return list(rows)
 
-    async def _deliver_one(self, entry_id: int) -> None:
+    async def _deliver_one(self, entry_id: int, meetings: dict[tuple[str, int], Meeting]) -> None:
         async with self._sessions() as session:
             entry = await session.get(OutboxEntry, entry_id)
             if entry is None or entry.state != "pending":
@@ -138,7 +140,9 @@ class Outbox:
             team_id = entry.team_id
         try:
             assert event_id is not None
-            meeting = await self._meetings.get(team_id, event_id)
+            if (team_id, event_id) not in meetings:
+                meetings[team_id, event_id] = await self._meetings.get(team_id, event_id)
+            meeting = meetings[team_id, event_id]
             await self._send(Delivery(kind), meeting, attendee_id, payload)
         except Exception as error:
             await self._record_failure(entry_id, error)

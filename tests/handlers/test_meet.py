@@ -183,3 +183,25 @@ async def test_titles_cannot_inject_mail_headers_or_slack_mentions(
     dm_text = str(slack.messages(slack.dm_channel(ANA))[0]["blocks"])
     assert "<!channel>" not in dm_text
     assert "&lt;!channel&gt;" in dm_text
+
+
+async def test_hundreds_of_guests_each_get_one_invitation_and_the_summary_fits_slack(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+) -> None:
+    guests = [f"Guest {n} <guest{n}@client{n % 7}.example>" for n in range(600)]
+
+    answer = await send_invitations(
+        sender, slack, ORGANIZER, members=[ANA], guests="\n".join(guests)
+    )
+    assert answer == {}
+
+    mails = await mailbox.wait_for(600, timeout=120)
+    recipients = [r for m in mails for r in m.recipients]
+    assert len(recipients) == len(set(recipients)) == 600
+    await slack.wait_for(
+        "chat.postMessage", lambda c: c.args["channel"] == slack.dm_channel(ORGANIZER)
+    )
+    summary = str(slack.messages(slack.dm_channel(ORGANIZER))[0]["blocks"])
+    assert "Guests (600)" in summary
+    assert "…and 540 more" in summary
+    assert slack.rejected() == []
