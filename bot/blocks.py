@@ -33,6 +33,8 @@ ANSWER_EMOJI = {
 MESSAGE_BLOCK_LIMIT = 50
 SECTION_TEXT_LIMIT = 3000
 LISTED_PER_GROUP = 60
+# Keeps a summary line short enough that 60 of them fit a handful of sections.
+LINE_PART_LIMIT = 120
 
 
 def escape(text: str) -> str:
@@ -195,11 +197,20 @@ def tally_line(meeting: Meeting) -> str:
 
 def invitee_line(invitee: Invitee) -> str:
     """Return one invitee with their answer, for the organizer's summary."""
-    who = f"<@{invitee.slack_user_id}>" if invitee.is_member else escape(invitee.guest_label())
+    who = (
+        f"<@{invitee.slack_user_id}>"
+        if invitee.is_member
+        else escape(_shorten(invitee.guest_label(), LINE_PART_LIMIT))
+    )
     line = f"{ANSWER_EMOJI[invitee.answer]} {who} — {ANSWER_WORDS[invitee.answer]}"
     if invitee.comment:
-        line += f": _{escape(' '.join(invitee.comment.split())[:200])}_"
+        line += f": _{escape(_shorten(invitee.comment, LINE_PART_LIMIT))}_"
     return line
+
+
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _listing(heading: str, lines: list[str]) -> list[Block]:

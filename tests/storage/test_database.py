@@ -1,0 +1,85 @@
+"""Storage on SQLite and PostgreSQL: the schema, times in UTC, shared secrets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.database import create_engine, create_session_factory, upgrade_database
+from storage.models import Event
+from storage.secrets import load_or_create_secret
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Yield a session factory on a freshly migrated database."""
+    engine = create_engine(database_url)
+    await upgrade_database(engine)
+    yield create_session_factory(engine)
+    await engine.dispose()
+
+
+async def test_upgrading_twice_leaves_the_schema_as_it_is(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await upgrade_database(engine)
+    await upgrade_database(engine)
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    await engine.dispose()
+    assert {"events", "attendees", "outbox", "instance_secrets", "alembic_version"} <= tables
+
+
+async def test_times_come_back_aware_and_in_utc(sessions: async_sessionmaker[AsyncSession]) -> None:
+    warsaw_afternoon = datetime(2026, 12, 1, 15, 0, tzinfo=timezone(timedelta(hours=1)))
+    async with sessions.begin() as session:
+        session.add(
+            Event(
+                uid="u@meetbot",
+                team_id="T1",
+                organizer_id="U1",
+                organizer_name="Olga",
+                organizer_email=None,
+                timezone="Europe/Warsaw",
+                title="Review",
+                start_at=warsaw_afternoon,
+                end_at=warsaw_afternoon + timedelta(hours=1),
+            )
+        )
+    async with sessions() as session:
+        event = await session.scalar(select(Event))
+    assert event is not None
+    assert event.start_at == datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    assert event.start_at.tzinfo == UTC
+
+
+async def test_a_naive_time_is_refused(sessions: async_sessionmaker[AsyncSession]) -> None:
+    with pytest.raises(Exception, match="naive"):
+        async with sessions.begin() as session:
+            session.add(
+                Event(
+                    uid="n@meetbot",
+                    team_id="T1",
+                    organizer_id="U1",
+                    organizer_name="Olga",
+                    organizer_email=None,
+                    timezone="UTC",
+                    title="Review",
+                    start_at=datetime(2026, 12, 1, 15, 0),  # noqa: DTZ001 - the point of the test
+                    end_at=datetime(2026, 12, 1, 16, 0),  # noqa: DTZ001
+                )
+            )
+
+
+async def test_a_generated_secret_is_made_once_and_shared(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await load_or_create_secret(sessions, "link_key")
+    second = await load_or_create_secret(sessions, "link_key")
+
+    assert first == second
+    assert len(first) >= 48
+    assert await load_or_create_secret(sessions, "other") != first
