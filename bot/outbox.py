@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+import aiosmtplib
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import select, update
@@ -51,6 +52,19 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(
         seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
     )
+
+
+def is_permanent(error: Exception) -> bool:
+    """Tell whether retrying could ever help: not for a refused recipient or a revoked token."""
+    if isinstance(error, PermanentFailure):
+        return True
+    if isinstance(error, SlackApiError):
+        return error.response.get("error") in PERMANENT_SLACK_ERRORS
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return all(refusal.code >= 500 for refusal in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return error.code >= 500
+    return False
 
 
 class Outbox:
@@ -155,10 +169,7 @@ class Outbox:
             )
 
     async def _record_failure(self, entry_id: int, error: Exception) -> None:
-        permanent = isinstance(error, PermanentFailure) or (
-            isinstance(error, SlackApiError)
-            and error.response.get("error") in PERMANENT_SLACK_ERRORS
-        )
+        permanent = is_permanent(error)
         async with self._sessions.begin() as session:
             entry = await session.get(OutboxEntry, entry_id)
             if entry is None:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import default_times
 from handlers.context import services_of
 
+logger = logging.getLogger(__name__)
+
 
 async def open_meet(
-    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
 ) -> None:
     """Open the create form, with the command's text as the title."""
     await ack()
@@ -27,4 +36,12 @@ async def open_meet(
         zone = ZoneInfo("UTC")
     start, end = default_times(datetime.now(UTC), zone)
     view = blocks.create_modal(start=start, end=end, title=" ".join(body.get("text", "").split()))
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    try:
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:
+        # A trigger lives three seconds; a slow moment in Slack or here lets it expire.
+        logger.warning("could not open the form: %s", error.response.get("error"))
+        await respond(
+            text="Sorry, the form could not open in time. Please type /meet again.",
+            response_type="ephemeral",
+        )

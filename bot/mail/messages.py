@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, formataddr
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -50,6 +51,15 @@ class Sender:
         return formataddr((f"{header_safe(meeting.organizer.name)} via Meet", self.address))
 
 
+def invitation_message_id(meeting: Meeting, guest: Invitee, sender: Sender) -> str:
+    """Return the same Message-ID for the same event version and guest, so a resend is a copy."""
+    assert guest.email is not None
+    recipient = hashlib.sha256(guest.email.lower().encode()).hexdigest()[:16]
+    event = meeting.uid.partition("@")[0]
+    domain = sender.address.rpartition("@")[2]
+    return f"<{event}.{meeting.sequence}.{recipient}@{domain}>"
+
+
 def invitation_message(
     meeting: Meeting,
     guest: Invitee,
@@ -79,7 +89,7 @@ def invitation_message(
             (header_safe(meeting.organizer.name), meeting.organizer.email)
         )
     message["Date"] = format_datetime(stamp)
-    message["Message-ID"] = make_msgid(domain=sender.address.rpartition("@")[2])
+    message["Message-ID"] = invitation_message_id(meeting, guest, sender)
     message.set_content(_templates.get_template("invitation.txt").render(context))
     message.add_alternative(
         _templates.get_template("invitation.html").render(context), subtype="html"

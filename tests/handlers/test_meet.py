@@ -205,3 +205,16 @@ async def test_hundreds_of_guests_each_get_one_invitation_and_the_summary_fits_s
     assert "Guests (600)" in summary
     assert "…and 540 more" in summary
     assert slack.rejected() == []
+
+
+async def test_an_expired_trigger_gets_a_polite_retry_message(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    slack.trigger_lifetime = 0.0
+
+    response = await sender.command(ORGANIZER)
+
+    assert response.status == 200
+    reply = await slack.wait_for_response_url()
+    assert reply["response_type"] == "ephemeral"
+    assert "type /meet again" in reply["text"]

@@ -27,6 +27,15 @@ class ReceivedMail:
 class _Collector:
     def __init__(self) -> None:
         self.received: list[ReceivedMail] = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address.lower() in self.refused:
+            return "550 5.1.1 User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -41,10 +50,10 @@ class _Collector:
 class Mailbox:
     """Start an SMTP server; tests read what it received."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self._collector = _Collector()
-        self.port = free_port()
-        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
+        self.port = port or free_port()
+        self._controller: Controller | None = None
 
     @property
     def url(self) -> str:
@@ -52,12 +61,19 @@ class Mailbox:
         return f"smtp://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        """Start listening."""
+        """Start listening (again, after a stop: the same port, as a restarted server)."""
+        self._controller = Controller(self._collector, hostname="127.0.0.1", port=self.port)
         self._controller.start()
 
     def stop(self) -> None:
-        """Stop listening."""
-        self._controller.stop()
+        """Stop listening, as a server that went down."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def refuse(self, address: str) -> None:
+        """Answer 550 User unknown to mail for this address, as a real server would."""
+        self._collector.refused.add(address.lower())
 
     @property
     def received(self) -> list[ReceivedMail]:
