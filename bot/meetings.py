@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -345,7 +345,3 @@ def _enqueue(
         )
     )
 
-
-def answers_of(invitees: Iterable[Invitee], answer: Answer) -> list[Invitee]:
-    """Return the invitees who gave this answer."""
-    return [i for i in invitees if i.answer is answer]

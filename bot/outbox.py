@@ -122,14 +122,6 @@ class Outbox:
         async with self._busy:
             return
 
-    async def pending_count(self) -> int:
-        """Return how many deliveries are still owed."""
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEntry.id).where(OutboxEntry.state == "pending")
-            )
-            return len(rows.all())
-
     async def _due_entries(self) -> list[int]:
         async with self._sessions() as session:
             rows = await session.scalars(
