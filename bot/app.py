@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
 from aiohttp import web
+from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
 from bot.config import Settings
+from bot.files import SlackFiles
 from bot.mail.messages import Sender
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.meetings import Meetings
@@ -28,7 +31,9 @@ from storage.secrets import load_or_create_secret
 
 logger = logging.getLogger(__name__)
 
+JOB_GRACE_SECONDS = 30.0
 OUTBOX_JOB = "outbox"
+REMINDER_JOB = "reminders"
 
 
 def build_mailer(settings: Settings) -> Mailer:
@@ -46,6 +51,16 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
 async def drain_outbox(outbox: Outbox) -> None:
     """Deliver whatever the outbox owes."""
     await outbox.drain()
+
+
+async def send_due_reminders(meetings: Meetings) -> None:
+    """Queue the reminders whose time has come."""
+    await meetings.send_due_reminders(datetime.now(UTC))
+
+
+def _runs_job(task: asyncio.Task[object]) -> bool:
+    # APScheduler's asyncio executor runs each coroutine job in a task of this coroutine.
+    return bool(getattr(task.get_coro(), "__qualname__", "") == run_coroutine_job.__qualname__)
 
 
 class Meetbot:
@@ -66,7 +81,12 @@ class Meetbot:
         """Migrate the database, then start serving Slack, the guest pages and the outbox."""
         await upgrade_database(self.engine)
         secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
-        meetings = Meetings(self.sessions, TokenMinter(secret), on_deliveries=lambda: outbox.wake())
+        meetings = Meetings(
+            self.sessions,
+            TokenMinter(secret),
+            SlackFiles(self.settings.slack_bot_token),
+            on_deliveries=lambda: outbox.wake(),
+        )
         outbox = Outbox(
             self.sessions,
             meetings,
@@ -74,6 +94,7 @@ class Meetbot:
             self.mailer,
             Sender(self.settings.mail_from),
             self.settings.base_url,
+            attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
         services = Services(
             settings=self.settings, meetings=meetings, people=People(self.client), outbox=outbox
@@ -92,6 +113,16 @@ class Meetbot:
             args=[outbox],
             id=OUTBOX_JOB,
             seconds=self.settings.outbox_interval_seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.add_job(
+            send_due_reminders,
+            "interval",
+            args=[meetings],
+            id=REMINDER_JOB,
+            seconds=self.settings.reminder_interval_seconds,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
@@ -123,6 +154,15 @@ class Meetbot:
         else:
             logger.info("serving Slack at POST /slack/events")
 
+    async def _jobs_finished(self) -> None:
+        running = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task() and _runs_job(task)
+        ]
+        if running:
+            await asyncio.wait(running, timeout=JOB_GRACE_SECONDS)
+
     def _run_outbox_now(self) -> None:
         if self.scheduler.running:
             self.scheduler.modify_job(OUTBOX_JOB, next_run_time=datetime.now(UTC))
@@ -132,9 +172,10 @@ class Meetbot:
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self.scheduler.running:
+            # APScheduler cancels running coroutine jobs on shutdown; let them finish first.
+            self.scheduler.pause()
+            await self._jobs_finished()
             self.scheduler.shutdown(wait=False)
-        if self.services is not None:
-            await self.services.outbox.wait_idle()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.engine.dispose()

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.drafts import MAX_DESCRIPTION, MAX_LOCATION, MAX_TITLE
-from bot.meetings import Answer, Invitee, Meeting
+from bot.drafts import (
+    DEFAULT_REMINDER,
+    MAX_DESCRIPTION,
+    MAX_FILES,
+    MAX_LOCATION,
+    MAX_TITLE,
+    REMINDER_CHOICES,
+)
+from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, parse_time_text
 
 Block = dict[str, Any]
 View = dict[str, Any]
+Message = tuple[str, list[Block]]
 
 CREATE_CALLBACK = "meet_create"
+EDIT_CALLBACK = "meet_edit"
+CANCEL_CALLBACK = "meet_cancel"
+EDIT_ACTION = "edit_meeting"
+CANCEL_ACTION = "cancel_meeting"
+MORE_ACTION = "home_show_more"
 ANSWER_ACTIONS = {
     "answer_accepted": Answer.ACCEPTED,
     "answer_tentative": Answer.TENTATIVE,
@@ -29,12 +44,18 @@ ANSWER_EMOJI = {
     Answer.DECLINED: ":x:",
     Answer.NEEDS_ACTION: ":hourglass_flowing_sand:",
 }
-# Slack refuses a message of more than 50 blocks or a section of more than 3000 characters.
+BUTTON_LABELS = {Answer.ACCEPTED: "Accept", Answer.TENTATIVE: "Maybe", Answer.DECLINED: "Decline"}
+# Slack refuses a message of more than 50 blocks, a view of more than 100, a section over 3000.
 MESSAGE_BLOCK_LIMIT = 50
+VIEW_BLOCK_LIMIT = 100
 SECTION_TEXT_LIMIT = 3000
 LISTED_PER_GROUP = 60
 # Keeps a summary line short enough that 60 of them fit a handful of sections.
 LINE_PART_LIMIT = 120
+# Each meeting on the Home tab takes two blocks; 2 x 22 of them stay inside Slack's 100.
+HOME_PAGE_SIZE = 10
+HOME_MAX_PER_GROUP = 22
+LIST_LIMIT = 10
 
 
 def escape(text: str) -> str:
@@ -49,15 +70,40 @@ def slack_time(moment: datetime, layout: str = "{date_short_pretty} {time}") -> 
     return f"<!date^{stamp}^{layout}|{fallback}>"
 
 
+def span(start: datetime, end: datetime) -> str:
+    """Return a start and end in Slack's per-reader date formatting."""
+    same_day = start.date() == end.date()
+    end_layout = "{time}" if same_day else "{date_short_pretty} {time}"
+    return f"{slack_time(start)} – {slack_time(end, end_layout)}"
+
+
 def time_range(meeting: Meeting) -> str:
     """Return the meeting's start and end in Slack's per-reader date formatting."""
-    same_day = meeting.start.date() == meeting.end.date()
-    end_layout = "{time}" if same_day else "{date_short_pretty} {time}"
-    return f"{slack_time(meeting.start)} – {slack_time(meeting.end, end_layout)}"
+    return span(meeting.start, meeting.end)
 
 
 def _plain(text: str) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _mrkdwn(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_TEXT_LIMIT]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "text": _plain(text),
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
 
 
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False) -> Block:
@@ -70,114 +116,238 @@ def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool
     }
 
 
-def create_modal(
-    *,
-    start: datetime,
-    end: datetime,
-    title: str = "",
-    member_ids: tuple[str, ...] = (),
-    guests_text: str = "",
-) -> View:
+def _shorten(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text), "value": value}
+
+
+def _reminder_label(minutes: int | None) -> str:
+    return "No reminder" if minutes is None else f"{minutes} minutes before"
+
+
+@dataclass(frozen=True)
+class FormValues:
+    """What the create or edit form shows when it opens."""
+
+    start: datetime
+    end: datetime
+    title: str = ""
+    location: str = ""
+    description: str = ""
+    member_ids: tuple[str, ...] = ()
+    guests_text: str = ""
+    notify: bool = False
+    remind_guests: bool = False
+    reminder_minutes: int | None = DEFAULT_REMINDER
+    attached_files: tuple[tuple[int, str], ...] = field(default_factory=tuple)
+
+
+def create_modal(values: FormValues) -> View:
     """Return the create form, pre-filled with the given values."""
-    title_element: dict[str, Any] = {
+    return _meeting_modal(values, CREATE_CALLBACK, "New meeting", "Send invitations", "")
+
+
+def edit_modal(values: FormValues, meeting_id: int, version: int) -> View:
+    """Return the edit form for a meeting, pre-filled with how it is now."""
+    metadata = json.dumps({"meeting_id": meeting_id, "version": version})
+    return _meeting_modal(values, EDIT_CALLBACK, "Edit meeting", "Save changes", metadata)
+
+
+def form_values_of(meeting: Meeting) -> FormValues:
+    """Return the form values that show a meeting as it is."""
+    return FormValues(
+        start=meeting.start,
+        end=meeting.end,
+        title=meeting.title,
+        location=meeting.location,
+        description=meeting.description,
+        member_ids=tuple(m.slack_user_id for m in meeting.members if m.slack_user_id),
+        guests_text="\n".join(g.guest_label() for g in meeting.guests),
+        notify=meeting.notify_on_decision,
+        remind_guests=meeting.remind_guests,
+        reminder_minutes=meeting.reminder_minutes,
+        attached_files=tuple((f.id, f.name) for f in meeting.files),
+    )
+
+
+def _text_element(
+    initial: str, max_length: int, *, multiline: bool = False, placeholder: str = ""
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "value",
-        "max_length": MAX_TITLE,
-        "placeholder": _plain("Design review with Acme"),
+        "max_length": max_length,
     }
-    if title:
-        title_element["initial_value"] = title[:MAX_TITLE]
+    if multiline:
+        element["multiline"] = True
+    if placeholder:
+        element["placeholder"] = _plain(placeholder)
+    if initial:
+        element["initial_value"] = initial[:max_length]
+    return element
+
+
+def _meeting_modal(
+    values: FormValues, callback_id: str, title: str, submit: str, metadata: str
+) -> View:
     members_element: dict[str, Any] = {
         "type": "multi_users_select",
         "action_id": "value",
         "placeholder": _plain("People from this workspace"),
     }
-    if member_ids:
-        members_element["initial_users"] = list(member_ids)
-    guests_element: dict[str, Any] = {
-        "type": "plain_text_input",
+    if values.member_ids:
+        members_element["initial_users"] = list(values.member_ids)
+    guests_element = _text_element(
+        values.guests_text,
+        100_000,
+        multiline=True,
+        placeholder="Ana Client <ana@client.example>, bob@partner.example",
+    )
+    del guests_element["max_length"]
+    notify_options = [
+        _option("Notify me when someone accepts or declines", "notify"),
+        _option("E-mail guests a reminder too", "remind_guests"),
+    ]
+    notify_element: dict[str, Any] = {
+        "type": "checkboxes",
         "action_id": "value",
-        "multiline": True,
-        "placeholder": _plain("Ana Client <ana@client.example>, bob@partner.example"),
+        "options": notify_options,
     }
-    if guests_text:
-        guests_element["initial_value"] = guests_text
-    return {
-        "type": "modal",
-        "callback_id": CREATE_CALLBACK,
-        "title": _plain("New meeting"),
-        "submit": _plain("Send invitations"),
-        "close": _plain("Cancel"),
-        "blocks": [
-            _input("title", "Title", title_element),
-            _input(
-                "start",
-                "Starts",
-                {
-                    "type": "datetimepicker",
-                    "action_id": "value",
-                    "initial_date_time": int(start.timestamp()),
-                },
-            ),
-            _input(
-                "end",
-                "Ends",
-                {
-                    "type": "datetimepicker",
-                    "action_id": "value",
-                    "initial_date_time": int(end.timestamp()),
-                },
-            ),
-            _input(
-                "location",
-                "Place",
-                {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "max_length": MAX_LOCATION,
-                    "placeholder": _plain("Room, address or video link"),
-                },
-                optional=True,
-            ),
-            _input(
-                "description",
-                "Description",
-                {
-                    "type": "plain_text_input",
-                    "action_id": "value",
-                    "multiline": True,
-                    "max_length": MAX_DESCRIPTION,
-                },
-                optional=True,
-            ),
-            _input("members", "Members", members_element, optional=True),
+    chosen = [o for o in notify_options if values.notify or o["value"] != "notify"]
+    chosen = [o for o in chosen if values.remind_guests or o["value"] != "remind_guests"]
+    if chosen:
+        notify_element["initial_options"] = chosen
+    reminder_options = [
+        _option(_reminder_label(m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
+    ]
+    reminder_value = "none" if values.reminder_minutes is None else str(values.reminder_minutes)
+    blocks: list[Block] = [
+        _input(
+            "title",
+            "Title",
+            _text_element(values.title, MAX_TITLE, placeholder="Design review with Acme"),
+        ),
+        _input(
+            "start",
+            "Starts",
             {
-                **_input("guests", "Guests (e-mail)", guests_element, optional=True),
-                "hint": _plain("One per line or separated by commas, as in an e-mail's To: line."),
+                "type": "datetimepicker",
+                "action_id": "value",
+                "initial_date_time": int(values.start.timestamp()),
             },
+        ),
+        _input(
+            "end",
+            "Ends",
+            {
+                "type": "datetimepicker",
+                "action_id": "value",
+                "initial_date_time": int(values.end.timestamp()),
+            },
+        ),
+        _input(
+            "location",
+            "Place",
+            _text_element(values.location, MAX_LOCATION, placeholder="Room, address or video link"),
+            optional=True,
+        ),
+        _input(
+            "description",
+            "Description",
+            _text_element(values.description, MAX_DESCRIPTION, multiline=True),
+            optional=True,
+        ),
+        _input("members", "Members", members_element, optional=True),
+        {
+            **_input("guests", "Guests (e-mail)", guests_element, optional=True),
+            "hint": _plain("One per line or separated by commas, as in an e-mail's To: line."),
+        },
+    ]
+    if values.attached_files:
+        file_options = [
+            _option(_shorten(name, 70), str(file_id)) for file_id, name in values.attached_files
+        ]
+        blocks.append(
             _input(
-                "notify",
-                "Notifications",
+                "kept_files",
+                "Attached files (untick to remove)",
                 {
                     "type": "checkboxes",
                     "action_id": "value",
-                    "options": [
-                        {
-                            "text": _plain("Notify me when someone accepts or declines"),
-                            "value": "notify",
-                        }
-                    ],
+                    "options": file_options,
+                    "initial_options": file_options,
                 },
+                optional=True,
+            )
+        )
+    blocks += [
+        _input(
+            "files",
+            "Add files" if values.attached_files else "Files",
+            {"type": "file_input", "action_id": "value", "max_files": MAX_FILES},
+            optional=True,
+        ),
+        _input(
+            "reminder",
+            "Reminder",
+            {
+                "type": "static_select",
+                "action_id": "value",
+                "options": reminder_options,
+                "initial_option": next(o for o in reminder_options if o["value"] == reminder_value),
+            },
+        ),
+        _input("notify", "Notifications", notify_element, optional=True),
+    ]
+    view: View = {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": _plain(title),
+        "submit": _plain(submit),
+        "close": _plain("Close"),
+        "blocks": blocks,
+    }
+    if metadata:
+        view["private_metadata"] = metadata
+    return view
+
+
+def cancel_modal(meeting: Meeting) -> View:
+    """Return the confirmation asked before a meeting is cancelled."""
+    return {
+        "type": "modal",
+        "callback_id": CANCEL_CALLBACK,
+        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
+        "title": _plain("Cancel meeting"),
+        "submit": _plain("Cancel meeting"),
+        "close": _plain("Keep it"),
+        "blocks": [
+            _mrkdwn(
+                f"Cancel *{escape(meeting.title)}* ({time_range(meeting)})? "
+                f"All {len(meeting.invitees)} invited people will be told, and it will be "
+                "removed from guests' calendars."
+            ),
+            _input(
+                "message",
+                "Message to attendees",
+                _text_element("", 1000, multiline=True, placeholder="Sorry, something came up."),
                 optional=True,
             ),
         ],
     }
 
 
-def _details(meeting: Meeting) -> str:
+def _details(meeting: Meeting, file_links: list[tuple[str, str]] | None = None) -> str:
     lines = [f"*When:* {time_range(meeting)}"]
     if meeting.location:
         lines.append(f"*Where:* {escape(meeting.location)}")
+    if file_links:
+        links = ", ".join(f"<{url}|{escape(_shorten(name, 60))}>" for name, url in file_links)
+        lines.append(f"*Files:* {links}")
     return "\n".join(lines)
 
 
@@ -185,7 +355,7 @@ def _description_blocks(meeting: Meeting) -> list[Block]:
     if not meeting.description:
         return []
     quoted = "\n".join(f">{line}" for line in escape(meeting.description).splitlines())
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": quoted[:SECTION_TEXT_LIMIT]}}]
+    return [_mrkdwn(quoted)]
 
 
 def tally_line(meeting: Meeting) -> str:
@@ -208,11 +378,6 @@ def invitee_line(invitee: Invitee) -> str:
     return line
 
 
-def _shorten(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _listing(heading: str, lines: list[str]) -> list[Block]:
     """Return sections listing lines under a heading, split to fit Slack's section limit."""
     if not lines:
@@ -224,93 +389,146 @@ def _listing(heading: str, lines: list[str]) -> list[Block]:
     text = f"*{heading}*"
     for line in shown:
         if len(text) + 1 + len(line) > SECTION_TEXT_LIMIT:
-            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+            blocks.append(_mrkdwn(text))
             text = line
         else:
             text = f"{text}\n{line}"
-    blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    blocks.append(_mrkdwn(text))
     return blocks
 
 
-def organizer_summary(meeting: Meeting) -> tuple[str, list[Block]]:
+def _organizer_buttons(meeting: Meeting) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"manage_{meeting.id}",
+        "elements": [
+            _button("Edit", EDIT_ACTION, str(meeting.id)),
+            _button("Cancel meeting", CANCEL_ACTION, str(meeting.id), "danger"),
+        ],
+    }
+
+
+def organizer_summary(meeting: Meeting, file_links: list[tuple[str, str]] | None = None) -> Message:
     """Return the organizer's summary DM: the meeting and everyone's answer so far."""
+    if meeting.cancelled:
+        text = f"You cancelled {meeting.title}"
+        return text, [
+            {"type": "header", "text": _plain(f"Cancelled: {_shorten(meeting.title, 130)}")},
+            _mrkdwn(f"~{time_range(meeting)}~\nEveryone invited was told."),
+        ]
     text = f"Your meeting {meeting.title}: invitations sent"
     blocks: list[Block] = [
         {"type": "header", "text": _plain(meeting.title)},
-        {"type": "section", "text": {"type": "mrkdwn", "text": _details(meeting)}},
+        _mrkdwn(_details(meeting, file_links)),
         *_description_blocks(meeting),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": tally_line(meeting)}]},
+        _context(tally_line(meeting)),
         *_listing(f"Members ({len(meeting.members)})", [invitee_line(m) for m in meeting.members]),
         *_listing(f"Guests ({len(meeting.guests)})", [invitee_line(g) for g in meeting.guests]),
     ]
     if not meeting.invitees:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": "Nobody is invited yet."}]}
-        )
-    return text, blocks[:MESSAGE_BLOCK_LIMIT]
+        blocks.append(_context("Nobody is invited yet."))
+    blocks = blocks[: MESSAGE_BLOCK_LIMIT - 1]
+    blocks.append(_organizer_buttons(meeting))
+    return text, blocks
 
 
-def member_invitation(meeting: Meeting, invitee: Invitee) -> tuple[str, list[Block]]:
+def answer_value(meeting: Meeting) -> str:
+    """Return the value answer buttons carry: the meeting and the version they answer."""
+    return f"{meeting.id}:{meeting.sequence}"
+
+
+def parse_answer_value(value: str) -> tuple[int, int | None]:
+    """Return the meeting id and version an answer button carries."""
+    meeting_id, _, sequence = value.partition(":")
+    return int(meeting_id), int(sequence) if sequence else None
+
+
+def _answer_buttons(meeting: Meeting, invitee: Invitee, block_id: str) -> Block:
+    buttons = []
+    for action_id, answer in ANSWER_ACTIONS.items():
+        style = None
+        if invitee.answer is answer:
+            style = "danger" if answer is Answer.DECLINED else "primary"
+        buttons.append(_button(BUTTON_LABELS[answer], action_id, answer_value(meeting), style))
+    return {"type": "actions", "block_id": block_id, "elements": buttons}
+
+
+def _own_answer(invitee: Invitee) -> str:
+    return f"{ANSWER_EMOJI[invitee.answer]} Your answer: *{ANSWER_WORDS[invitee.answer]}*"
+
+
+def member_invitation(
+    meeting: Meeting, invitee: Invitee, file_links: list[tuple[str, str]] | None = None
+) -> Message:
     """Return a member's invitation DM, with buttons to answer and their answer so far."""
     organizer = f"<@{meeting.organizer.user_id}>"
+    title = escape(meeting.title)
+    if meeting.cancelled or invitee.removed:
+        why = "cancelled this meeting" if meeting.cancelled else "took you off this meeting"
+        text = f"{meeting.organizer.name} {why}: {meeting.title}"
+        return text, [_mrkdwn(f"~*{title}*~ ({time_range(meeting)})\n{organizer} {why}.")]
     text = f"{meeting.organizer.name} invites you to {meeting.title}"
     blocks: list[Block] = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": (
-                    f"{organizer} invites you to *{escape(meeting.title)}*\n{_details(meeting)}"
-                ),
-            },
-        },
+        _mrkdwn(f"{organizer} invites you to *{title}*\n{_details(meeting, file_links)}"),
         *_description_blocks(meeting),
     ]
     others = len(meeting.invitees) - 1
     if others > 0:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"{others} other people are invited."}],
-            }
-        )
-    buttons = []
-    for action_id, answer in ANSWER_ACTIONS.items():
-        button: dict[str, Any] = {
-            "type": "button",
-            "action_id": action_id,
-            "text": _plain(
-                {"accepted": "Accept", "maybe": "Maybe", "declined": "Decline"}[
-                    ANSWER_WORDS[answer]
-                ]
-            ),
-            "value": str(meeting.id),
-        }
-        if invitee.answer is answer:
-            button["style"] = "primary" if answer is not Answer.DECLINED else "danger"
-        buttons.append(button)
-    blocks.append({"type": "actions", "block_id": "answer", "elements": buttons})
+        blocks.append(_context(f"{others} other people are invited."))
+    blocks.append(_answer_buttons(meeting, invitee, "answer"))
     if invitee.answer is not Answer.NEEDS_ACTION:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": (
-                            f"{ANSWER_EMOJI[invitee.answer]} "
-                            f"Your answer: *{ANSWER_WORDS[invitee.answer]}*"
-                        ),
-                    }
-                ],
-            }
-        )
+        blocks.append(_context(_own_answer(invitee)))
     return text, blocks
 
 
-def decision_notice(
-    meeting: Meeting, invitee: Invitee, answer: Answer, comment: str
-) -> tuple[str, list[Block]]:
+def describe_change(change: Change) -> str:
+    """Return one change for Slack, times in each reader's own zone."""
+    if change.field == "Time":
+        was, now = parse_time_text(change.before), parse_time_text(change.after)
+        return f"*Time:* {span(*was)} → {span(*now)}"
+    if change.field == "Description":
+        return "*Description:* changed"
+    before = escape(_shorten(change.before, 200)) or "_none_"
+    after = escape(_shorten(change.after, 200)) or "_none_"
+    return f"*{change.field}:* {before} → {after}"
+
+
+def member_notice(
+    meeting: Meeting, reason: str, changes: list[Change], answers_reset: bool
+) -> Message:
+    """Return the DM telling a member their meeting changed, was cancelled or dropped them."""
+    organizer = f"<@{meeting.organizer.user_id}>"
+    title = escape(meeting.title)
+    if reason == "cancelled":
+        text = f"{meeting.organizer.name} cancelled {meeting.title}"
+        body = f":no_entry_sign: {organizer} cancelled *{title}* ({time_range(meeting)})."
+        if meeting.cancel_message:
+            quoted = "\n".join(f">{line}" for line in escape(meeting.cancel_message).splitlines())
+            body += f"\n{quoted}"
+        return text, [_mrkdwn(body)]
+    if reason == "removed":
+        text = f"You are no longer invited to {meeting.title}"
+        return text, [
+            _mrkdwn(f"{organizer} took you off *{title}* ({time_range(meeting)}); nothing to do.")
+        ]
+    text = f"{meeting.organizer.name} changed {meeting.title}"
+    lines = [f":pencil2: {organizer} changed *{title}*:"]
+    lines += [f"• {describe_change(c)}" for c in changes]
+    if answers_reset:
+        lines.append("The time changed, so your answer was reset. Please answer again above.")
+    return text, [_mrkdwn("\n".join(lines))]
+
+
+def member_reminder(meeting: Meeting) -> Message:
+    """Return the DM reminding a member that a meeting starts soon."""
+    text = f"Reminder: {meeting.title} starts soon"
+    starts = slack_time(meeting.start, "{time}")
+    return text, [
+        _mrkdwn(f":alarm_clock: *{escape(meeting.title)}* starts {starts}.\n{_details(meeting)}")
+    ]
+
+
+def decision_notice(meeting: Meeting, invitee: Invitee, answer: Answer, comment: str) -> Message:
     """Return the organizer's DM about one person's decision."""
     if invitee.is_member:
         who_text, who_mrkdwn = "A member", f"<@{invitee.slack_user_id}>"
@@ -326,11 +544,86 @@ def decision_notice(
     if comment:
         quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())
         body += f"\n{quoted}"
-    return text, [
-        {"type": "section", "text": {"type": "mrkdwn", "text": body[:SECTION_TEXT_LIMIT]}}
-    ]
+    return text, [_mrkdwn(body)]
 
 
-def notice(text: str) -> tuple[str, list[Block]]:
+def notice(text: str) -> Message:
     """Return a one-section message for short notices to a person."""
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
+    return text, [_mrkdwn(escape(text))]
+
+
+def _agenda_entry(meeting: Meeting, invitee: Invitee | None, suffix: str) -> list[Block]:
+    lines = [f"*{escape(meeting.title)}*", _details(meeting), tally_line(meeting)]
+    if invitee is not None:
+        lines.insert(1, f"Organized by <@{meeting.organizer.user_id}> · {_own_answer(invitee)}")
+    blocks: list[Block] = [_mrkdwn("\n".join(lines))]
+    if invitee is None:
+        blocks.append(_organizer_buttons(meeting) | {"block_id": f"manage_{meeting.id}{suffix}"})
+    else:
+        blocks.append(_answer_buttons(meeting, invitee, f"answer_{meeting.id}{suffix}"))
+    return blocks
+
+
+def _agenda_blocks(agenda: Agenda, limit: int, suffix: str) -> tuple[list[Block], bool]:
+    blocks: list[Block] = []
+    more = False
+    groups: list[tuple[str, list[tuple[Meeting, Invitee | None]]]] = [
+        ("Organizing", [(m, None) for m in agenda.organizing]),
+        ("Invited", [(m, i) for m, i in agenda.invited]),
+    ]
+    for heading, entries in groups:
+        blocks.append({"type": "header", "text": _plain(f"{heading} ({len(entries)})")})
+        if not entries:
+            blocks.append(_context("Nothing coming up."))
+        for meeting, invitee in entries[:limit]:
+            blocks += _agenda_entry(meeting, invitee, suffix)
+        if len(entries) > limit:
+            more = True
+            blocks.append(_context(f"…and {len(entries) - limit} more."))
+    return blocks, more
+
+
+def home_view(agenda: Agenda, page_size: int = HOME_PAGE_SIZE) -> View:
+    """Return the App Home tab: the person's upcoming meetings, organizing and invited."""
+    limit = max(1, min(page_size, HOME_MAX_PER_GROUP))
+    blocks: list[Block] = [
+        _mrkdwn("Type `/meet` anywhere to set up a meeting with members and outside guests."),
+    ]
+    entries, more = _agenda_blocks(agenda, limit, "")
+    blocks += entries
+    if more and limit < HOME_MAX_PER_GROUP:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "home_more",
+                "elements": [_button("Show more", MORE_ACTION, str(limit + HOME_PAGE_SIZE))],
+            }
+        )
+    return {"type": "home", "blocks": blocks[:VIEW_BLOCK_LIMIT]}
+
+
+def agenda_message(agenda: Agenda) -> Message:
+    """Return `/meet list`: the same upcoming meetings as the Home tab, as a message."""
+    text = (
+        f"You organize {len(agenda.organizing)} and are invited to "
+        f"{len(agenda.invited)} upcoming meetings."
+    )
+    blocks, _ = _agenda_blocks(agenda, LIST_LIMIT, "_list")
+    return text, blocks[:MESSAGE_BLOCK_LIMIT]
+
+
+def help_message() -> Message:
+    """Return `/meet help`: what the command does and how to use it."""
+    text = "How to use /meet"
+    body = "\n".join(
+        [
+            "*/meet* opens a form to set up a meeting with workspace members and outside guests.",
+            "• `/meet Design review` opens the form with the title filled in.",
+            "• `/meet list` shows your upcoming meetings (only to you).",
+            "• `/meet help` shows this message.",
+            "Members get a message with Accept / Maybe / Decline; guests get a calendar "
+            "invitation by e-mail with a link to answer. Edit or cancel a meeting from the "
+            "Home tab or from your summary message.",
+        ]
+    )
+    return text, [_mrkdwn(body)]

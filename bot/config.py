@@ -84,6 +84,18 @@ class Settings(DatabaseSettings):
         alias="MEETBOT_SECRET_KEY",
         description="Key for guest links; unset, one is generated and kept in the database.",
     )
+    attachment_limit_mb: float = Field(
+        default=10.0,
+        alias="MEETBOT_ATTACHMENT_LIMIT_MB",
+        ge=0,
+        description="Files above this total go to guests as download links, not attachments.",
+    )
+    reminder_interval_seconds: float = Field(
+        default=30.0,
+        alias="MEETBOT_REMINDER_INTERVAL",
+        gt=0,
+        description="How often due reminders are looked for.",
+    )
     outbox_interval_seconds: float = Field(
         default=5.0,
         alias="MEETBOT_OUTBOX_INTERVAL",

@@ -11,13 +11,27 @@ MAX_TITLE = 150
 MAX_LOCATION = 500
 MAX_DESCRIPTION = 3000
 MAX_MEMBERS = 100
+MAX_FILES = 10
+REMINDER_CHOICES = (None, 5, 15, 30, 60)
+DEFAULT_REMINDER = 15
 # A start a few minutes ago is a slow hand on the picker, not a mistake.
 PAST_GRACE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file the organizer uploaded in the form, still in Slack."""
+
+    slack_file_id: str
+    name: str
+    mimetype: str
+    size: int
+    download_url: str
+
+
+@dataclass(frozen=True)
 class MeetingForm:
-    """The create form's fields as submitted, before any checking."""
+    """The create or edit form's fields as submitted, before any checking."""
 
     title: str = ""
     start: datetime | None = None
@@ -27,11 +41,16 @@ class MeetingForm:
     member_ids: tuple[str, ...] = ()
     guests_text: str = ""
     notify: bool = False
+    remind_guests: bool = False
+    reminder_minutes: int | None = DEFAULT_REMINDER
+    new_files: tuple[FileRef, ...] = ()
+    # On edit, the already attached files still ticked; None on create.
+    kept_file_ids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class MeetingDraft:
-    """A meeting that passed every check and can be created."""
+    """A meeting that passed every check and can be created or applied as an edit."""
 
     title: str
     start: datetime
@@ -41,6 +60,10 @@ class MeetingDraft:
     member_ids: tuple[str, ...] = ()
     guests: tuple[Guest, ...] = ()
     notify: bool = False
+    remind_guests: bool = False
+    reminder_minutes: int | None = DEFAULT_REMINDER
+    new_files: tuple[FileRef, ...] = ()
+    kept_file_ids: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -53,7 +76,9 @@ class FormErrors:
         return bool(self.by_block)
 
 
-def check_form(form: MeetingForm, *, organizer_id: str, now: datetime) -> MeetingDraft | FormErrors:
+def check_form(
+    form: MeetingForm, *, organizer_id: str, now: datetime, editing: bool = False
+) -> MeetingDraft | FormErrors:
     """Return the draft the form describes, or the errors to show beside its fields."""
     errors: dict[str, str] = {}
     title = " ".join(form.title.split())
@@ -81,6 +106,11 @@ def check_form(form: MeetingForm, *, organizer_id: str, now: datetime) -> Meetin
         guests = parse_guest_list(form.guests_text)
     except GuestListError as error:
         errors["guests"] = str(error)
+    if form.reminder_minutes not in REMINDER_CHOICES:
+        errors["reminder"] = "Choose one of the offered reminders."
+    kept = len(form.kept_file_ids or ())
+    if kept + len(form.new_files) > MAX_FILES:
+        errors["files"] = f"Attach at most {MAX_FILES} files to one meeting."
     if errors:
         return FormErrors(errors)
     assert form.start is not None and form.end is not None
@@ -93,6 +123,10 @@ def check_form(form: MeetingForm, *, organizer_id: str, now: datetime) -> Meetin
         member_ids=member_ids,
         guests=tuple(guests),
         notify=form.notify,
+        remind_guests=form.remind_guests,
+        reminder_minutes=form.reminder_minutes,
+        new_files=form.new_files,
+        kept_file_ids=form.kept_file_ids if editing else None,
     )
 
 
@@ -101,3 +135,11 @@ def default_times(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
     local = now.astimezone(zone)
     start = local.replace(second=0, microsecond=0) + timedelta(minutes=30 - local.minute % 30)
     return start, start + timedelta(minutes=30)
+
+
+def reminder_due(start: datetime, minutes: int | None, now: datetime) -> datetime | None:
+    """Return when a meeting's reminder goes out, or None if there is none still to come."""
+    if minutes is None:
+        return None
+    due = start - timedelta(minutes=minutes)
+    return due if due > now else None

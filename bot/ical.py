@@ -35,21 +35,22 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
     return address
 
 
-def request_calendar(
+def _calendar(
+    method: str,
     meeting: Meeting,
     invitee: Invitee,
     *,
     organizer_address: str,
     stamp: datetime,
-    url: str | None = None,
+    url: str | None,
+    cancelled: bool,
 ) -> Calendar:
-    """Return the METHOD:REQUEST calendar inviting one guest to the meeting."""
     zone = meeting_zone(meeting)
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", method)
     event = Event()
     event.add("uid", meeting.uid)
     event.add("sequence", meeting.sequence)
@@ -64,7 +65,7 @@ def request_calendar(
         event.add("description", meeting.description)
     if url:
         event.add("url", url)
-    event.add("status", "CONFIRMED")
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     # Replies go to the sending mailbox, which reaches Meetbot; CN shows the organizer.
     event.add("organizer", _address(organizer_address, meeting.organizer.name))
@@ -77,10 +78,45 @@ def request_calendar(
             CUTYPE="INDIVIDUAL",
             ROLE="REQ-PARTICIPANT",
             PARTSTAT=PARTSTAT[invitee.answer],
-            RSVP="TRUE",
+            RSVP="FALSE" if cancelled else "TRUE",
         ),
     )
     calendar.add_component(event)
     first = (meeting.start - timedelta(days=1)).date()
     calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
     return calendar
+
+
+def request_calendar(
+    meeting: Meeting,
+    invitee: Invitee,
+    *,
+    organizer_address: str,
+    stamp: datetime,
+    url: str | None = None,
+) -> Calendar:
+    """Return the METHOD:REQUEST calendar inviting one guest (or updating their invitation)."""
+    return _calendar(
+        "REQUEST",
+        meeting,
+        invitee,
+        organizer_address=organizer_address,
+        stamp=stamp,
+        url=url,
+        cancelled=False,
+    )
+
+
+def cancel_calendar(
+    meeting: Meeting, invitee: Invitee, *, organizer_address: str, stamp: datetime
+) -> Calendar:
+    """Return the METHOD:CANCEL calendar taking the meeting out of one guest's calendar."""
+    return _calendar(
+        "CANCEL",
+        meeting,
+        invitee,
+        organizer_address=organizer_address,
+        stamp=stamp,
+        url=None,
+        cancelled=True,
+    )

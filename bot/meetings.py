@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 
-from bot.drafts import MeetingDraft
+from bot.drafts import FileRef, MeetingDraft, reminder_due
+from bot.guests import Guest
 from bot.tokens import TokenMinter, hash_token, new_salt
-from storage.models import Attendee, Event, OutboxEntry, utc_now
+from storage.models import Attendee, Event, EventFile, OutboxEntry, utc_now
 
 
 class Answer(StrEnum):
@@ -32,20 +34,63 @@ class Delivery(StrEnum):
 
     ORGANIZER_SUMMARY = "organizer_summary"
     MEMBER_INVITATION = "member_invitation"
+    MEMBER_NOTICE = "member_notice"
+    MEMBER_REMINDER = "member_reminder"
     GUEST_INVITATION = "guest_invitation"
+    GUEST_CANCELLATION = "guest_cancellation"
+    GUEST_REMINDER = "guest_reminder"
     DECISION_NOTICE = "decision_notice"
+    HOME_REFRESH = "home_refresh"
 
 
-class MeetingNotFound(LookupError):
+class MeetingError(Exception):
+    """A request about a meeting that cannot be carried out; the message says why."""
+
+    message = "That cannot be done."
+
+
+class MeetingNotFound(MeetingError, LookupError):
     """No meeting with that id in that workspace."""
 
+    message = "That meeting no longer exists."
 
-class NotInvited(PermissionError):
+
+class NotInvited(MeetingError, PermissionError):
     """The person answering is not on the meeting's guest list."""
+
+    message = "This invitation is not addressed to you, so your answer was not recorded."
+
+
+class NotOrganizer(MeetingError, PermissionError):
+    """Someone other than the organizer tried to change a meeting."""
+
+    message = "Only the organizer can change or cancel this meeting."
+
+
+class MeetingCancelled(MeetingError):
+    """The meeting was cancelled; it takes no answers and no edits."""
+
+    message = "This meeting was cancelled."
+
+
+class EventChanged(MeetingError):
+    """The meeting changed after the form or message was shown."""
+
+    message = (
+        "This meeting was changed in the meantime, so your change was not saved. "
+        "Open it again to see the latest version."
+    )
 
 
 class UnknownLink(LookupError):
     """A guest link whose token matches no attendee."""
+
+
+class FileSource(Protocol):
+    """Where uploaded files are fetched from (Slack, with the bot token)."""
+
+    async def fetch(self, file: FileRef) -> bytes:
+        """Return the file's content."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +115,7 @@ class Invitee:
     answer: Answer
     comment: str
     token_salt: str | None
+    removed: bool = False
 
     @property
     def is_member(self) -> bool:
@@ -84,8 +130,19 @@ class Invitee:
 
 
 @dataclass(frozen=True)
+class AttachedFile:
+    """A file attached to a meeting (its content is loaded only when sent)."""
+
+    id: int
+    name: str
+    mimetype: str
+    size: int
+    public_key: str
+
+
+@dataclass(frozen=True)
 class Meeting:
-    """A read-only picture of a meeting and everyone invited to it."""
+    """A read-only picture of a meeting and everyone ever invited to it."""
 
     id: int
     uid: str
@@ -98,9 +155,24 @@ class Meeting:
     description: str
     notify_on_decision: bool
     sequence: int
+    version: int
     status: str
     created_at: datetime
-    invitees: tuple[Invitee, ...]
+    attendees: tuple[Invitee, ...]
+    files: tuple[AttachedFile, ...] = ()
+    reminder_minutes: int | None = None
+    remind_guests: bool = False
+    cancel_message: str = ""
+
+    @property
+    def cancelled(self) -> bool:
+        """Tell whether the organizer cancelled the meeting."""
+        return self.status == "cancelled"
+
+    @property
+    def invitees(self) -> list[Invitee]:
+        """Return the people invited now (not those taken off the list)."""
+        return [i for i in self.attendees if not i.removed]
 
     @property
     def members(self) -> list[Invitee]:
@@ -113,8 +185,12 @@ class Meeting:
         return [i for i in self.invitees if not i.is_member]
 
     def invitee(self, invitee_id: int) -> Invitee:
-        """Return the invitee with this id."""
-        return next(i for i in self.invitees if i.id == invitee_id)
+        """Return the attendee with this id, even one taken off the list."""
+        return next(i for i in self.attendees if i.id == invitee_id)
+
+    def member(self, user_id: str) -> Invitee | None:
+        """Return a workspace member's invitation, if they are invited now."""
+        return next((i for i in self.members if i.slack_user_id == user_id), None)
 
     def tally(self) -> dict[Answer, int]:
         """Count the invitees by answer."""
@@ -122,6 +198,24 @@ class Meeting:
         for invitee in self.invitees:
             counts[invitee.answer] += 1
         return counts
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing an edit changed, in words: `Time: Tue 14:00 → Tue 15:00`."""
+
+    field: str
+    before: str
+    after: str
+
+    def as_payload(self) -> dict[str, str]:
+        """Return the change as JSON-ready data for the outbox."""
+        return asdict(self)
+
+
+def changes_from_payload(payload: dict[str, Any]) -> list[Change]:
+    """Return the changes stored with an outbox entry."""
+    return [Change(**item) for item in payload.get("changes", [])]
 
 
 @dataclass(frozen=True)
@@ -133,8 +227,40 @@ class Decision:
     changed: bool
 
 
+@dataclass(frozen=True)
+class Revision:
+    """The outcome of an edit: the meeting as it is now and what changed."""
+
+    meeting: Meeting
+    changes: tuple[Change, ...]
+    settings_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether anything at all was saved."""
+        return bool(self.changes) or self.settings_changed
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """A person's upcoming meetings: those they organize and those they are invited to."""
+
+    organizing: list[Meeting]
+    invited: list[tuple[Meeting, Invitee]]
+
+
+def _time_text(start: datetime, end: datetime) -> str:
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def parse_time_text(text: str) -> tuple[datetime, datetime]:
+    """Return the start and end stored in a time change."""
+    start, _, end = text.partition("/")
+    return datetime.fromisoformat(start), datetime.fromisoformat(end)
+
+
 def meeting_from_row(event: Event) -> Meeting:
-    """Return the read-only picture of a loaded event row and its attendees."""
+    """Return the read-only picture of a loaded event row, its attendees and files."""
     return Meeting(
         id=event.id,
         uid=event.uid,
@@ -152,9 +278,16 @@ def meeting_from_row(event: Event) -> Meeting:
         description=event.description,
         notify_on_decision=event.notify_on_decision,
         sequence=event.sequence,
+        version=event.version,
         status=event.status,
         created_at=event.created_at,
-        invitees=tuple(_invitee_from_row(a) for a in event.attendees),
+        attendees=tuple(_invitee_from_row(a) for a in event.attendees),
+        files=tuple(
+            AttachedFile(f.id, f.name, f.mimetype, f.size, f.public_key) for f in event.files
+        ),
+        reminder_minutes=event.reminder_minutes,
+        remind_guests=event.remind_guests,
+        cancel_message=event.cancel_message,
     )
 
 
@@ -168,24 +301,28 @@ def _invitee_from_row(attendee: Attendee) -> Invitee:
         answer=Answer(attendee.response),
         comment=attendee.comment,
         token_salt=attendee.token_salt,
+        removed=attendee.removed_at is not None,
     )
 
 
 class Meetings:
-    """Create meetings and record answers, each with its deliveries in one transaction."""
+    """Create, edit, cancel and answer meetings, each with its deliveries in one transaction."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         tokens: TokenMinter,
+        files: FileSource,
         on_deliveries: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessions = sessions
         self._tokens = tokens
+        self._files = files
         self._on_deliveries = on_deliveries
 
     async def create(self, team_id: str, organizer: Organizer, draft: MeetingDraft) -> Meeting:
         """Store a new meeting and queue the invitations and the organizer's summary."""
+        uploads = await self._download(draft.new_files)
         async with self._sessions.begin() as session:
             event = Event(
                 uid=f"{uuid.uuid4()}@meetbot",
@@ -200,37 +337,44 @@ class Meetings:
                 start_at=draft.start,
                 end_at=draft.end,
                 notify_on_decision=draft.notify,
-                attendees=[
-                    Attendee(kind="member", slack_user_id=user_id, display_name="")
-                    for user_id in draft.member_ids
-                ]
-                + [self._new_guest(guest.email, guest.name) for guest in draft.guests],
+                reminder_minutes=draft.reminder_minutes,
+                remind_guests=draft.remind_guests,
+                reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
+                attendees=[_new_member(user_id) for user_id in draft.member_ids]
+                + [self._new_guest(guest) for guest in draft.guests],
+                files=uploads,
             )
             session.add(event)
             await session.flush()
             _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
             for attendee in event.attendees:
-                if attendee.kind == "member":
-                    _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
-                else:
-                    _enqueue(
-                        session,
-                        event,
-                        Delivery.GUEST_INVITATION,
-                        attendee,
-                        {"sequence": event.sequence},
-                    )
+                _enqueue_invitation(session, event, attendee)
+            _enqueue_home_refresh(session, event, [organizer.user_id, *draft.member_ids])
             meeting = meeting_from_row(event)
         self._on_deliveries()
         return meeting
 
-    def _new_guest(self, email: str, name: str) -> Attendee:
+    async def _download(self, files: Sequence[FileRef]) -> list[EventFile]:
+        return [
+            EventFile(
+                slack_file_id=ref.slack_file_id,
+                name=ref.name,
+                mimetype=ref.mimetype or "application/octet-stream",
+                size=len(content),
+                public_key=secrets.token_urlsafe(24),
+                content=content,
+            )
+            for ref in files
+            for content in [await self._files.fetch(ref)]
+        ]
+
+    def _new_guest(self, guest: Guest) -> Attendee:
         salt = new_salt()
         return Attendee(
             kind="guest",
-            email=email,
-            email_key=email.lower(),
-            display_name=name,
+            email=guest.email,
+            email_key=guest.key,
+            display_name=guest.name,
             token_salt=salt,
             token_hash=hash_token(self._tokens.token_for(salt)),
         )
@@ -241,18 +385,171 @@ class Meetings:
             event = await _load_event(session, team_id, meeting_id)
             return meeting_from_row(event)
 
+    async def get_for_organizer(self, team_id: str, meeting_id: int, user_id: str) -> Meeting:
+        """Return a meeting for its organizer to edit or cancel; refuse anyone else."""
+        meeting = await self.get(team_id, meeting_id)
+        if meeting.organizer.user_id != user_id:
+            raise NotOrganizer(user_id)
+        if meeting.cancelled:
+            raise MeetingCancelled(meeting_id)
+        return meeting
+
+    async def update(
+        self,
+        team_id: str,
+        user_id: str,
+        meeting_id: int,
+        expected_version: int,
+        draft: MeetingDraft,
+    ) -> Revision:
+        """Apply the organizer's edit and tell everyone affected what changed."""
+        uploads = await self._download(draft.new_files)
+        async with self._sessions.begin() as session:
+            event = await _load_event(session, team_id, meeting_id, for_update=True)
+            _check_organizer(event, user_id)
+            if event.version != expected_version:
+                raise EventChanged(meeting_id)
+            before = meeting_from_row(event)
+            changes = _describe_changes(before, draft, uploads)
+            settings_changed = (
+                event.notify_on_decision != draft.notify
+                or event.reminder_minutes != draft.reminder_minutes
+                or event.remind_guests != draft.remind_guests
+            )
+            membership = _membership_changes(before, draft)
+            if not changes and not settings_changed and not membership.any:
+                return Revision(before, (), False)
+            time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
+            event.title = draft.title
+            event.start_at = draft.start
+            event.end_at = draft.end
+            event.location = draft.location
+            event.description = draft.description
+            event.notify_on_decision = draft.notify
+            event.reminder_minutes = draft.reminder_minutes
+            event.remind_guests = draft.remind_guests
+            event.reminder_due_at = reminder_due(draft.start, draft.reminder_minutes, utc_now())
+            event.version += 1
+            kept_files = set(draft.kept_file_ids or ())
+            for attached in list(event.files):
+                if draft.kept_file_ids is not None and attached.id not in kept_files:
+                    event.files.remove(attached)
+            event.files.extend(uploads)
+            calendar_changed = bool(changes) or membership.any
+            if calendar_changed:
+                event.sequence += 1
+            if time_moved:
+                for attendee in event.attendees:
+                    attendee.response = Answer.NEEDS_ACTION.value
+                    attendee.comment = ""
+                    attendee.responded_at = None
+            added, removed = self._apply_membership(event, draft, membership)
+            await session.flush()
+            revision = Revision(meeting_from_row(event), tuple(changes), settings_changed)
+            if calendar_changed:
+                _enqueue_revision(session, event, changes, added, removed, time_moved)
+            _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
+            _enqueue_home_refresh(
+                session,
+                event,
+                [event.organizer_id]
+                + [a.slack_user_id for a in event.attendees if a.slack_user_id],
+            )
+        self._on_deliveries()
+        return revision
+
+    def _apply_membership(
+        self, event: Event, draft: MeetingDraft, membership: _Membership
+    ) -> tuple[list[Attendee], list[Attendee]]:
+        added: list[Attendee] = []
+        removed: list[Attendee] = []
+        by_member = {a.slack_user_id: a for a in event.attendees if a.kind == "member"}
+        by_guest = {a.email_key: a for a in event.attendees if a.kind == "guest"}
+        for user_id in membership.added_members:
+            attendee = by_member.get(user_id)
+            if attendee is None:
+                attendee = _new_member(user_id)
+                event.attendees.append(attendee)
+            _reinstate(attendee)
+            added.append(attendee)
+        for guest in membership.added_guests:
+            attendee = by_guest.get(guest.key)
+            if attendee is None:
+                attendee = self._new_guest(guest)
+                event.attendees.append(attendee)
+            attendee.display_name = guest.name or attendee.display_name
+            _reinstate(attendee)
+            added.append(attendee)
+        for user_id in membership.removed_members:
+            removed.append(by_member[user_id])
+        for key in membership.removed_guests:
+            removed.append(by_guest[key])
+        for attendee in removed:
+            attendee.removed_at = utc_now()
+        return added, removed
+
+    async def cancel(self, team_id: str, user_id: str, meeting_id: int, message: str) -> Meeting:
+        """Cancel the meeting in everyone's calendar and tell members in Slack."""
+        async with self._sessions.begin() as session:
+            event = await _load_event(session, team_id, meeting_id, for_update=True)
+            _check_organizer(event, user_id)
+            event.status = "cancelled"
+            event.cancel_message = message.strip()[:1000]
+            event.sequence += 1
+            event.version += 1
+            event.reminder_due_at = None
+            for attendee in event.attendees:
+                if attendee.removed_at is not None:
+                    continue
+                if attendee.kind == "member":
+                    _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
+                    _enqueue(
+                        session, event, Delivery.MEMBER_NOTICE, attendee, {"reason": "cancelled"}
+                    )
+                else:
+                    _enqueue(
+                        session,
+                        event,
+                        Delivery.GUEST_CANCELLATION,
+                        attendee,
+                        {"sequence": event.sequence, "reason": "cancelled"},
+                    )
+            _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
+            _enqueue_home_refresh(
+                session,
+                event,
+                [event.organizer_id]
+                + [a.slack_user_id for a in event.attendees if a.slack_user_id],
+            )
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
     async def respond_as_member(
-        self, team_id: str, meeting_id: int, user_id: str, answer: Answer
+        self,
+        team_id: str,
+        meeting_id: int,
+        user_id: str,
+        answer: Answer,
+        sequence: int | None = None,
     ) -> Decision:
         """Record a workspace member's answer from their invitation's buttons."""
         async with self._sessions.begin() as session:
             event = await _load_event(session, team_id, meeting_id)
             attendee = next(
-                (a for a in event.attendees if a.kind == "member" and a.slack_user_id == user_id),
+                (
+                    a
+                    for a in event.attendees
+                    if a.kind == "member" and a.slack_user_id == user_id and a.removed_at is None
+                ),
                 None,
             )
             if attendee is None:
                 raise NotInvited(user_id)
+            if event.status == "cancelled":
+                raise MeetingCancelled(meeting_id)
+            if sequence is not None and sequence != event.sequence:
+                raise EventChanged(meeting_id)
             decision = _record(session, event, attendee, answer, "")
         if decision.changed:
             self._on_deliveries()
@@ -263,6 +560,10 @@ class Meetings:
         async with self._sessions.begin() as session:
             attendee = await _attendee_by_token(session, token)
             event = await _load_event(session, attendee.event.team_id, attendee.event_id)
+            if event.status == "cancelled":
+                raise MeetingCancelled(event.id)
+            if attendee.removed_at is not None:
+                raise NotInvited(attendee.email)
             decision = _record(session, event, attendee, answer, comment.strip()[:1000])
         if decision.changed:
             self._on_deliveries()
@@ -276,19 +577,201 @@ class Meetings:
             meeting = meeting_from_row(event)
             return meeting, meeting.invitee(attendee.id)
 
+    async def guest_file(self, token: str, public_key: str) -> tuple[AttachedFile, bytes]:
+        """Return a file of the meeting a guest link belongs to."""
+        meeting, invitee = await self.guest_link(token)
+        if invitee.removed:
+            raise UnknownLink
+        return await self.file_content(meeting, public_key)
+
+    async def file_content(self, meeting: Meeting, public_key: str) -> tuple[AttachedFile, bytes]:
+        """Return an attached file and its bytes."""
+        attached = next((f for f in meeting.files if f.public_key == public_key), None)
+        if attached is None:
+            raise UnknownLink
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(EventFile)
+                .where(EventFile.id == attached.id, EventFile.event_id == meeting.id)
+                .options(undefer(EventFile.content))
+            )
+            if row is None:
+                raise UnknownLink
+            return attached, row.content
+
+    async def file_by_key(self, public_key: str) -> tuple[AttachedFile, bytes]:
+        """Return an attached file by its unguessable key (members' download links)."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(EventFile)
+                .where(EventFile.public_key == public_key)
+                .options(undefer(EventFile.content))
+            )
+            if row is None:
+                raise UnknownLink
+            attached = AttachedFile(row.id, row.name, row.mimetype, row.size, row.public_key)
+            return attached, row.content
+
     def link_token(self, invitee: Invitee) -> str:
         """Return the token in a guest's answer link."""
         if invitee.token_salt is None:
             raise ValueError("members answer in Slack and have no link")
         return self._tokens.token_for(invitee.token_salt)
 
+    async def agenda(self, team_id: str, user_id: str, now: datetime) -> Agenda:
+        """Return a person's meetings that have not ended yet, soonest first."""
+        async with self._sessions() as session:
+            invited_ids = (
+                select(Attendee.event_id)
+                .where(Attendee.slack_user_id == user_id, Attendee.removed_at.is_(None))
+                .scalar_subquery()
+            )
+            rows = await session.scalars(
+                select(Event)
+                .where(
+                    Event.team_id == team_id,
+                    Event.status == "confirmed",
+                    Event.end_at > now,
+                    or_(Event.organizer_id == user_id, Event.id.in_(invited_ids)),
+                )
+                .order_by(Event.start_at, Event.id)
+                .options(selectinload(Event.attendees), selectinload(Event.files))
+            )
+            meetings = [meeting_from_row(event) for event in rows]
+        organizing = [m for m in meetings if m.organizer.user_id == user_id]
+        invited = [
+            (m, invitee)
+            for m in meetings
+            if m.organizer.user_id != user_id and (invitee := m.member(user_id)) is not None
+        ]
+        return Agenda(organizing, invited)
 
-async def _load_event(session: AsyncSession, team_id: str, meeting_id: int) -> Event:
-    event = await session.scalar(
+    async def send_due_reminders(self, now: datetime) -> int:
+        """Queue the reminders that are due; each is claimed once, whatever runs beside us."""
+        async with self._sessions() as session:
+            due = list(
+                await session.scalars(
+                    select(Event.id)
+                    .where(Event.reminder_due_at <= now, Event.status == "confirmed")
+                    .order_by(Event.reminder_due_at)
+                    .limit(100)
+                )
+            )
+        sent = 0
+        for event_id in due:
+            async with self._sessions.begin() as session:
+                claimed = await session.execute(
+                    update(Event)
+                    .where(and_(Event.id == event_id, Event.reminder_due_at <= now))
+                    .values(reminder_due_at=None)
+                )
+                if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                event = await session.scalar(
+                    select(Event)
+                    .where(Event.id == event_id)
+                    .options(selectinload(Event.attendees), selectinload(Event.files))
+                )
+                assert event is not None
+                if event.start_at <= now:
+                    continue  # we were down through the reminder time; it would only confuse
+                for attendee in event.attendees:
+                    if attendee.removed_at is not None or attendee.response == Answer.DECLINED:
+                        continue
+                    if attendee.kind == "member":
+                        _enqueue(session, event, Delivery.MEMBER_REMINDER, attendee)
+                    elif event.remind_guests:
+                        _enqueue(session, event, Delivery.GUEST_REMINDER, attendee)
+                sent += 1
+        if sent:
+            self._on_deliveries()
+        return sent
+
+
+@dataclass(frozen=True)
+class _Membership:
+    added_members: tuple[str, ...]
+    removed_members: tuple[str, ...]
+    added_guests: tuple[Guest, ...]
+    removed_guests: tuple[str, ...]
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.added_members or self.removed_members or self.added_guests or self.removed_guests
+        )
+
+
+def _membership_changes(before: Meeting, draft: MeetingDraft) -> _Membership:
+    current_members = [m.slack_user_id for m in before.members if m.slack_user_id]
+    current_guests = [(g.email or "").lower() for g in before.guests]
+    wanted_guest_keys = {g.key for g in draft.guests}
+    return _Membership(
+        added_members=tuple(m for m in draft.member_ids if m not in current_members),
+        removed_members=tuple(m for m in current_members if m not in draft.member_ids),
+        added_guests=tuple(g for g in draft.guests if g.key not in current_guests),
+        removed_guests=tuple(k for k in current_guests if k not in wanted_guest_keys),
+    )
+
+
+def _describe_changes(
+    before: Meeting, draft: MeetingDraft, uploads: Sequence[EventFile]
+) -> list[Change]:
+    changes: list[Change] = []
+    if (before.start, before.end) != (draft.start, draft.end):
+        changes.append(
+            Change(
+                "Time",
+                _time_text(before.start, before.end),
+                _time_text(draft.start, draft.end),
+            )
+        )
+    for label, old, new in (
+        ("Title", before.title, draft.title),
+        ("Place", before.location, draft.location),
+        ("Description", before.description, draft.description),
+    ):
+        if old != new:
+            changes.append(Change(label, old, new))
+    kept = set(draft.kept_file_ids) if draft.kept_file_ids is not None else None
+    dropped = [f.name for f in before.files if kept is not None and f.id not in kept]
+    if dropped or uploads:
+        old_names = ", ".join(f.name for f in before.files) or "none"
+        remaining = [f.name for f in before.files if kept is None or f.id in kept]
+        new_names = ", ".join(remaining + [u.name for u in uploads]) or "none"
+        changes.append(Change("Files", old_names, new_names))
+    return changes
+
+
+def _new_member(user_id: str) -> Attendee:
+    return Attendee(kind="member", slack_user_id=user_id, display_name="")
+
+
+def _reinstate(attendee: Attendee) -> None:
+    attendee.removed_at = None
+    attendee.response = Answer.NEEDS_ACTION.value
+    attendee.comment = ""
+    attendee.responded_at = None
+
+
+def _check_organizer(event: Event, user_id: str) -> None:
+    if event.organizer_id != user_id:
+        raise NotOrganizer(user_id)
+    if event.status == "cancelled":
+        raise MeetingCancelled(event.id)
+
+
+async def _load_event(
+    session: AsyncSession, team_id: str, meeting_id: int, *, for_update: bool = False
+) -> Event:
+    query = (
         select(Event)
         .where(Event.id == meeting_id, Event.team_id == team_id)
-        .options(selectinload(Event.attendees))
+        .options(selectinload(Event.attendees), selectinload(Event.files))
     )
+    if for_update:
+        query = query.with_for_update()
+    event = await session.scalar(query)
     if event is None:
         raise MeetingNotFound(meeting_id)
     return event
@@ -315,7 +798,9 @@ def _record(
         attendee.responded_at = utc_now()
         if attendee.kind == "member":
             _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
+            _enqueue_home_refresh(session, event, [attendee.slack_user_id or ""])
         _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
+        _enqueue_home_refresh(session, event, [event.organizer_id])
         if event.notify_on_decision and answer is not Answer.NEEDS_ACTION:
             _enqueue(
                 session,
@@ -326,6 +811,63 @@ def _record(
             )
     meeting = meeting_from_row(event)
     return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
+
+
+def _enqueue_invitation(session: AsyncSession, event: Event, attendee: Attendee) -> None:
+    if attendee.kind == "member":
+        _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
+    else:
+        _enqueue(session, event, Delivery.GUEST_INVITATION, attendee, {"sequence": event.sequence})
+
+
+def _enqueue_revision(
+    session: AsyncSession,
+    event: Event,
+    changes: list[Change],
+    added: list[Attendee],
+    removed: list[Attendee],
+    time_moved: bool,
+) -> None:
+    added_ids = {a.id for a in added}
+    change_payload = [c.as_payload() for c in changes]
+    for attendee in event.attendees:
+        if attendee.id in added_ids:
+            _enqueue_invitation(session, event, attendee)
+        elif attendee in removed:
+            if attendee.kind == "member":
+                _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
+                _enqueue(session, event, Delivery.MEMBER_NOTICE, attendee, {"reason": "removed"})
+            else:
+                _enqueue(
+                    session,
+                    event,
+                    Delivery.GUEST_CANCELLATION,
+                    attendee,
+                    {"sequence": event.sequence, "reason": "removed"},
+                )
+        elif attendee.removed_at is None and changes:
+            if attendee.kind == "member":
+                _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
+                _enqueue(
+                    session,
+                    event,
+                    Delivery.MEMBER_NOTICE,
+                    attendee,
+                    {"reason": "changed", "changes": change_payload, "reset": time_moved},
+                )
+            else:
+                _enqueue(
+                    session,
+                    event,
+                    Delivery.GUEST_INVITATION,
+                    attendee,
+                    {"sequence": event.sequence, "changes": change_payload, "reset": time_moved},
+                )
+
+
+def _enqueue_home_refresh(session: AsyncSession, event: Event, user_ids: list[str]) -> None:
+    for user_id in dict.fromkeys(u for u in user_ids if u):
+        _enqueue(session, event, Delivery.HOME_REFRESH, payload={"user_id": user_id})
 
 
 def _enqueue(
@@ -344,4 +886,3 @@ def _enqueue(
             payload=payload or {},
         )
     )
-

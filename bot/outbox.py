@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import aiosmtplib
 from slack_sdk.errors import SlackApiError
@@ -14,9 +15,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
-from bot.mail.messages import Sender, invitation_message
+from bot.mail.messages import (
+    Files,
+    Sender,
+    cancellation_message,
+    invitation_message,
+    reminder_message,
+)
 from bot.mail.transport import Mailer
-from bot.meetings import Answer, Delivery, Meeting, Meetings
+from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
@@ -78,6 +85,7 @@ class Outbox:
         mailer: Mailer,
         sender: Sender,
         base_url: str,
+        attachment_limit: int = 10 * 1024 * 1024,
     ) -> None:
         self._sessions = sessions
         self._meetings = meetings
@@ -85,6 +93,7 @@ class Outbox:
         self._mailer = mailer
         self._sender = sender
         self._base_url = base_url
+        self._attachment_limit = attachment_limit
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._busy = asyncio.Lock()
@@ -116,11 +125,6 @@ class Outbox:
                 handled += len(batch)
                 if not batch and not self._more:
                     return handled
-
-    async def wait_idle(self) -> None:
-        """Wait until a drain in progress has finished, so shutting down loses no send."""
-        async with self._busy:
-            return
 
     async def _due_entries(self) -> list[int]:
         async with self._sessions() as session:
@@ -184,31 +188,72 @@ class Outbox:
                 )
 
     async def _send(
-        self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, object]
+        self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, Any]
     ) -> None:
+        invitee = meeting.invitee(attendee_id) if attendee_id is not None else None
         if kind is Delivery.ORGANIZER_SUMMARY:
             await self._refresh_summary(meeting)
+        elif kind is Delivery.HOME_REFRESH:
+            await self._publish_home(meeting.team_id, str(payload["user_id"]))
+        elif invitee is None:
+            raise PermanentFailure(f"{kind} needs an attendee")
         elif kind is Delivery.MEMBER_INVITATION:
-            assert attendee_id is not None
-            await self._refresh_member_dm(meeting, attendee_id)
-        elif kind is Delivery.GUEST_INVITATION:
-            assert attendee_id is not None
-            await self._send_guest_invitation(meeting, attendee_id)
+            await self._refresh_member_dm(meeting, invitee)
+        elif kind is Delivery.MEMBER_NOTICE:
+            changes = changes_from_payload(payload)
+            message = blocks.member_notice(
+                meeting, str(payload["reason"]), changes, bool(payload.get("reset"))
+            )
+            await self._post_dm(invitee.slack_user_id, message)
+        elif kind is Delivery.MEMBER_REMINDER:
+            await self._post_dm(invitee.slack_user_id, blocks.member_reminder(meeting))
         elif kind is Delivery.DECISION_NOTICE:
-            assert attendee_id is not None
-            invitee = meeting.invitee(attendee_id)
-            text, message_blocks = blocks.decision_notice(
+            message = blocks.decision_notice(
                 meeting, invitee, Answer(str(payload["answer"])), str(payload.get("comment", ""))
             )
-            channel = await self._dm_channel(meeting.organizer.user_id)
-            await self._client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+            await self._post_dm(meeting.organizer.user_id, message)
+        elif kind is Delivery.GUEST_INVITATION:
+            if int(payload.get("sequence", meeting.sequence)) < meeting.sequence:
+                return  # the meeting changed again; a newer message to this guest is queued
+            await self._send_guest_invitation(meeting, invitee, payload)
+        elif kind is Delivery.GUEST_CANCELLATION:
+            mail = cancellation_message(
+                meeting,
+                invitee,
+                sender=self._sender,
+                stamp=utc_now(),
+                removed=payload.get("reason") == "removed",
+            )
+            await self._mailer.send(mail, envelope_from=self._sender.address)
+        elif kind is Delivery.GUEST_REMINDER:
+            mail = reminder_message(
+                meeting,
+                invitee,
+                sender=self._sender,
+                answer_url=self.answer_url(self._meetings.link_token(invitee)),
+                stamp=utc_now(),
+            )
+            await self._mailer.send(mail, envelope_from=self._sender.address)
 
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
 
+    async def _post_dm(self, user_id: str | None, message: blocks.Message) -> None:
+        assert user_id is not None
+        text, message_blocks = message
+        channel = await self._dm_channel(user_id)
+        await self._client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+
+    def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
+        return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
+
+    async def _publish_home(self, team_id: str, user_id: str) -> None:
+        agenda = await self._meetings.agenda(team_id, user_id, utc_now())
+        await self._client.views_publish(user_id=user_id, view=blocks.home_view(agenda))
+
     async def _refresh_summary(self, meeting: Meeting) -> None:
-        text, message_blocks = blocks.organizer_summary(meeting)
+        text, message_blocks = blocks.organizer_summary(meeting, self._member_file_links(meeting))
         async with self._sessions() as session:
             event = await session.get(Event, meeting.id)
             assert event is not None
@@ -227,17 +272,20 @@ class Outbox:
                 .values(summary_channel=posted["channel"], summary_ts=posted["ts"])
             )
 
-    async def _refresh_member_dm(self, meeting: Meeting, attendee_id: int) -> None:
-        invitee = meeting.invitee(attendee_id)
+    async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee) -> None:
         assert invitee.slack_user_id is not None
-        text, message_blocks = blocks.member_invitation(meeting, invitee)
+        text, message_blocks = blocks.member_invitation(
+            meeting, invitee, self._member_file_links(meeting)
+        )
         async with self._sessions() as session:
-            attendee = await session.get(Attendee, attendee_id)
+            attendee = await session.get(Attendee, invitee.id)
             assert attendee is not None
             channel, ts = attendee.dm_channel, attendee.dm_ts
         if channel and ts:
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
             return
+        if meeting.cancelled or invitee.removed:
+            return  # never invited in Slack, so there is nothing to take back
         channel = await self._dm_channel(invitee.slack_user_id)
         posted = await self._client.chat_postMessage(
             channel=channel, text=text, blocks=message_blocks
@@ -245,17 +293,29 @@ class Outbox:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(Attendee)
-                .where(Attendee.id == attendee_id)
+                .where(Attendee.id == invitee.id)
                 .values(dm_channel=posted["channel"], dm_ts=posted["ts"])
             )
 
-    async def _send_guest_invitation(self, meeting: Meeting, attendee_id: int) -> None:
-        guest = meeting.invitee(attendee_id)
+    async def _guest_files(self, meeting: Meeting, token: str) -> Files:
+        links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]
+        if not meeting.files or sum(f.size for f in meeting.files) > self._attachment_limit:
+            return Files(linked=links)
+        attached = [await self._meetings.file_content(meeting, f.public_key) for f in meeting.files]
+        return Files(attached=attached, linked=links)
+
+    async def _send_guest_invitation(
+        self, meeting: Meeting, guest: Invitee, payload: dict[str, Any]
+    ) -> None:
+        token = self._meetings.link_token(guest)
         message = invitation_message(
             meeting,
             guest,
             sender=self._sender,
-            answer_url=self.answer_url(self._meetings.link_token(guest)),
+            answer_url=self.answer_url(token),
             stamp=utc_now(),
+            changes=changes_from_payload(payload),
+            answers_reset=bool(payload.get("reset")),
+            files=await self._guest_files(meeting, token),
         )
         await self._mailer.send(message, envelope_from=self._sender.address)

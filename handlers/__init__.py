@@ -8,12 +8,13 @@ from collections.abc import Awaitable, Callable
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.blocks import CREATE_CALLBACK
+from bot import blocks
 from bot.services import Services
-from handlers.actions import record_member_answer
-from handlers.commands import open_meet
+from handlers.actions import open_cancel, open_edit, record_member_answer, show_more_on_home
+from handlers.commands import meet
 from handlers.context import SERVICES
-from handlers.views import submit_meeting
+from handlers.home import publish_home
+from handlers.views import submit_cancel, submit_edit, submit_meeting
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -26,6 +27,12 @@ def register(app: AsyncApp, services: Services) -> None:
         await next()
 
     app.middleware(provide_services)
-    app.command("/meet")(open_meet)
-    app.view(CREATE_CALLBACK)(submit_meeting)
+    app.command("/meet")(meet)
+    app.view(blocks.CREATE_CALLBACK)(submit_meeting)
+    app.view(blocks.EDIT_CALLBACK)(submit_edit)
+    app.view(blocks.CANCEL_CALLBACK)(submit_cancel)
     app.action(re.compile(r"^answer_(accepted|tentative|declined)$"))(record_member_answer)
+    app.action(blocks.EDIT_ACTION)(open_edit)
+    app.action(blocks.CANCEL_ACTION)(open_cancel)
+    app.action(blocks.MORE_ACTION)(show_more_on_home)
+    app.event("app_home_opened")(publish_home)

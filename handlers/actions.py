@@ -1,33 +1,109 @@
-"""Buttons in Meetbot's messages."""
+"""Buttons in Meetbot's messages and Home tab."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import ANSWER_ACTIONS
-from bot.meetings import MeetingNotFound, NotInvited
+from bot import blocks
+from bot.meetings import MeetingError
 from handlers.context import services_of
+from handlers.replies import tell
+
+
+def _meeting_id(action: dict[str, Any]) -> int | None:
+    value = str(action.get("value", ""))
+    return int(value) if value.isdigit() else None
 
 
 async def record_member_answer(
-    ack: AsyncAck, action: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
 ) -> None:
-    """Record a member's Accept / Maybe / Decline; the outbox refreshes their DM."""
+    """Record a member's Accept / Maybe / Decline; the outbox refreshes their DM and Home."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
-    answer = ANSWER_ACTIONS[action["action_id"]]
+    answer = blocks.ANSWER_ACTIONS[action["action_id"]]
     try:
-        meeting_id = int(action.get("value", ""))
+        meeting_id, sequence = blocks.parse_answer_value(str(action.get("value", "")))
+    except ValueError:
+        await tell(body, client, respond, "That button is not one of Meetbot's.")
+        return
+    try:
         await services_of(context).meetings.respond_as_member(
-            context.team_id, meeting_id, context.user_id, answer
+            context.team_id, meeting_id, context.user_id, answer, sequence
         )
-    except (ValueError, MeetingNotFound, NotInvited):
-        await respond(
-            text="This invitation is not addressed to you, so your answer was not recorded.",
-            response_type="ephemeral",
-            replace_original=False,
+    except MeetingError as error:
+        await tell(body, client, respond, error.message)
+
+
+async def open_edit(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Open the edit form for the organizer; anyone else is told no."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    meeting_id = _meeting_id(action)
+    try:
+        if meeting_id is None:
+            raise MeetingError
+        meeting = await services_of(context).meetings.get_for_organizer(
+            context.team_id, meeting_id, context.user_id
         )
+    except MeetingError as error:
+        await tell(body, client, respond, error.message)
+        return
+    view = blocks.edit_modal(blocks.form_values_of(meeting), meeting.id, meeting.version)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def open_cancel(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Ask the organizer to confirm the cancellation; anyone else is told no."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    meeting_id = _meeting_id(action)
+    try:
+        if meeting_id is None:
+            raise MeetingError
+        meeting = await services_of(context).meetings.get_for_organizer(
+            context.team_id, meeting_id, context.user_id
+        )
+    except MeetingError as error:
+        await tell(body, client, respond, error.message)
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=blocks.cancel_modal(meeting))
+
+
+async def show_more_on_home(
+    ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """Show more of the person's meetings on their Home tab."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    value = str(action.get("value", ""))
+    page_size = int(value) if value.isdigit() else blocks.HOME_PAGE_SIZE
+    agenda = await services_of(context).meetings.agenda(
+        context.team_id, context.user_id, datetime.now(UTC)
+    )
+    await client.views_publish(user_id=context.user_id, view=blocks.home_view(agenda, page_size))

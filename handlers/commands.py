@@ -1,4 +1,4 @@
-"""The /meet slash command."""
+"""The /meet slash command: the form, `list` and `help`."""
 
 from __future__ import annotations
 
@@ -20,22 +20,34 @@ from handlers.context import services_of
 logger = logging.getLogger(__name__)
 
 
-async def open_meet(
+async def meet(
     ack: AsyncAck,
     body: dict[str, Any],
     client: AsyncWebClient,
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
-    """Open the create form, with the command's text as the title."""
+    """Open the create form, with the command's text as the title; or list, or help."""
     await ack()
-    person = await services_of(context).people.get(body["user_id"])
+    text = " ".join(body.get("text", "").split())
+    if text.lower() == "help":
+        reply, message_blocks = blocks.help_message()
+        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
+        return
+    services = services_of(context)
+    if text.lower() == "list":
+        assert context.team_id is not None
+        agenda = await services.meetings.agenda(context.team_id, body["user_id"], datetime.now(UTC))
+        reply, message_blocks = blocks.agenda_message(agenda)
+        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
+        return
+    person = await services.people.get(body["user_id"])
     try:
         zone = ZoneInfo(person.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     start, end = default_times(datetime.now(UTC), zone)
-    view = blocks.create_modal(start=start, end=end, title=" ".join(body.get("text", "").split()))
+    view = blocks.create_modal(blocks.FormValues(start=start, end=end, title=text))
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:

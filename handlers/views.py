@@ -1,7 +1,8 @@
-"""Modal submissions."""
+"""Modal submissions: create, edit and cancel a meeting."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -11,8 +12,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.drafts import FormErrors, MeetingForm, check_form
-from bot.meetings import Organizer
+from bot.drafts import FileRef, FormErrors, MeetingForm, check_form
+from bot.meetings import EventChanged, MeetingError, Organizer
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)
@@ -28,9 +29,34 @@ def _moment(values: dict[str, Any], block_id: str) -> datetime | None:
     return datetime.fromtimestamp(int(stamp), UTC) if stamp is not None else None
 
 
+def _chosen(values: dict[str, Any], block_id: str) -> list[str]:
+    return [str(o.get("value")) for o in _value(values, block_id).get("selected_options") or []]
+
+
+def _reminder(values: dict[str, Any]) -> int | None:
+    option = _value(values, "reminder").get("selected_option") or {}
+    chosen = str(option.get("value", "none"))
+    return int(chosen) if chosen.isdigit() else None
+
+
+def _uploads(values: dict[str, Any]) -> tuple[FileRef, ...]:
+    return tuple(
+        FileRef(
+            slack_file_id=str(f.get("id", "")),
+            name=str(f.get("name") or f.get("title") or "file"),
+            mimetype=str(f.get("mimetype") or "application/octet-stream"),
+            size=int(f.get("size") or 0),
+            download_url=str(f.get("url_private_download") or f.get("url_private") or ""),
+        )
+        for f in _value(values, "files").get("files") or []
+    )
+
+
 def form_from_view(view: dict[str, Any]) -> MeetingForm:
-    """Read the create form's state into a MeetingForm."""
+    """Read the create or edit form's state into a MeetingForm."""
     values = view.get("state", {}).get("values", {})
+    options = _chosen(values, "notify")
+    kept = _chosen(values, "kept_files") if "kept_files" in values else []
     return MeetingForm(
         title=_value(values, "title").get("value") or "",
         start=_moment(values, "start"),
@@ -39,8 +65,22 @@ def form_from_view(view: dict[str, Any]) -> MeetingForm:
         description=_value(values, "description").get("value") or "",
         member_ids=tuple(_value(values, "members").get("selected_users") or ()),
         guests_text=_value(values, "guests").get("value") or "",
-        notify=bool(_value(values, "notify").get("selected_options")),
+        notify="notify" in options,
+        remind_guests="remind_guests" in options,
+        reminder_minutes=_reminder(values),
+        new_files=_uploads(values),
+        kept_file_ids=tuple(int(k) for k in kept if k.isdigit()),
     )
+
+
+def _metadata(view: dict[str, Any]) -> tuple[int, int]:
+    data = json.loads(view.get("private_metadata") or "{}")
+    return int(data["meeting_id"]), int(data["version"])
+
+
+async def _tell_by_dm(client: AsyncWebClient, user_id: str, text: str) -> None:
+    reply, message_blocks = blocks.notice(text)
+    await client.chat_postMessage(channel=user_id, text=reply, blocks=message_blocks)
 
 
 async def submit_meeting(
@@ -64,8 +104,62 @@ async def submit_meeting(
         await services.meetings.create(context.team_id, organizer, outcome)
     except Exception:
         logger.exception("could not create the meeting %r", outcome.title)
-        text, message_blocks = blocks.notice(
+        await _tell_by_dm(
+            client,
+            organizer_id,
             f"Sorry, “{outcome.title}” could not be saved, so no invitations went out. "
-            "Please try /meet again in a moment."
+            "Please try /meet again in a moment.",
         )
-        await client.chat_postMessage(channel=organizer_id, text=text, blocks=message_blocks)
+
+
+async def submit_edit(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Check the edited form and apply it; a stale or foreign edit is refused in the form."""
+    user_id, team_id = context.user_id, context.team_id
+    assert user_id is not None and team_id is not None
+    meeting_id, version = _metadata(view)
+    outcome = check_form(
+        form_from_view(view), organizer_id=user_id, now=datetime.now(UTC), editing=True
+    )
+    if isinstance(outcome, FormErrors):
+        await ack(response_action="errors", errors=outcome.by_block)
+        return
+    meetings = services_of(context).meetings
+    try:
+        current = await meetings.get_for_organizer(team_id, meeting_id, user_id)
+        if current.version != version:
+            raise EventChanged(meeting_id)
+    except MeetingError as error:
+        await ack(response_action="errors", errors={"title": error.message})
+        return
+    await ack()
+    try:
+        revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
+    except MeetingError as error:
+        await _tell_by_dm(client, user_id, error.message)
+        return
+    if not revision.changed:
+        await _tell_by_dm(client, user_id, f"Nothing changed in “{revision.meeting.title}”.")
+
+
+async def submit_cancel(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Cancel the meeting, passing the organizer's message on to everyone."""
+    user_id, team_id = context.user_id, context.team_id
+    assert user_id is not None and team_id is not None
+    meeting_id, _ = _metadata(view)
+    values = view.get("state", {}).get("values", {})
+    message = _value(values, "message").get("value") or ""
+    await ack()
+    try:
+        await services_of(context).meetings.cancel(team_id, user_id, meeting_id, message)
+    except MeetingError as error:
+        await _tell_by_dm(client, user_id, error.message)

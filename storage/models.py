@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -41,8 +41,16 @@ class Event(Base):
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
     notify_on_decision: Mapped[bool] = mapped_column(default=False)
+    # iCalendar's SEQUENCE: bumped by changes guests' calendars must follow.
     sequence: Mapped[int] = mapped_column(default=0)
+    # Bumped by every edit, so two people editing at once cannot overwrite each other unseen.
+    version: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    reminder_minutes: Mapped[int | None]
+    remind_guests: Mapped[bool] = mapped_column(default=False)
+    # When the next reminder is due; cleared once it is claimed for sending, or on cancel.
+    reminder_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    cancel_message: Mapped[str] = mapped_column(Text, default="")
     summary_channel: Mapped[str | None] = mapped_column(String(32))
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -50,6 +58,9 @@ class Event(Base):
 
     attendees: Mapped[list[Attendee]] = relationship(
         back_populates="event", order_by="Attendee.id", cascade="all, delete-orphan"
+    )
+    files: Mapped[list[EventFile]] = relationship(
+        back_populates="event", order_by="EventFile.id", cascade="all, delete-orphan"
     )
 
 
@@ -77,8 +88,29 @@ class Attendee(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     dm_channel: Mapped[str | None] = mapped_column(String(32))
     dm_ts: Mapped[str | None] = mapped_column(String(32))
+    # Set when the organizer takes the person off the list; the row stays for the cancellation.
+    removed_at: Mapped[datetime | None]
 
     event: Mapped[Event] = relationship(back_populates="attendees")
+
+
+class EventFile(Base):
+    """A file the organizer attached to an event, kept so guests' e-mails can carry it."""
+
+    __tablename__ = "event_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    slack_file_id: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    mimetype: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int]
+    # A random name for the download link: file ids are guessable, this is not.
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+    event: Mapped[Event] = relationship(back_populates="files")
 
 
 class OutboxEntry(Base):

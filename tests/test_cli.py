@@ -175,4 +175,4 @@ async def test_run_on_a_laptop_writes_guest_mail_to_a_folder_and_stops_cleanly(
     assert process.returncode == 0
     log = stderr.decode()
     assert "MEETBOT_SMTP_URL is not set" in log and str(tmp_path / "meetbot-mail") in log
-    assert "Traceback" not in log
+    assert "Traceback" not in log, log

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
+from icalendar import Calendar
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.ical import meeting_zone, request_calendar
-from bot.meetings import Invitee, Meeting
+from bot.ical import cancel_calendar, meeting_zone, request_calendar
+from bot.meetings import AttachedFile, Change, Invitee, Meeting, parse_time_text
 
 _templates = Environment(
     loader=PackageLoader("bot.mail", "templates"),
@@ -27,17 +28,37 @@ def header_safe(text: str) -> str:
     return " ".join(text.split())
 
 
+def _zone_text(moment: datetime) -> str:
+    offset = moment.strftime("%z")
+    return f"{moment.tzinfo}, UTC{offset[:3]}:{offset[3:]}"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%A}, {moment.day} {moment:%B %Y}"
+
+
+def describe_span(start: datetime, end: datetime, zone: tzinfo) -> str:
+    """Return a span of time in a zone, with the zone named."""
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    if start.date() == end.date():
+        return f"{_day(start)}, {start:%H:%M}–{end:%H:%M} ({_zone_text(start)})"
+    return f"{_day(start)}, {start:%H:%M} – {_day(end)}, {end:%H:%M} ({_zone_text(start)})"
+
+
 def describe_when(meeting: Meeting) -> str:
     """Return the meeting's time in the organizer's zone, with the zone named."""
-    zone = meeting_zone(meeting)
-    start = meeting.start.astimezone(zone)
-    end = meeting.end.astimezone(zone)
-    offset = start.strftime("%z")
-    zone_text = f"{zone.key}, UTC{offset[:3]}:{offset[3:]}"
-    day = f"{start:%A}, {start.day} {start:%B %Y}"
-    if start.date() == end.date():
-        return f"{day}, {start:%H:%M}–{end:%H:%M} ({zone_text})"
-    return f"{day}, {start:%H:%M} – {end:%A}, {end.day} {end:%B %Y}, {end:%H:%M} ({zone_text})"
+    return describe_span(meeting.start, meeting.end, meeting_zone(meeting))
+
+
+def describe_change(change: Change, zone: tzinfo) -> str:
+    """Return one change as a line people read: `Time: Tue 14:00 → Tue 15:00`."""
+    if change.field == "Time":
+        before = describe_span(*parse_time_text(change.before), zone)
+        after = describe_span(*parse_time_text(change.after), zone)
+        return f"Time: {before} → {after}"
+    if change.field == "Description":
+        return "Description: changed (see below)"
+    return f"{change.field}: {change.before or 'none'} → {change.after or 'none'}"
 
 
 @dataclass(frozen=True)
@@ -51,13 +72,79 @@ class Sender:
         return formataddr((f"{header_safe(meeting.organizer.name)} via Meet", self.address))
 
 
-def invitation_message_id(meeting: Meeting, guest: Invitee, sender: Sender) -> str:
-    """Return the same Message-ID for the same event version and guest, so a resend is a copy."""
+@dataclass(frozen=True)
+class Files:
+    """The meeting's files for one e-mail: attached when small enough, else linked."""
+
+    attached: list[tuple[AttachedFile, bytes]] = field(default_factory=list)
+    linked: list[tuple[AttachedFile, str]] = field(default_factory=list)
+
+
+def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str) -> str:
+    """Return the same Message-ID for the same message to the same guest, so a resend is a copy."""
     assert guest.email is not None
     recipient = hashlib.sha256(guest.email.lower().encode()).hexdigest()[:16]
     event = meeting.uid.partition("@")[0]
     domain = sender.address.rpartition("@")[2]
-    return f"<{event}.{meeting.sequence}.{recipient}@{domain}>"
+    return f"<{event}.{meeting.sequence}.{kind}.{recipient}@{domain}>"
+
+
+def _envelope(
+    meeting: Meeting, guest: Invitee, sender: Sender, subject: str, stamp: datetime, kind: str
+) -> EmailMessage:
+    assert guest.email is not None
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = header_safe(subject)
+    message["From"] = sender.display_for(meeting)
+    message["To"] = formataddr((header_safe(guest.name), guest.email))
+    if meeting.organizer.email:
+        message["Reply-To"] = formataddr(
+            (header_safe(meeting.organizer.name), meeting.organizer.email)
+        )
+    message["Date"] = format_datetime(stamp)
+    message["Message-ID"] = message_id(meeting, guest, sender, kind)
+    return message
+
+
+def _fill(
+    message: EmailMessage,
+    template: str,
+    context: dict[str, object],
+    calendar: Calendar | None,
+    method: str,
+    files: Files,
+) -> EmailMessage:
+    message.set_content(_templates.get_template(f"{template}.txt").render(context))
+    message.add_alternative(
+        _templates.get_template(f"{template}.html").render(context), subtype="html"
+    )
+    if calendar is not None:
+        data = calendar.to_ical()
+        message.add_alternative(data.decode(), subtype="calendar", params={"method": method})
+        message.add_attachment(
+            data,
+            maintype="application",
+            subtype="ics",
+            filename="invite.ics" if method == "REQUEST" else "cancel.ics",
+        )
+    for attached, content in files.attached:
+        maintype, _, subtype = attached.mimetype.partition("/")
+        if not subtype:
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype, filename=header_safe(attached.name)
+        )
+    return message
+
+
+def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, object]:
+    return {
+        "meeting": meeting,
+        "guest": guest,
+        "when": describe_when(meeting),
+        "description_lines": meeting.description.splitlines(),
+        **extra,
+    }
 
 
 def invitation_message(
@@ -67,37 +154,67 @@ def invitation_message(
     sender: Sender,
     answer_url: str,
     stamp: datetime,
+    changes: list[Change] | None = None,
+    answers_reset: bool = False,
+    files: Files | None = None,
 ) -> EmailMessage:
-    """Return the invitation e-mail for one guest: text, HTML and the calendar REQUEST."""
-    assert guest.email is not None
+    """Return the invitation (or, with changes, the update) e-mail for one guest."""
+    files = files or Files()
+    zone = meeting_zone(meeting)
+    updated = bool(changes)
+    prefix = "Updated invitation" if updated else "Invitation"
+    message = _envelope(
+        meeting,
+        guest,
+        sender,
+        f"{prefix}: {meeting.title} @ {describe_when(meeting)}",
+        stamp,
+        "request",
+    )
+    context = _context(
+        meeting,
+        guest,
+        answer_url=answer_url,
+        updated=updated,
+        changes=[describe_change(c, zone) for c in changes or []],
+        answers_reset=answers_reset,
+        linked_files=files.linked,
+    )
     calendar = request_calendar(
         meeting, guest, organizer_address=sender.address, stamp=stamp, url=answer_url
-    ).to_ical()
-    context = {
-        "meeting": meeting,
-        "guest": guest,
-        "when": describe_when(meeting),
-        "answer_url": answer_url,
-        "description_lines": meeting.description.splitlines(),
-    }
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = header_safe(f"Invitation: {meeting.title} @ {describe_when(meeting)}")
-    message["From"] = sender.display_for(meeting)
-    message["To"] = formataddr((header_safe(guest.name), guest.email))
-    if meeting.organizer.email:
-        message["Reply-To"] = formataddr(
-            (header_safe(meeting.organizer.name), meeting.organizer.email)
-        )
-    message["Date"] = format_datetime(stamp)
-    message["Message-ID"] = invitation_message_id(meeting, guest, sender)
-    message.set_content(_templates.get_template("invitation.txt").render(context))
-    message.add_alternative(
-        _templates.get_template("invitation.html").render(context), subtype="html"
     )
-    message.add_alternative(
-        calendar.decode(),
-        subtype="calendar",
-        params={"method": "REQUEST"},
+    return _fill(message, "invitation", context, calendar, "REQUEST", files)
+
+
+def cancellation_message(
+    meeting: Meeting, guest: Invitee, *, sender: Sender, stamp: datetime, removed: bool
+) -> EmailMessage:
+    """Return the e-mail taking the meeting out of a guest's calendar."""
+    subject = "Cancelled" if not removed else "You are no longer invited"
+    message = _envelope(
+        meeting,
+        guest,
+        sender,
+        f"{subject}: {meeting.title} @ {describe_when(meeting)}",
+        stamp,
+        "cancel",
     )
-    message.add_attachment(calendar, maintype="application", subtype="ics", filename="invite.ics")
-    return message
+    context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
+    calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
+    return _fill(message, "cancellation", context, calendar, "CANCEL", Files())
+
+
+def reminder_message(
+    meeting: Meeting, guest: Invitee, *, sender: Sender, answer_url: str, stamp: datetime
+) -> EmailMessage:
+    """Return the reminder e-mail a guest gets shortly before the meeting."""
+    message = _envelope(
+        meeting,
+        guest,
+        sender,
+        f"Reminder: {meeting.title} @ {describe_when(meeting)}",
+        stamp,
+        "reminder",
+    )
+    context = _context(meeting, guest, answer_url=answer_url)
+    return _fill(message, "reminder", context, None, "", Files())

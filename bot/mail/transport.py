@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import ssl
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+
+if TYPE_CHECKING:
+    from aiosmtplib.protocol import SMTPProtocol
+
+# Longest wait for a closed connection to finish its TLS goodbye (close_notify).
+_CLOSE_GRACE = 5.0
 
 
 class Mailer(Protocol):
@@ -47,8 +55,6 @@ class SmtpMailer:
         return aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
-            username=self._username,
-            password=self._password,
             use_tls=self._implicit_tls,
             # None: upgrade with STARTTLS when the server offers it, plain otherwise.
             start_tls=None if not self._implicit_tls else False,
@@ -56,15 +62,42 @@ class SmtpMailer:
             tls_context=self._tls_context,
         )
 
+    @contextlib.asynccontextmanager
+    async def _session(self) -> AsyncIterator[aiosmtplib.SMTP]:
+        client = self._client()
+        await client.connect()
+        # The client forgets its protocol on close(), but a TLS connection is only really
+        # closed a round trip later; keep it to wait for that, even when login fails.
+        protocol = client.protocol
+        try:
+            # Log in here, not in connect(), so a refused login still closes cleanly.
+            if self._username is not None:
+                await client.login(self._username, self._password or "")
+            yield client
+            with contextlib.suppress(aiosmtplib.SMTPException):
+                await client.quit()
+        finally:
+            client.close()
+            await _closed(protocol)
+
     async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
         """Deliver the message through the server."""
-        async with self._client() as client:
+        async with self._session() as client:
             await client.send_message(message, sender=envelope_from)
 
     async def check(self) -> None:
         """Connect, greet and log in, to prove the settings work."""
-        async with self._client() as client:
+        async with self._session() as client:
             await client.noop()
+
+
+async def _closed(protocol: SMTPProtocol | None) -> None:
+    """Wait until the connection is gone, so no socket outlives a send or a short-lived loop."""
+    deadline = asyncio.get_running_loop().time() + _CLOSE_GRACE
+    while protocol is not None and protocol.transport is not None:
+        if asyncio.get_running_loop().time() > deadline:
+            return
+        await asyncio.sleep(0.01)
 
 
 class FolderMailer:

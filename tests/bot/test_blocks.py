@@ -41,9 +41,10 @@ def crowded_meeting() -> Meeting:
         description="Line\n" * 600,
         notify_on_decision=True,
         sequence=0,
+        version=0,
         status="confirmed",
         created_at=START,
-        invitees=tuple(members + guests),
+        attendees=tuple(members + guests),
     )
 
 

@@ -14,7 +14,18 @@ from tests.support.flows import in_days, open_create_form, send_invitations
 from tests.support.mailbox import Mailbox, calendar_part
 from tests.support.signed import SlackSender
 
-INPUT_BLOCKS = ["title", "start", "end", "location", "description", "members", "guests", "notify"]
+INPUT_BLOCKS = [
+    "title",
+    "start",
+    "end",
+    "location",
+    "description",
+    "members",
+    "guests",
+    "files",
+    "reminder",
+    "notify",
+]
 
 
 async def test_meet_opens_the_create_form_starting_at_the_next_half_hour(
@@ -36,6 +47,8 @@ async def test_meet_opens_the_create_form_starting_at_the_next_half_hour(
     assert end - start == timedelta(minutes=30)
     notify_option = elements["notify"]["options"][0]["text"]["text"]
     assert notify_option == "Notify me when someone accepts or declines"
+    assert elements["files"]["type"] == "file_input" and elements["files"]["max_files"] == 10
+    assert elements["reminder"]["initial_option"]["value"] == "15"
 
 
 async def test_meet_text_becomes_the_title(sender: SlackSender, slack: FakeSlack) -> None:

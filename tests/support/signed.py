@@ -37,8 +37,9 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
     """Return a view's submitted state as Slack builds it: initial values, then what was typed.
 
     `typed` maps a block id to the value a person entered: text for text inputs,
-    a timestamp for datetimepickers, a list of user ids for user pickers and a
-    list of option values for checkboxes.
+    a timestamp for datetimepickers, a list of user ids for user pickers, a
+    list of option values for checkboxes, an option value for selects and a list
+    of Slack file objects for file inputs.
     """
     values: dict[str, Any] = {}
     for block in view["blocks"]:
@@ -75,6 +76,12 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
                 "type": kind,
                 "selected_options": [o for o in element["options"] if o["value"] in chosen],
             }
+        elif kind == "static_select":
+            initial = element.get("initial_option")
+            option = next((o for o in element["options"] if o["value"] == given), initial)
+            state = {"type": kind, "selected_option": option}
+        elif kind == "file_input":
+            state = {"type": kind, "files": given or []}
         else:
             raise AssertionError(f"the test cannot fill a {kind} yet")
         values[block_id] = {element["action_id"]: state}
