@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import FileRef, FormErrors, MeetingForm, check_form
-from bot.meetings import EventChanged, MeetingError, Organizer
+from bot.meetings import MeetingError, Organizer
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)
@@ -129,19 +129,21 @@ async def submit_edit(
         await ack(response_action="errors", errors=outcome.by_block)
         return
     meetings = services_of(context).meetings
-    try:
-        current = await meetings.get_for_organizer(team_id, meeting_id, user_id)
-        if current.version != version:
-            raise EventChanged(meeting_id)
-    except MeetingError as error:
-        await ack(response_action="errors", errors={"title": error.message})
-        return
-    await ack()
-    try:
-        revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
-    except MeetingError as error:
-        await _tell_by_dm(client, user_id, error.message)
-        return
+    if outcome.new_files:
+        # Downloading files can outlast Slack's three seconds: close the form first.
+        await ack()
+        try:
+            revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
+        except MeetingError as error:
+            await _tell_by_dm(client, user_id, error.message)
+            return
+    else:
+        try:
+            revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
+        except MeetingError as error:
+            await ack(response_action="errors", errors={"title": error.message})
+            return
+        await ack()
     if not revision.changed:
         await _tell_by_dm(client, user_id, f"Nothing changed in “{revision.meeting.title}”.")
 

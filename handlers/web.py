@@ -7,7 +7,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.ical import request_calendar
 from bot.mail.messages import describe_when
-from bot.meetings import Answer, Invitee, Meeting, UnknownLink
+from bot.meetings import Answer, Invitee, Meeting, MeetingError, UnknownLink
 from bot.services import Services
 from storage.models import utc_now
 
@@ -77,6 +77,10 @@ async def record_answer(request: web.Request) -> web.Response:
         decision = await meetings.respond_as_guest(token, answer, comment)
     except UnknownLink:
         return _not_found()
+    except MeetingError:
+        # Cancelled, or no longer invited: the page explains it and nothing is recorded.
+        meeting, invitee = await meetings.guest_link(token)
+        return _answer_page(meeting, invitee, token, status=409)
     return _answer_page(decision.meeting, decision.invitee, token, _CONFIRMATION[answer])
 
 
@@ -99,6 +103,41 @@ async def download_calendar(request: web.Request) -> web.Response:
     )
 
 
+def _file_response(name: str, mimetype: str, content: bytes) -> web.Response:
+    safe_name = "".join(c if c.isalnum() or c in " ._-()" else "_" for c in name) or "file"
+    return web.Response(
+        body=content,
+        content_type="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "X-Content-Type-Options": "nosniff",
+            "X-Meetbot-Content-Type": mimetype,
+        },
+    )
+
+
+async def download_guest_file(request: web.Request) -> web.Response:
+    """Send a file of the meeting to a guest holding its link."""
+    meetings = request.app[SERVICES_KEY].meetings
+    try:
+        attached, content = await meetings.guest_file(
+            request.match_info["token"], request.match_info["key"]
+        )
+    except UnknownLink:
+        return _not_found()
+    return _file_response(attached.name, attached.mimetype, content)
+
+
+async def download_member_file(request: web.Request) -> web.Response:
+    """Send a meeting's file to a member following the link in their DM."""
+    meetings = request.app[SERVICES_KEY].meetings
+    try:
+        attached, content = await meetings.file_by_key(request.match_info["key"])
+    except UnknownLink:
+        return _not_found()
+    return _file_response(attached.name, attached.mimetype, content)
+
+
 async def health(request: web.Request) -> web.Response:
     """Say the process is up."""
     return web.json_response({"status": "ok"})
@@ -109,4 +148,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/rsvp/{token}", show_answer_page)
     app.router.add_post("/rsvp/{token}", record_answer)
     app.router.add_get("/rsvp/{token}/invite.ics", download_calendar)
+    app.router.add_get("/rsvp/{token}/files/{key}", download_guest_file)
+    app.router.add_get("/files/{key}", download_member_file)
     app.router.add_get("/healthz", health)

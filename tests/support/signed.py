@@ -88,6 +88,17 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
     return values
 
 
+def find_button(
+    surface: dict[str, Any], action_id: str, value: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """Return a button shown in a message or view, and its block id."""
+    for block in surface.get("blocks", []):
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id and value in (None, element.get("value")):
+                return element, block.get("block_id", "")
+    raise AssertionError(f"no button {action_id} ({value}) is shown")
+
+
 class SlackSender:
     """Send the app what Slack would: slash commands, view submissions, button clicks."""
 
@@ -139,6 +150,32 @@ class SlackSender:
             "trigger_id": trigger_id or self.slack.new_trigger_id(),
         }
         return await self.post(urlencode(form), content_type="application/x-www-form-urlencoded")
+
+    async def event(self, event: dict[str, Any]) -> SlackResponse:
+        """Deliver an Events API event (JSON body), as Slack's event subscriptions do."""
+        body = {
+            "token": "legacy-verification-token",
+            "team_id": self.team_id,
+            "api_app_id": "A0MEETBOT",
+            "type": "event_callback",
+            "event_id": f"Ev{time.time_ns()}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+            "event": event,
+        }
+        return await self.post(json.dumps(body), content_type="application/json")
+
+    async def open_home(self, user_id: str) -> SlackResponse:
+        """Open the app's Home tab as this user."""
+        return await self.event(
+            {
+                "type": "app_home_opened",
+                "user": user_id,
+                "channel": f"D{user_id}",
+                "tab": "home",
+                "event_ts": f"{time.time():.6f}",
+            }
+        )
 
     async def interact(self, payload: dict[str, Any]) -> SlackResponse:
         """Send an interactivity payload (form-encoded `payload=`)."""
