@@ -200,6 +200,7 @@ async def test_cancelling_reaches_every_calendar_and_removes_the_buttons(
 
     link = answer_link(mailbox.to("bob@client.example")[0])
     status, page = await fetch("POST", link, {"answer": "accepted"})
+    assert status == 409
     assert "cancelled" in page
     assert "You accepted" not in page
 

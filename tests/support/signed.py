@@ -202,16 +202,43 @@ class SlackSender:
         }
         return await self.interact(payload)
 
-    async def click(
-        self, user_id: str, message: dict[str, Any], channel: str, action_id: str
+    async def click_on_home(
+        self, user_id: str, home: dict[str, Any], action_id: str, value: str | None = None
     ) -> SlackResponse:
-        """Press the button with this action id in a message the user sees."""
-        button, block_id = None, None
-        for block in message.get("blocks", []):
-            for element in block.get("elements", []):
-                if element.get("action_id") == action_id:
-                    button, block_id = element, block.get("block_id")
-        assert button is not None, f"no button {action_id} in the message"
+        """Press a button on the user's Home tab (the first with this action id, or this value)."""
+        button, block_id = find_button(home, action_id, value)
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "acme"},
+            "user": {"id": user_id, "team_id": self.team_id, "name": user_id.lower()},
+            "api_app_id": "A0MEETBOT",
+            "token": "legacy-verification-token",
+            "trigger_id": self.slack.new_trigger_id(),
+            "container": {"type": "view", "view_id": home.get("id", "V0HOME")},
+            "view": {**home, "id": home.get("id", "V0HOME"), "team_id": self.team_id},
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "value": button.get("value"),
+                    "text": button["text"],
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
+        }
+        return await self.interact(payload)
+
+    async def click(
+        self,
+        user_id: str,
+        message: dict[str, Any],
+        channel: str,
+        action_id: str,
+        value: str | None = None,
+    ) -> SlackResponse:
+        """Press the button with this action id (and value) in a message the user sees."""
+        button, block_id = find_button(message, action_id, value)
         payload = {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "acme"},
