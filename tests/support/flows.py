@@ -41,6 +41,8 @@ async def send_invitations(
     members: list[str] | None = None,
     guests: str = "",
     notify: bool = True,
+    reminder: str = "15",
+    remind_guests: bool = False,
 ) -> dict[str, Any]:
     """Open the form, fill it in and submit it; return the app's answer to the submission."""
     view = await open_create_form(sender, slack, organizer)
@@ -55,7 +57,8 @@ async def send_invitations(
         description=description,
         members=members or [],
         guests=guests,
-        notify=["notify"] if notify else [],
+        notify=(["notify"] if notify else []) + (["remind_guests"] if remind_guests else []),
+        reminder=reminder,
     )
     assert response.status == 200
     return response.json()
