@@ -34,6 +34,7 @@ def test_manifest_asks_for_what_meetbot_uses() -> None:
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/meet"]
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
