@@ -870,6 +870,19 @@ def _enqueue_home_refresh(session: AsyncSession, event: Event, user_ids: list[st
         _enqueue(session, event, Delivery.HOME_REFRESH, payload={"user_id": user_id})
 
 
+def _redraw_key(
+    event: Event, kind: Delivery, attendee: Attendee | None, payload: dict[str, Any]
+) -> str | None:
+    """Return the key of deliveries that redraw one thing from current state, else None."""
+    if kind is Delivery.ORGANIZER_SUMMARY:
+        return f"summary:{event.id}"
+    if kind is Delivery.MEMBER_INVITATION and attendee is not None:
+        return f"member:{attendee.id}"
+    if kind is Delivery.HOME_REFRESH:
+        return f"home:{event.team_id}:{payload['user_id']}"
+    return None
+
+
 def _enqueue(
     session: AsyncSession,
     event: Event,
@@ -877,12 +890,14 @@ def _enqueue(
     attendee: Attendee | None = None,
     payload: dict[str, Any] | None = None,
 ) -> None:
+    payload = payload or {}
     session.add(
         OutboxEntry(
             team_id=event.team_id,
             kind=kind.value,
             event_id=event.id,
             attendee_id=attendee.id if attendee else None,
-            payload=payload or {},
+            payload=payload,
+            redraw_key=_redraw_key(event, kind, attendee, payload),
         )
     )

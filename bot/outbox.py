@@ -74,6 +74,20 @@ def is_permanent(error: Exception) -> bool:
     return False
 
 
+async def _newer_redraw_pending(session: AsyncSession, redraw_key: str, entry_id: int) -> bool:
+    """Tell whether a later pending entry will redraw the same thing from fresher state."""
+    newer = await session.scalar(
+        select(OutboxEntry.id)
+        .where(
+            OutboxEntry.redraw_key == redraw_key,
+            OutboxEntry.state == "pending",
+            OutboxEntry.id > entry_id,
+        )
+        .limit(1)
+    )
+    return newer is not None
+
+
 class Outbox:
     """Send every due outbox entry; the scheduler runs `drain` and changes wake it."""
 
@@ -148,6 +162,12 @@ class Outbox:
                 dict(entry.payload),
             )
             team_id = entry.team_id
+            superseded = entry.redraw_key is not None and await _newer_redraw_pending(
+                session, entry.redraw_key, entry_id
+            )
+        if superseded:
+            await self._mark(entry_id, "superseded")
+            return
         try:
             assert event_id is not None
             if (team_id, event_id) not in meetings:
@@ -157,11 +177,14 @@ class Outbox:
         except Exception as error:
             await self._record_failure(entry_id, error)
             return
+        await self._mark(entry_id, "sent")
+
+    async def _mark(self, entry_id: int, state: str) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxEntry)
                 .where(OutboxEntry.id == entry_id)
-                .values(state="sent", sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+                .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
             )
 
     async def _record_failure(self, entry_id: int, error: Exception) -> None:

@@ -127,6 +127,9 @@ class OutboxEntry(Base):
     )
     attendee_id: Mapped[int | None] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Entries that redraw the same thing (a summary, a Home tab) share a key; only the newest
+    # pending one needs sending.
+    redraw_key: Mapped[str | None] = mapped_column(String(128), index=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     available_at: Mapped[datetime] = mapped_column(default=utc_now)

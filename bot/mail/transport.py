@@ -51,13 +51,19 @@ class SmtpMailer:
         scheme = "smtps" if self._implicit_tls else "smtp"
         return f"{scheme}://{self._host}:{self._port}"
 
+    def _starttls_policy(self) -> bool | None:
+        """Say when to upgrade: never on smtps (TLS already), always before sending a password."""
+        if self._implicit_tls:
+            return False
+        # None: upgrade with STARTTLS when the server offers it, plain otherwise.
+        return True if self._username is not None else None
+
     def _client(self) -> aiosmtplib.SMTP:
         return aiosmtplib.SMTP(
             hostname=self._host,
             port=self._port,
             use_tls=self._implicit_tls,
-            # None: upgrade with STARTTLS when the server offers it, plain otherwise.
-            start_tls=None if not self._implicit_tls else False,
+            start_tls=self._starttls_policy(),
             timeout=self._timeout,
             tls_context=self._tls_context,
         )

@@ -38,6 +38,10 @@ def upgrade() -> None:
     with op.batch_alter_table("attendees", schema=None) as batch_op:
         batch_op.add_column(sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("redraw_key", sa.String(length=128), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outbox_redraw_key"), ["redraw_key"], unique=False)
+
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("reminder_minutes", sa.Integer(), nullable=True))
@@ -61,6 +65,10 @@ def downgrade() -> None:
         batch_op.drop_column("remind_guests")
         batch_op.drop_column("reminder_minutes")
         batch_op.drop_column("version")
+
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_redraw_key"))
+        batch_op.drop_column("redraw_key")
 
     with op.batch_alter_table("attendees", schema=None) as batch_op:
         batch_op.drop_column("removed_at")
