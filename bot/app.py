@@ -149,6 +149,12 @@ class Meetbot:
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
             self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)
+            # slack_sdk retries a refused apps.connections.open every 10 s forever; ask once
+            # here so a wrong or revoked SLACK_APP_TOKEN fails start() with Slack's error.
+            opened = await self.client.apps_connections_open(
+                app_token=self.settings.slack_app_token
+            )
+            self._socket_mode.client.wss_uri = opened["url"]
             await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
             logger.info("connected to Slack in Socket Mode")
         else:

@@ -69,6 +69,11 @@ async def _run(settings: Settings) -> int:
         loop.add_signal_handler(signum, stopping.set)
     try:
         await meetbot.start()
+    except SlackApiError as error:
+        variable = "SLACK_APP_TOKEN" if settings.socket_mode else "SLACK_BOT_TOKEN"
+        print(f"meetbot: Slack refused {variable}: {error.response.get('error')}", file=sys.stderr)
+        await meetbot.stop()
+        return 2
     except OSError as error:
         print(f"meetbot: cannot start: {error}", file=sys.stderr)
         await meetbot.stop()

@@ -176,3 +176,21 @@ async def test_run_on_a_laptop_writes_guest_mail_to_a_folder_and_stops_cleanly(
     log = stderr.decode()
     assert "MEETBOT_SMTP_URL is not set" in log and str(tmp_path / "meetbot-mail") in log
     assert "Traceback" not in log, log
+
+
+async def test_run_stops_with_one_line_when_slack_refuses_the_app_token(
+    slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = clean_environment(
+        SLACK_BOT_TOKEN=slack.bot_token,
+        SLACK_APP_TOKEN="xapp-1-revoked",
+        SLACK_API_URL=slack.api_url,
+        MEETBOT_PORT=str(free_port()),
+        MEETBOT_HOST="127.0.0.1",
+    )
+
+    status, _, stderr = await run_meetbot("run", env=env, cwd=tmp_path)
+
+    assert status == 2
+    assert "meetbot: Slack refused SLACK_APP_TOKEN: invalid_auth" in stderr.splitlines()
+    assert "Traceback" not in stderr

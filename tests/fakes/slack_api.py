@@ -5,6 +5,11 @@ The app under test talks to it through an unmodified ``AsyncWebClient`` whose
 ``{"ok": false, "error": ...}``) and refuses every payload Slack would refuse:
 Block Kit is checked by explicit rules for the documented limits and then by a
 round trip through ``slack_sdk.models`` that catches unknown keys and types.
+
+It also plays Slack's side of Socket Mode: ``apps.connections.open`` (app-level
+token only) hands out a one-use WebSocket URL on the same server; the app
+connects, is greeted with ``hello``, receives envelopes from ``send_envelope``
+and must acknowledge each one (within 3 s, as Slack requires).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import json
 import re
 import secrets
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,7 +30,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
@@ -54,6 +60,7 @@ CONFIRM_TITLE_MAX = 100
 CONFIRM_TEXT_MAX = 300
 CONFIRM_BUTTON_MAX = 30
 TRIGGER_LIFETIME_SECONDS = 3.0
+ACK_DEADLINE_SECONDS = 3.0  # Slack retries (events) or fails (commands) an envelope acked later
 
 _TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 _TEXT_KEYS = {
@@ -84,6 +91,12 @@ _CONFIRM_KEYS = frozenset({"title", "text", "confirm", "deny", "style"})
 _JSON_ARGUMENTS = ("blocks", "view", "attachments", "metadata")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _FIRST_TS_MICROS = 1_700_000_000_000_100
+# Methods that take the app-level token (xapp-...) instead of the bot token.
+_APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+_ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
+# Interactive payloads whose ack may carry a response (response_action, options).
+_RESPONDING_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
+_ACK_KEYS = frozenset({"envelope_id", "payload"})
 
 
 @dataclass
@@ -691,10 +704,12 @@ class FakeSlack:
         self,
         *,
         bot_token: str = "xoxb-test-token",  # noqa: S107 - a test token, never a real one
+        app_token: str = "xapp-1-test-app-token",  # noqa: S107 - a test token, never a real one
         team_id: str = "T0TEAM",
         bot_user_id: str = "UBOT",
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B0BOT"
@@ -704,6 +719,17 @@ class FakeSlack:
         self.response_url_base = ""
         self.responses: list[dict[str, Any]] = []
         self.calls: list[SlackCall] = []
+        # Socket Mode: what was pushed to the app, what it acknowledged, what it got wrong.
+        self.envelopes: list[dict[str, Any]] = []
+        self.acks: list[dict[str, Any]] = []
+        self.socket_problems: list[str] = []
+        self.socket_connections = 0  # WebSocket connections accepted so far
+        self.pings_answered = 0
+        self._socket_url = ""
+        self._tickets: set[str] = set()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._envelope_sent: dict[str, float] = {}  # envelope id -> monotonic send time
+        self._stopping = False
         self._users: dict[str, _User] = {}
         self._open_dms: dict[str, str] = {}  # channel id -> user id
         self._messages: dict[str, list[dict[str, Any]]] = {}
@@ -726,6 +752,7 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.push": self._views_push,
             "views.publish": self._views_publish,
+            "apps.connections.open": self._apps_connections_open,
         }
 
     # -- lifecycle ----------------------------------------------------------
@@ -737,6 +764,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/respond/{path:.*}", self._handle_response_url)
+        app.router.add_get("/socket", self._handle_socket)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -745,9 +773,14 @@ class FakeSlack:
         host, port = runner.addresses[0][:2]
         self.api_url = f"http://{host}:{port}/api/"
         self.response_url_base = f"http://{host}:{port}/respond"
+        self._socket_url = f"ws://{host}:{port}/socket"
+        self._stopping = False
 
     async def stop(self) -> None:
-        """Stop serving and free the port."""
+        """Close Socket Mode connections (going away), stop serving and free the port."""
+        self._stopping = True
+        for socket in list(self._sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -872,6 +905,169 @@ class FakeSlack:
                 lines.append(f"      {message}")
         return "\n".join(lines) or "  (none)"
 
+    # -- Socket Mode --------------------------------------------------------
+
+    @property
+    def connected_sockets(self) -> int:
+        """Return how many Socket Mode connections are open right now."""
+        return len(self._sockets)
+
+    async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until the app holds an open Socket Mode connection."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: bool(self._sockets))
+        except TimeoutError:
+            raise AssertionError(
+                f"the app did not connect in Socket Mode within {timeout} s; "
+                f"problems: {self.socket_problems or 'none'}; calls so far:\n{self._transcript()}"
+            ) from None
+
+    async def wait_for_disconnect(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until no Socket Mode connection is open."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: not self._sockets)
+        except TimeoutError:
+            raise AssertionError(
+                f"{len(self._sockets)} Socket Mode connection(s) still open after {timeout} s"
+            ) from None
+
+    async def send_envelope(
+        self,
+        type: str,
+        payload: dict[str, Any],
+        *,
+        accepts_response_payload: bool | None = None,
+        retry_attempt: int = 0,
+    ) -> str:
+        """Push a Socket Mode envelope to the connected app; return its envelope id.
+
+        ``type`` is ``slash_commands``, ``interactive`` or ``events_api``. Unless
+        told otherwise, a response payload is accepted in the ack where Slack
+        accepts one: slash commands, view submissions and block suggestions.
+        """
+        if type not in _ENVELOPE_TYPES:
+            raise ValueError(
+                f"unknown envelope type {type!r}; use one of {sorted(_ENVELOPE_TYPES)}"
+            )
+        if not self._sockets:
+            raise AssertionError("no Socket Mode connection to send an envelope to")
+        if accepts_response_payload is None:
+            accepts_response_payload = type == "slash_commands" or (
+                type == "interactive" and payload.get("type") in _RESPONDING_INTERACTIONS
+            )
+        envelope_id = str(uuid.uuid4())
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "payload": copy.deepcopy(payload),
+            "type": type,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if type == "events_api":
+            envelope["retry_attempt"] = retry_attempt
+            envelope["retry_reason"] = "timeout" if retry_attempt else ""
+        self.envelopes.append(envelope)
+        self._envelope_sent[envelope_id] = time.monotonic()
+        # Slack uses one of the app's connections; the newest is as good as any.
+        await self._sockets[-1].send_json(envelope)
+        return envelope_id
+
+    def ack_for(self, envelope_id: str) -> dict[str, Any] | None:
+        """Return the app's acknowledgement of an envelope, if it has sent one."""
+        return next((ack for ack in self.acks if ack["envelope_id"] == envelope_id), None)
+
+    async def wait_for_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Wait for the app to acknowledge an envelope; return the ack as the app sent it."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.ack_for(envelope_id) is not None)
+        except TimeoutError:
+            raise AssertionError(
+                f"envelope {envelope_id} was not acknowledged within {timeout} s; "
+                f"problems: {self.socket_problems or 'none'}"
+            ) from None
+        ack = self.ack_for(envelope_id)
+        assert ack is not None
+        return copy.deepcopy(ack)
+
+    async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
+        """Serve one Socket Mode connection, opened with a ticket from apps.connections.open."""
+        ticket = request.query.get("ticket", "")
+        if self._stopping or ticket not in self._tickets:
+            self.socket_problems.append(f"connection refused: unknown or used ticket {ticket!r}")
+            return web.Response(status=401, text="invalid_ticket")
+        self._tickets.discard(ticket)  # a URL from apps.connections.open serves one connection
+        socket = web.WebSocketResponse(autoping=False)
+        await socket.prepare(request)
+        self.socket_connections += 1
+        await socket.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._sockets) + 1,
+                "debug_info": {
+                    "host": f"applink-fake-{self.socket_connections}",
+                    "build_number": 1,
+                    "approximate_connection_time": 18060,
+                },
+                "connection_info": {"app_id": self.app_id},
+            }
+        )
+        async with self._changed:
+            self._sockets.append(socket)
+            self._changed.notify_all()
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.PING:
+                    await socket.pong(message.data)
+                    self.pings_answered += 1
+                elif message.type == WSMsgType.TEXT:
+                    async with self._changed:
+                        self._receive_ack(message.data)
+                        self._changed.notify_all()
+                elif message.type == WSMsgType.BINARY:
+                    self.socket_problems.append("the app sent a binary frame")
+        finally:
+            async with self._changed:
+                self._sockets.remove(socket)
+                self._changed.notify_all()
+        return socket
+
+    def _receive_ack(self, data: str) -> None:
+        """Record an acknowledgement, and anything about it Slack would not accept."""
+        try:
+            ack = json.loads(data)
+        except json.JSONDecodeError:
+            self.socket_problems.append(f"not JSON: {data[:200]!r}")
+            return
+        if not isinstance(ack, dict) or not isinstance(ack.get("envelope_id"), str):
+            self.socket_problems.append(f"not an acknowledgement: {data[:200]!r}")
+            return
+        envelope_id = ack["envelope_id"]
+        envelope = next((e for e in self.envelopes if e["envelope_id"] == envelope_id), None)
+        if envelope is None:
+            self.socket_problems.append(f"ack for an envelope never sent: {envelope_id}")
+            return
+        if self.ack_for(envelope_id) is not None:
+            self.socket_problems.append(f"envelope {envelope_id} acknowledged twice")
+            return
+        for key in sorted(set(ack) - _ACK_KEYS):
+            self.socket_problems.append(f"ack {envelope_id}: unknown key {key!r}")
+        if "payload" in ack:
+            if not isinstance(ack["payload"], dict):
+                self.socket_problems.append(f"ack {envelope_id}: payload must be an object")
+            elif not envelope["accepts_response_payload"]:
+                self.socket_problems.append(
+                    f"ack {envelope_id}: a {envelope['type']} envelope takes no response payload"
+                )
+        elapsed = time.monotonic() - self._envelope_sent[envelope_id]
+        if elapsed > ACK_DEADLINE_SECONDS:
+            self.socket_problems.append(
+                f"ack {envelope_id} came after {elapsed:.1f} s "
+                f"(Slack waits {ACK_DEADLINE_SECONDS} s)"
+            )
+        self.acks.append(ack)
+
     # -- HTTP ---------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -881,8 +1077,8 @@ class FakeSlack:
         headers: dict[str, str] = {}
         try:
             args.update(await self._read_body(request))
-            token = self._token(request, args)
-            body, status, headers = self._answer(method, args, token)
+            token, in_header = self._token(request, args)
+            body, status, headers = self._answer(method, args, token, in_header=in_header)
         except SlackRefusal as refusal:
             body = {"ok": False, "error": refusal.error}
             if refusal.messages:
@@ -928,22 +1124,31 @@ class FakeSlack:
                     args[key] = json.loads(args[key])
         return args
 
-    def _token(self, request: web.Request, args: dict[str, Any]) -> str | None:
+    def _token(self, request: web.Request, args: dict[str, Any]) -> tuple[str | None, bool]:
+        """Return the request's token and whether it came in the Authorization header."""
         form_token = args.pop("token", None)
         authorization = request.headers.get("Authorization", "")
         if authorization.startswith("Bearer "):
-            return authorization.removeprefix("Bearer ").strip()
-        return form_token if isinstance(form_token, str) else None
+            return authorization.removeprefix("Bearer ").strip(), True
+        return (form_token if isinstance(form_token, str) else None), False
 
     def _answer(
-        self, method: str, args: dict[str, Any], token: str | None
+        self, method: str, args: dict[str, Any], token: str | None, *, in_header: bool
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
         handler = self._methods.get(method)
         if handler is None:
             raise SlackRefusal("unknown_method")
         if not token:
             raise SlackRefusal("not_authed")
-        if token != self.bot_token:
+        if method in _APP_LEVEL_METHODS:
+            if token == self.bot_token:
+                raise SlackRefusal("not_allowed_token_type")
+            if token != self.app_token or not in_header:
+                # Slack takes an app-level token only in the Authorization header.
+                raise SlackRefusal("invalid_auth")
+        elif token == self.app_token:
+            raise SlackRefusal("not_allowed_token_type")
+        elif token != self.bot_token:
             raise SlackRefusal("invalid_auth")
         queued = self._failures.get(method)
         if queued:
@@ -1199,3 +1404,8 @@ class FakeSlack:
         stored.view = view
         stored.hash = self._new_hash()
         return self._view_answer(stored)
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        ticket = secrets.token_hex(16)
+        self._tickets.add(ticket)
+        return {"url": f"{self._socket_url}?ticket={ticket}&app_id={self.app_id}"}
