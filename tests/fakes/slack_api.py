@@ -718,6 +718,9 @@ class FakeSlack:
         self.api_url = ""
         self.response_url_base = ""
         self.responses: list[dict[str, Any]] = []
+        self.base_url = ""
+        self._files: dict[str, tuple[dict[str, Any], bytes]] = {}
+        self.file_downloads: list[tuple[str, bool]] = []  # (file id, with the bot token)
         self.calls: list[SlackCall] = []
         # Socket Mode: what was pushed to the app, what it acknowledged, what it got wrong.
         self.envelopes: list[dict[str, Any]] = []
@@ -765,6 +768,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/respond/{path:.*}", self._handle_response_url)
         app.router.add_get("/socket", self._handle_socket)
+        app.router.add_get("/files-pri/{key}/download/{name}", self._handle_file_download)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -773,6 +777,7 @@ class FakeSlack:
         host, port = runner.addresses[0][:2]
         self.api_url = f"http://{host}:{port}/api/"
         self.response_url_base = f"http://{host}:{port}/respond"
+        self.base_url = f"http://{host}:{port}"
         self._socket_url = f"ws://{host}:{port}/socket"
         self._stopping = False
 
@@ -858,6 +863,40 @@ class FakeSlack:
         found = find()
         assert found is not None
         return found
+
+    def add_file(
+        self, name: str, content: bytes, mimetype: str = "application/pdf"
+    ) -> dict[str, Any]:
+        """Upload a file as a person would in a file_input; return Slack's file object."""
+        assert self.base_url, "start() the fake before uploading files"
+        file_id = f"F{next(self._counter):08d}"
+        key = f"{self.team_id}-{file_id}"
+        file = {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rpartition(".")[2] or "binary",
+            "size": len(content),
+            "url_private": f"{self.base_url}/files-pri/{key}/{name}",
+            "url_private_download": f"{self.base_url}/files-pri/{key}/download/{name}",
+        }
+        self._files[file_id] = (file, content)
+        return dict(file)
+
+    async def _handle_file_download(self, request: web.Request) -> web.Response:
+        """Serve a file to the bot token; anyone else gets the sign-in page, as Slack does."""
+        file_id = request.match_info["key"].rpartition("-")[2]
+        authorized = request.headers.get("Authorization") == f"Bearer {self.bot_token}"
+        self.file_downloads.append((file_id, authorized))
+        if file_id not in self._files:
+            return web.Response(status=404, text="file_not_found")
+        if not authorized:
+            return web.Response(
+                text="<html><body>Sign in to Slack</body></html>", content_type="text/html"
+            )
+        file, content = self._files[file_id]
+        return web.Response(body=content, content_type=file["mimetype"])
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         """Record what the app sent to a response_url, as Slack shows it to the user."""
