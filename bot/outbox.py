@@ -276,49 +276,51 @@ class Outbox:
         await self._client.views_publish(user_id=user_id, view=blocks.home_view(agenda))
 
     async def _refresh_summary(self, meeting: Meeting) -> None:
-        text, message_blocks = blocks.organizer_summary(meeting, self._member_file_links(meeting))
+        message = blocks.organizer_summary(meeting, self._member_file_links(meeting))
         async with self._sessions() as session:
             event = await session.get(Event, meeting.id)
             assert event is not None
             channel, ts = event.summary_channel, event.summary_ts
-        if channel and ts:
-            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
-            return
-        channel = await self._dm_channel(meeting.organizer.user_id)
-        posted = await self._client.chat_postMessage(
-            channel=channel, text=text, blocks=message_blocks
-        )
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Event)
-                .where(Event.id == meeting.id)
-                .values(summary_channel=posted["channel"], summary_ts=posted["ts"])
-            )
+        posted = await self._post_or_update(meeting.organizer.user_id, channel, ts, message)
+        if posted is not None:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(Event)
+                    .where(Event.id == meeting.id)
+                    .values(summary_channel=posted[0], summary_ts=posted[1])
+                )
 
     async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee) -> None:
         assert invitee.slack_user_id is not None
-        text, message_blocks = blocks.member_invitation(
-            meeting, invitee, self._member_file_links(meeting)
-        )
+        message = blocks.member_invitation(meeting, invitee, self._member_file_links(meeting))
         async with self._sessions() as session:
             attendee = await session.get(Attendee, invitee.id)
             assert attendee is not None
             channel, ts = attendee.dm_channel, attendee.dm_ts
+        if not (channel and ts) and (meeting.cancelled or invitee.removed):
+            return  # never invited in Slack, so there is nothing to take back
+        posted = await self._post_or_update(invitee.slack_user_id, channel, ts, message)
+        if posted is not None:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(Attendee)
+                    .where(Attendee.id == invitee.id)
+                    .values(dm_channel=posted[0], dm_ts=posted[1])
+                )
+
+    async def _post_or_update(
+        self, user_id: str, channel: str | None, ts: str | None, message: blocks.Message
+    ) -> tuple[str, str] | None:
+        """Redraw a DM we sent before, or send it; return where a new one was posted."""
+        text, message_blocks = message
         if channel and ts:
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
-            return
-        if meeting.cancelled or invitee.removed:
-            return  # never invited in Slack, so there is nothing to take back
-        channel = await self._dm_channel(invitee.slack_user_id)
+            return None
+        channel = await self._dm_channel(user_id)
         posted = await self._client.chat_postMessage(
             channel=channel, text=text, blocks=message_blocks
         )
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Attendee)
-                .where(Attendee.id == invitee.id)
-                .values(dm_channel=posted["channel"], dm_ts=posted["ts"])
-            )
+        return str(posted["channel"]), str(posted["ts"])
 
     async def _guest_files(self, meeting: Meeting, token: str) -> Files:
         links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]

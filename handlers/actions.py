@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.meetings import MeetingError
+from bot.meetings import Meeting, MeetingError, MeetingNotFound
 from handlers.context import services_of
 from handlers.replies import tell
 
@@ -46,6 +47,32 @@ async def record_member_answer(
         await tell(body, client, respond, error.message)
 
 
+async def _open_organizer_form(
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+    build: Callable[[Meeting], blocks.View],
+) -> None:
+    assert context.team_id is not None and context.user_id is not None
+    meeting_id = _meeting_id(action)
+    try:
+        if meeting_id is None:
+            raise MeetingNotFound(action.get("value"))
+        meeting = await services_of(context).meetings.get_for_organizer(
+            context.team_id, meeting_id, context.user_id
+        )
+    except MeetingError as error:
+        await tell(body, client, respond, error.message)
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=build(meeting))
+
+
+def _edit_form(meeting: Meeting) -> blocks.View:
+    return blocks.edit_modal(blocks.form_values_of(meeting), meeting.id, meeting.version)
+
+
 async def open_edit(
     ack: AsyncAck,
     body: dict[str, Any],
@@ -56,19 +83,7 @@ async def open_edit(
 ) -> None:
     """Open the edit form for the organizer; anyone else is told no."""
     await ack()
-    assert context.team_id is not None and context.user_id is not None
-    meeting_id = _meeting_id(action)
-    try:
-        if meeting_id is None:
-            raise MeetingError
-        meeting = await services_of(context).meetings.get_for_organizer(
-            context.team_id, meeting_id, context.user_id
-        )
-    except MeetingError as error:
-        await tell(body, client, respond, error.message)
-        return
-    view = blocks.edit_modal(blocks.form_values_of(meeting), meeting.id, meeting.version)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    await _open_organizer_form(body, action, client, respond, context, _edit_form)
 
 
 async def open_cancel(
@@ -81,18 +96,7 @@ async def open_cancel(
 ) -> None:
     """Ask the organizer to confirm the cancellation; anyone else is told no."""
     await ack()
-    assert context.team_id is not None and context.user_id is not None
-    meeting_id = _meeting_id(action)
-    try:
-        if meeting_id is None:
-            raise MeetingError
-        meeting = await services_of(context).meetings.get_for_organizer(
-            context.team_id, meeting_id, context.user_id
-        )
-    except MeetingError as error:
-        await tell(body, client, respond, error.message)
-        return
-    await client.views_open(trigger_id=body["trigger_id"], view=blocks.cancel_modal(meeting))
+    await _open_organizer_form(body, action, client, respond, context, blocks.cancel_modal)
 
 
 async def show_more_on_home(

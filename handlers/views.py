@@ -129,20 +129,20 @@ async def submit_edit(
         await ack(response_action="errors", errors=outcome.by_block)
         return
     meetings = services_of(context).meetings
-    if outcome.new_files:
-        # Downloading files can outlast Slack's three seconds: close the form first.
+    # Downloading files can outlast Slack's three seconds: then the form closes first and a
+    # refusal comes by DM; otherwise the refusal is shown right in the form.
+    closed_early = bool(outcome.new_files)
+    if closed_early:
         await ack()
-        try:
-            revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
-        except MeetingError as error:
+    try:
+        revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
+    except MeetingError as error:
+        if closed_early:
             await _tell_by_dm(client, user_id, error.message)
-            return
-    else:
-        try:
-            revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
-        except MeetingError as error:
+        else:
             await ack(response_action="errors", errors={"title": error.message})
-            return
+        return
+    if not closed_early:
         await ack()
     if not revision.changed:
         await _tell_by_dm(client, user_id, f"Nothing changed in “{revision.meeting.title}”.")

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,23 @@ async def meetbot(
     await app.start()
     yield app
     await app.stop()
+
+
+@pytest.fixture
+async def restart(meetbot: Meetbot) -> AsyncIterator[Callable[[], Awaitable[Meetbot]]]:
+    """Return a function that stops the app and starts it again on the same database."""
+    started: list[Meetbot] = []
+
+    async def stop_and_start() -> Meetbot:
+        await meetbot.stop()
+        app = Meetbot(meetbot.settings)
+        await app.start()
+        started.append(app)
+        return app
+
+    yield stop_and_start
+    for app in started:
+        await app.stop()
 
 
 @pytest.fixture

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from bot.app import Meetbot
-from tests.conftest import ANA, BEN, ORGANIZER, make_settings
+from tests.conftest import ANA, BEN, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
@@ -108,8 +109,7 @@ async def test_a_reminder_due_while_meetbot_was_stopped_goes_out_after_the_resta
     slack: FakeSlack,
     mailbox: Mailbox,
     meetbot: Meetbot,
-    database_url: str,
-    app_port: int,
+    restart: Callable[[], Awaitable[Meetbot]],
 ) -> None:
     lead = timedelta(seconds=5)
     await send_invitations(sender, slack, ORGANIZER, start=soon(lead), reminder="5", members=[ANA])
@@ -118,9 +118,5 @@ async def test_a_reminder_due_while_meetbot_was_stopped_goes_out_after_the_resta
     await asyncio.sleep(lead.total_seconds() + 0.5)
     assert reminders_to(slack, ANA) == []
 
-    restarted = Meetbot(make_settings(database_url, slack, mailbox, app_port))
-    await restarted.start()
-    try:
-        await eventually(lambda: reminders_to(slack, ANA) != [], timeout=10)
-    finally:
-        await restarted.stop()
+    await restart()
+    await eventually(lambda: reminders_to(slack, ANA) != [], timeout=10)

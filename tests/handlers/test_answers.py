@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import icalendar
 
 from bot.app import Meetbot
-from tests.conftest import ANA, BEN, ORGANIZER, make_settings
+from tests.conftest import ANA, BEN, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
@@ -190,18 +191,11 @@ async def test_a_guest_link_keeps_working_after_a_restart(
     sender: SlackSender,
     slack: FakeSlack,
     mailbox: Mailbox,
-    meetbot: Meetbot,
-    database_url: str,
-    app_port: int,
+    restart: Callable[[], Awaitable[Meetbot]],
 ) -> None:
     await send_invitations(sender, slack, ORGANIZER, guests="bob@client.example")
     link = await guest_link(mailbox, "bob@client.example")
-    await meetbot.stop()
 
-    restarted = Meetbot(make_settings(database_url, slack, mailbox, app_port))
-    await restarted.start()
-    try:
-        status, page = await fetch("POST", link, {"answer": "accepted"})
-    finally:
-        await restarted.stop()
+    await restart()
+    status, page = await fetch("POST", link, {"answer": "accepted"})
     assert status == 200 and "You accepted" in page

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from bot.app import Meetbot
 from bot.drafts import MeetingDraft
 from bot.meetings import Organizer
-from tests.conftest import ANA, BEN, ORGANIZER, TEAM_ID, make_settings
+from tests.conftest import ANA, BEN, ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import in_days, send_invitations
 from tests.support.mailbox import Mailbox
@@ -106,20 +107,13 @@ async def test_home_still_shows_my_meetings_after_a_restart(
     sender: SlackSender,
     slack: FakeSlack,
     mailbox: Mailbox,
-    meetbot: Meetbot,
-    database_url: str,
-    app_port: int,
+    restart: Callable[[], Awaitable[Meetbot]],
 ) -> None:
     await send_invitations(sender, slack, ORGANIZER, members=[ANA])
     await wait_for_summary(slack)
-    await meetbot.stop()
 
-    restarted = Meetbot(make_settings(database_url, slack, mailbox, app_port))
-    await restarted.start()
-    try:
-        home = await home_of(sender, slack, ANA)
-    finally:
-        await restarted.stop()
+    await restart()
+    home = await home_of(sender, slack, ANA)
     assert "Invited (1)" in texts(home) and "Design review" in texts(home)
 
 

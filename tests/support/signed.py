@@ -202,24 +202,22 @@ class SlackSender:
         }
         return await self.interact(payload)
 
-    async def click_on_home(
-        self, user_id: str, home: dict[str, Any], action_id: str, value: str | None = None
-    ) -> SlackResponse:
-        """Press a button on the user's Home tab (the first with this action id, or this value)."""
-        button, block_id = find_button(home, action_id, value)
-        payload = {
+    def _button_press(
+        self, user_id: str, button: dict[str, Any], block_id: str, where: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Return the block_actions payload Slack sends when a person presses a button."""
+        return {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "acme"},
             "user": {"id": user_id, "team_id": self.team_id, "name": user_id.lower()},
             "api_app_id": "A0MEETBOT",
             "token": "legacy-verification-token",
             "trigger_id": self.slack.new_trigger_id(),
-            "container": {"type": "view", "view_id": home.get("id", "V0HOME")},
-            "view": {**home, "id": home.get("id", "V0HOME"), "team_id": self.team_id},
+            **where,
             "actions": [
                 {
                     "type": "button",
-                    "action_id": action_id,
+                    "action_id": button["action_id"],
                     "block_id": block_id,
                     "value": button.get("value"),
                     "text": button["text"],
@@ -227,7 +225,18 @@ class SlackSender:
                 }
             ],
         }
-        return await self.interact(payload)
+
+    async def click_on_home(
+        self, user_id: str, home: dict[str, Any], action_id: str, value: str | None = None
+    ) -> SlackResponse:
+        """Press a button on the user's Home tab (the first with this action id, or this value)."""
+        button, block_id = find_button(home, action_id, value)
+        view_id = home.get("id", "V0HOME")
+        where = {
+            "container": {"type": "view", "view_id": view_id},
+            "view": {**home, "id": view_id, "team_id": self.team_id},
+        }
+        return await self.interact(self._button_press(user_id, button, block_id, where))
 
     async def click(
         self,
@@ -239,13 +248,7 @@ class SlackSender:
     ) -> SlackResponse:
         """Press the button with this action id (and value) in a message the user sees."""
         button, block_id = find_button(message, action_id, value)
-        payload = {
-            "type": "block_actions",
-            "team": {"id": self.team_id, "domain": "acme"},
-            "user": {"id": user_id, "team_id": self.team_id, "name": user_id.lower()},
-            "api_app_id": "A0MEETBOT",
-            "token": "legacy-verification-token",
-            "trigger_id": self.slack.new_trigger_id(),
+        where = {
             "container": {
                 "type": "message",
                 "message_ts": message["ts"],
@@ -255,15 +258,5 @@ class SlackSender:
             "channel": {"id": channel, "name": "directmessage"},
             "message": message,
             "response_url": f"{self.slack.response_url_base}/actions/{user_id}",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "value": button.get("value"),
-                    "text": button["text"],
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
         }
-        return await self.interact(payload)
+        return await self.interact(self._button_press(user_id, button, block_id, where))
