@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import imaplib
 import logging
+import ssl
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -18,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import handlers
 from bot.config import Settings
 from bot.files import SlackFiles
+from bot.mail.imap import ImapPoller
+from bot.mail.inbox import Inbox
 from bot.mail.messages import Sender
+from bot.mail.receiver import SmtpReceiver
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.meetings import Meetings
 from bot.outbox import Outbox
@@ -34,13 +39,38 @@ logger = logging.getLogger(__name__)
 JOB_GRACE_SECONDS = 30.0
 OUTBOX_JOB = "outbox"
 REMINDER_JOB = "reminders"
+IMAP_JOB = "imap"
+
+
+def build_tls_context(settings: Settings) -> ssl.SSLContext:
+    """Return the TLS settings for our mail servers, trusting an extra CA if one is set."""
+    context = ssl.create_default_context()
+    if settings.mail_ca_file is not None:
+        context.load_verify_locations(cafile=settings.mail_ca_file)
+    return context
 
 
 def build_mailer(settings: Settings) -> Mailer:
     """Return the SMTP mailer when a server is configured, else the .eml folder."""
     if settings.smtp_url:
-        return SmtpMailer(settings.smtp_url)
+        return SmtpMailer(settings.smtp_url, tls_context=build_tls_context(settings))
     return FolderMailer(settings.mail_dir)
+
+
+def build_imap_poller(settings: Settings, inbox: Inbox) -> ImapPoller | None:
+    """Return the IMAP poller when a mailbox is configured."""
+    if not settings.imap_url:
+        return None
+    return ImapPoller(settings.imap_url, inbox, tls_context=build_tls_context(settings))
+
+
+async def poll_mailbox(poller: ImapPoller) -> None:
+    """Take in replies and bounces waiting in the mailbox."""
+    try:
+        await poller.poll()
+    except (OSError, imaplib.IMAP4.error) as error:
+        # The mailbox being away is ordinary weather; the next poll tries again.
+        logger.warning("could not poll %s: %s", poller.describe(), error)
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
@@ -74,6 +104,7 @@ class Meetbot:
         self.mailer = build_mailer(settings)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._runner: web.AppRunner | None = None
+        self._receiver: SmtpReceiver | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self.services: Services | None = None
 
@@ -128,7 +159,26 @@ class Meetbot:
             next_run_time=datetime.now(UTC),
         )
         outbox.set_waker(self._run_outbox_now)
+        inbox = Inbox(meetings)
+        poller = build_imap_poller(self.settings, inbox)
+        if poller is not None:
+            self.scheduler.add_job(
+                poll_mailbox,
+                "interval",
+                args=[poller],
+                id=IMAP_JOB,
+                seconds=self.settings.imap_interval_seconds,
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+            logger.info("polling %s for replies and bounces", poller.describe())
         self.scheduler.start()
+        inbound = self.settings.inbound_address
+        if inbound is not None:
+            domain = self.settings.mail_from.rpartition("@")[2]
+            self._receiver = SmtpReceiver(inbox, inbound[0], inbound[1], domain)
+            await self._receiver.start()
 
         web_app = web.Application()
         web_app[SERVICES_KEY] = services
@@ -175,6 +225,9 @@ class Meetbot:
 
     async def stop(self) -> None:
         """Stop taking work, then close connections."""
+        if self._receiver is not None:
+            await self._receiver.stop()
+            self._receiver = None
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
         if self.scheduler.running:

@@ -15,7 +15,7 @@ from bot.drafts import (
     MAX_TITLE,
     REMINDER_CHOICES,
 )
-from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, parse_time_text
+from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, Proposal, parse_time_text
 
 Block = dict[str, Any]
 View = dict[str, Any]
@@ -27,6 +27,8 @@ CANCEL_CALLBACK = "meet_cancel"
 EDIT_ACTION = "edit_meeting"
 CANCEL_ACTION = "cancel_meeting"
 MORE_ACTION = "home_show_more"
+COUNTER_ACCEPT_ACTION = "counter_accept"
+COUNTER_DECLINE_ACTION = "counter_decline"
 ANSWER_ACTIONS = {
     "answer_accepted": Answer.ACCEPTED,
     "answer_tentative": Answer.TENTATIVE,
@@ -375,6 +377,8 @@ def invitee_line(invitee: Invitee) -> str:
     line = f"{ANSWER_EMOJI[invitee.answer]} {who} — {ANSWER_WORDS[invitee.answer]}"
     if invitee.comment:
         line += f": _{escape(_shorten(invitee.comment, LINE_PART_LIMIT))}_"
+    if invitee.delivery_error:
+        line += f" :warning: undeliverable ({escape(_shorten(invitee.delivery_error, 80))})"
     return line
 
 
@@ -528,7 +532,9 @@ def member_reminder(meeting: Meeting) -> Message:
     ]
 
 
-def decision_notice(meeting: Meeting, invitee: Invitee, answer: Answer, comment: str) -> Message:
+def decision_notice(
+    meeting: Meeting, invitee: Invitee, answer: Answer, comment: str, *, stale: bool = False
+) -> Message:
     """Return the organizer's DM about one person's decision."""
     if invitee.is_member:
         who_text, who_mrkdwn = "A member", f"<@{invitee.slack_user_id}>"
@@ -541,10 +547,62 @@ def decision_notice(meeting: Meeting, invitee: Invitee, answer: Answer, comment:
         f"{ANSWER_EMOJI[answer]} {who_mrkdwn} {word} *{escape(meeting.title)}* "
         f"({slack_time(meeting.start)})"
     )
+    if stale:
+        body += (
+            "\n:warning: They answered an earlier version of the invitation, "
+            "before the time changed: the answer is to the old time."
+        )
     if comment:
         quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())
         body += f"\n{quoted}"
     return text, [_mrkdwn(body)]
+
+
+def counter_notice(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Message:
+    """Return the organizer's DM with a guest's proposed new time and buttons to decide."""
+    who = escape(guest.guest_label())
+    text = f"{guest.guest_label()} proposes a new time for {meeting.title}"
+    lines = [
+        f":calendar: {who} proposes a new time for *{escape(meeting.title)}*:",
+        f"*Proposed:* {span(proposal.start, proposal.end)}",
+        f"*Now:* {time_range(meeting)}",
+    ]
+    if proposal.comment:
+        lines.append(f">{escape(proposal.comment)}")
+    return text, [
+        _mrkdwn("\n".join(lines)),
+        {
+            "type": "actions",
+            "block_id": f"counter_{proposal.id}",
+            "elements": [
+                _button("Accept new time", COUNTER_ACCEPT_ACTION, str(proposal.id), "primary"),
+                _button("Keep the time", COUNTER_DECLINE_ACTION, str(proposal.id)),
+            ],
+        },
+    ]
+
+
+def counter_settled(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Message:
+    """Return the counter-proposal DM once the organizer has decided, without buttons."""
+    word = "accepted" if proposal.status == "accepted" else "declined"
+    text = f"You {word} the time {guest.guest_label()} proposed for {meeting.title}"
+    return text, [
+        _mrkdwn(
+            f"You {word} the time {escape(guest.guest_label())} proposed for "
+            f"*{escape(meeting.title)}* ({span(proposal.start, proposal.end)})."
+        )
+    ]
+
+
+def bounce_notice(meeting: Meeting, guest: Invitee, reason: str) -> Message:
+    """Return the organizer's DM saying a guest's invitation could not be delivered."""
+    text = f"Could not deliver the invitation to {guest.email}: {reason}"
+    return text, [
+        _mrkdwn(
+            f":warning: Could not deliver the invitation to *{escape(guest.email or '')}* "
+            f"for *{escape(meeting.title)}*: {escape(reason)}"
+        )
+    ]
 
 
 def notice(text: str) -> Message:

@@ -96,6 +96,27 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often due reminders are looked for.",
     )
+    inbound_smtp: str | None = Field(
+        default=None,
+        alias="MEETBOT_INBOUND_SMTP",
+        description="host:port for the built-in SMTP receiver of replies and bounces.",
+    )
+    imap_url: str | None = Field(
+        default=None,
+        alias="MEETBOT_IMAP_URL",
+        description="imaps://user:pass@host:993/INBOX (or imap:// with STARTTLS) to poll.",
+    )
+    imap_interval_seconds: float = Field(
+        default=60.0,
+        alias="MEETBOT_IMAP_INTERVAL",
+        gt=0,
+        description="How often the IMAP mailbox is polled.",
+    )
+    mail_ca_file: Path | None = Field(
+        default=None,
+        alias="MEETBOT_MAIL_CA_FILE",
+        description="Extra CA certificates to trust for the SMTP and IMAP servers.",
+    )
     outbox_interval_seconds: float = Field(
         default=5.0,
         alias="MEETBOT_OUTBOX_INTERVAL",
@@ -132,6 +153,33 @@ class Settings(DatabaseSettings):
             raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
         return value
 
+    @field_validator("inbound_smtp")
+    @classmethod
+    def _inbound_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must look like host:port, e.g. 0.0.0.0:2525")
+        return value
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            raise ValueError("must look like imaps://user:pass@host:993/INBOX")
+        return value
+
+    @field_validator("mail_ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
+        return value
+
     @field_validator("mail_from")
     @classmethod
     def _mail_from_shape(cls, value: str) -> str:
@@ -160,6 +208,14 @@ class Settings(DatabaseSettings):
     def socket_mode(self) -> bool:
         """Tell whether Slack is reached over Socket Mode rather than HTTP."""
         return self.slack_app_token is not None
+
+    @property
+    def inbound_address(self) -> tuple[str, int] | None:
+        """Return where the built-in SMTP receiver listens, if it is on."""
+        if not self.inbound_smtp:
+            return None
+        host, _, port = self.inbound_smtp.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def base_url(self) -> str:

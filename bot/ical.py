@@ -120,3 +120,28 @@ def cancel_calendar(
         url=None,
         cancelled=True,
     )
+
+
+def declinecounter_calendar(
+    meeting: Meeting,
+    invitee: Invitee,
+    *,
+    organizer_address: str,
+    stamp: datetime,
+    comment: str,
+) -> Calendar:
+    """Return the METHOD:DECLINECOUNTER telling a guest their proposed time was not taken."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "DECLINECOUNTER")
+    event = Event()
+    event.add("uid", meeting.uid)
+    event.add("sequence", meeting.sequence)
+    event.add("dtstamp", stamp)
+    event.add("organizer", _address(organizer_address, meeting.organizer.name))
+    assert invitee.email is not None
+    event.add("attendee", _address(invitee.email, invitee.name))
+    event.add("comment", comment)
+    calendar.add_component(event)
+    return calendar

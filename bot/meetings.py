@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from sqlalchemy.orm import selectinload, undefer
 from bot.drafts import FileRef, MeetingDraft, reminder_due
 from bot.guests import Guest
 from bot.tokens import TokenMinter, hash_token, new_salt
-from storage.models import Attendee, Event, EventFile, OutboxEntry, utc_now
+from storage.models import Attendee, CounterProposal, Event, EventFile, OutboxEntry, utc_now
 
 
 class Answer(StrEnum):
@@ -39,7 +40,10 @@ class Delivery(StrEnum):
     GUEST_INVITATION = "guest_invitation"
     GUEST_CANCELLATION = "guest_cancellation"
     GUEST_REMINDER = "guest_reminder"
+    GUEST_DECLINECOUNTER = "guest_declinecounter"
     DECISION_NOTICE = "decision_notice"
+    COUNTER_NOTICE = "counter_notice"
+    BOUNCE_NOTICE = "bounce_notice"
     HOME_REFRESH = "home_refresh"
 
 
@@ -86,6 +90,73 @@ class UnknownLink(LookupError):
     """A guest link whose token matches no attendee."""
 
 
+class ProposalNotFound(MeetingError, LookupError):
+    """No pending counter-proposal with that id."""
+
+    message = "That proposal was already answered or no longer exists."
+
+
+class ReplyRefused(Exception):
+    """An e-mailed answer that changes nothing; the message says why, for the log."""
+
+
+PARTSTAT_ANSWERS = {
+    "ACCEPTED": Answer.ACCEPTED,
+    "TENTATIVE": Answer.TENTATIVE,
+    "DECLINED": Answer.DECLINED,
+    "DELEGATED": Answer.DECLINED,
+}
+
+
+@dataclass(frozen=True)
+class MailedAnswer:
+    """An answer a guest's mail program sent: a REPLY, or a COUNTER proposing a new time."""
+
+    method: str
+    uid: str
+    sequence: int
+    attendee: str
+    sender: str
+    partstat: str | None
+    comment: str
+    proposed_start: datetime | None = None
+    proposed_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A report that mail to a guest could not be delivered."""
+
+    reason: str
+    # (event uid before the @, recipient hash) pairs from our Message-IDs quoted in the report
+    messages: tuple[tuple[str, str], ...] = ()
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A guest's proposal of another time for a meeting."""
+
+    id: int
+    meeting_id: int
+    attendee_id: int
+    start: datetime
+    end: datetime
+    comment: str
+    status: str
+
+
+def _proposal_from_row(row: CounterProposal) -> Proposal:
+    return Proposal(
+        row.id, row.event_id, row.attendee_id, row.start_at, row.end_at, row.comment, row.status
+    )
+
+
+def recipient_hash(address: str) -> str:
+    """Return the short hash of a guest's address that our Message-IDs carry."""
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+
+
 class FileSource(Protocol):
     """Where uploaded files are fetched from (Slack, with the bot token)."""
 
@@ -116,6 +187,7 @@ class Invitee:
     comment: str
     token_salt: str | None
     removed: bool = False
+    delivery_error: str | None = None
 
     @property
     def is_member(self) -> bool:
@@ -302,6 +374,7 @@ def _invitee_from_row(attendee: Attendee) -> Invitee:
         comment=attendee.comment,
         token_salt=attendee.token_salt,
         removed=attendee.removed_at is not None,
+        delivery_error=attendee.delivery_error,
     )
 
 
@@ -646,6 +719,126 @@ class Meetings:
         ]
         return Agenda(organizing, invited)
 
+    async def record_mailed_answer(self, mailed: MailedAnswer) -> Decision | None:
+        """Record a guest's calendar REPLY, or keep their COUNTER for the organizer to decide.
+
+        Believed only when it comes from the guest it answers for; anything else raises
+        ReplyRefused and changes nothing.
+        """
+        async with self._sessions.begin() as session:
+            event = await session.scalar(
+                select(Event)
+                .where(Event.uid == mailed.uid)
+                .options(selectinload(Event.attendees), selectinload(Event.files))
+            )
+            if event is None:
+                raise ReplyRefused(f"no event with UID {mailed.uid!r}")
+            attendee = next(
+                (
+                    a
+                    for a in event.attendees
+                    if a.kind == "guest" and a.email_key == mailed.attendee.lower()
+                ),
+                None,
+            )
+            if attendee is None or attendee.removed_at is not None:
+                raise ReplyRefused(f"{mailed.attendee} is not invited to {mailed.uid}")
+            if mailed.sender.lower() != attendee.email_key:
+                raise ReplyRefused(f"{mailed.sender} may not answer for {mailed.attendee}")
+            if event.status == "cancelled":
+                raise ReplyRefused(f"{mailed.uid} is cancelled")
+            if mailed.method == "COUNTER":
+                await _keep_counter(session, event, attendee, mailed)
+                decision = None
+            else:
+                answer = PARTSTAT_ANSWERS.get(mailed.partstat or "")
+                if answer is None:
+                    raise ReplyRefused(f"PARTSTAT {mailed.partstat!r} is not an answer")
+                stale = mailed.sequence < event.sequence
+                decision = _record(session, event, attendee, answer, mailed.comment, stale=stale)
+        self._on_deliveries()
+        return decision
+
+    async def record_bounce(self, bounce: Bounce) -> list[Invitee]:
+        """Mark guests whose mail bounced as undeliverable and tell their organizers."""
+        marked: list[Invitee] = []
+        async with self._sessions.begin() as session:
+            for attendee in await _bounced_attendees(session, bounce):
+                if attendee.delivery_error == bounce.reason:
+                    continue
+                attendee.delivery_error = bounce.reason
+                event = attendee.event
+                _enqueue(
+                    session, event, Delivery.BOUNCE_NOTICE, attendee, {"reason": bounce.reason}
+                )
+                _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
+                _enqueue_home_refresh(session, event, [event.organizer_id])
+                marked.append(_invitee_from_row(attendee))
+        if marked:
+            self._on_deliveries()
+        return marked
+
+    async def proposal(self, proposal_id: int) -> Proposal:
+        """Return a counter-proposal as it stands."""
+        async with self._sessions() as session:
+            row = await session.get(CounterProposal, proposal_id)
+            if row is None:
+                raise ProposalNotFound(proposal_id)
+            return _proposal_from_row(row)
+
+    async def _pending_proposal(self, team_id: str, user_id: str, proposal_id: int) -> Proposal:
+        async with self._sessions() as session:
+            row = await session.get(CounterProposal, proposal_id)
+            if row is None or row.status != "pending":
+                raise ProposalNotFound(proposal_id)
+            event = await _load_event(session, team_id, row.event_id)
+            _check_organizer(event, user_id)
+            return _proposal_from_row(row)
+
+    async def accept_counter(self, team_id: str, user_id: str, proposal_id: int) -> Revision:
+        """Move the meeting to the time a guest proposed; everyone's calendar follows."""
+        proposal = await self._pending_proposal(team_id, user_id, proposal_id)
+        meeting = await self.get(team_id, proposal.meeting_id)
+        draft = MeetingDraft(
+            title=meeting.title,
+            start=proposal.start,
+            end=proposal.end,
+            location=meeting.location,
+            description=meeting.description,
+            member_ids=tuple(m.slack_user_id for m in meeting.members if m.slack_user_id),
+            guests=tuple(Guest(g.email or "", g.name) for g in meeting.guests),
+            notify=meeting.notify_on_decision,
+            remind_guests=meeting.remind_guests,
+            reminder_minutes=meeting.reminder_minutes,
+        )
+        revision = await self.update(team_id, user_id, meeting.id, meeting.version, draft)
+        await self._settle_proposal(proposal_id, "accepted")
+        return revision
+
+    async def decline_counter(self, team_id: str, user_id: str, proposal_id: int) -> None:
+        """Keep the time and send the guest a DECLINECOUNTER."""
+        proposal = await self._pending_proposal(team_id, user_id, proposal_id)
+        async with self._sessions.begin() as session:
+            event = await _load_event(session, team_id, proposal.meeting_id)
+            attendee = next(a for a in event.attendees if a.id == proposal.attendee_id)
+            _enqueue(
+                session,
+                event,
+                Delivery.GUEST_DECLINECOUNTER,
+                attendee,
+                {"proposal_id": proposal.id},
+            )
+        await self._settle_proposal(proposal_id, "declined")
+        self._on_deliveries()
+
+    async def _settle_proposal(self, proposal_id: int, status: str) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(CounterProposal)
+                .where(CounterProposal.id == proposal_id)
+                .values(status=status)
+            )
+
     async def send_due_reminders(self, now: datetime) -> int:
         """Queue the reminders that are due; each is claimed once, whatever runs beside us."""
         async with self._sessions() as session:
@@ -777,6 +970,53 @@ async def _load_event(
     return event
 
 
+async def _keep_counter(
+    session: AsyncSession, event: Event, attendee: Attendee, mailed: MailedAnswer
+) -> None:
+    start, end = mailed.proposed_start, mailed.proposed_end
+    if start is None:
+        raise ReplyRefused("a COUNTER without a proposed start")
+    if end is None or end <= start:
+        end = start + (event.end_at - event.start_at)
+    proposal = CounterProposal(
+        event_id=event.id,
+        attendee_id=attendee.id,
+        start_at=start,
+        end_at=end,
+        comment=mailed.comment,
+        sequence=mailed.sequence,
+    )
+    session.add(proposal)
+    await session.flush()
+    _enqueue(session, event, Delivery.COUNTER_NOTICE, attendee, {"proposal_id": proposal.id})
+
+
+async def _bounced_attendees(session: AsyncSession, bounce: Bounce) -> list[Attendee]:
+    found: dict[int, Attendee] = {}
+    for uid_start, digest in bounce.messages:
+        event = await session.scalar(
+            select(Event)
+            .where(Event.uid == f"{uid_start}@meetbot")
+            .options(selectinload(Event.attendees).selectinload(Attendee.event))
+        )
+        for attendee in event.attendees if event else []:
+            if attendee.email and recipient_hash(attendee.email) == digest:
+                found[attendee.id] = attendee
+    if not found:
+        # No Message-ID of ours in the report: the guest's latest invitation is the one.
+        for address in bounce.recipients:
+            latest = await session.scalar(
+                select(Attendee)
+                .where(Attendee.email_key == address.lower(), Attendee.removed_at.is_(None))
+                .order_by(Attendee.id.desc())
+                .options(selectinload(Attendee.event))
+                .limit(1)
+            )
+            if latest is not None:
+                found[latest.id] = latest
+    return list(found.values())
+
+
 async def _attendee_by_token(session: AsyncSession, token: str) -> Attendee:
     attendee = await session.scalar(
         select(Attendee)
@@ -789,9 +1029,24 @@ async def _attendee_by_token(session: AsyncSession, token: str) -> Attendee:
 
 
 def _record(
-    session: AsyncSession, event: Event, attendee: Attendee, answer: Answer, comment: str
+    session: AsyncSession,
+    event: Event,
+    attendee: Attendee,
+    answer: Answer,
+    comment: str,
+    *,
+    stale: bool = False,
 ) -> Decision:
     changed = attendee.response != answer.value or attendee.comment != comment
+    if stale:
+        # The organizer must know the answer was to the old time, notify or not.
+        _enqueue(
+            session,
+            event,
+            Delivery.DECISION_NOTICE,
+            attendee,
+            {"answer": answer.value, "comment": comment, "stale": True},
+        )
     if changed:
         attendee.response = answer.value
         attendee.comment = comment
@@ -801,7 +1056,7 @@ def _record(
             _enqueue_home_refresh(session, event, [attendee.slack_user_id or ""])
         _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
         _enqueue_home_refresh(session, event, [event.organizer_id])
-        if event.notify_on_decision and answer is not Answer.NEEDS_ACTION:
+        if event.notify_on_decision and answer is not Answer.NEEDS_ACTION and not stale:
             _enqueue(
                 session,
                 event,

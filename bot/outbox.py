@@ -19,6 +19,7 @@ from bot.mail.messages import (
     Files,
     Sender,
     cancellation_message,
+    declinecounter_message,
     invitation_message,
     reminder_message,
 )
@@ -232,9 +233,26 @@ class Outbox:
             await self._post_dm(invitee.slack_user_id, blocks.member_reminder(meeting))
         elif kind is Delivery.DECISION_NOTICE:
             message = blocks.decision_notice(
-                meeting, invitee, Answer(str(payload["answer"])), str(payload.get("comment", ""))
+                meeting,
+                invitee,
+                Answer(str(payload["answer"])),
+                str(payload.get("comment", "")),
+                stale=bool(payload.get("stale")),
             )
             await self._post_dm(meeting.organizer.user_id, message)
+        elif kind is Delivery.COUNTER_NOTICE:
+            proposal = await self._meetings.proposal(int(payload["proposal_id"]))
+            message = blocks.counter_notice(meeting, invitee, proposal)
+            await self._post_dm(meeting.organizer.user_id, message)
+        elif kind is Delivery.BOUNCE_NOTICE:
+            message = blocks.bounce_notice(meeting, invitee, str(payload.get("reason", "")))
+            await self._post_dm(meeting.organizer.user_id, message)
+        elif kind is Delivery.GUEST_DECLINECOUNTER:
+            proposal = await self._meetings.proposal(int(payload["proposal_id"]))
+            mail = declinecounter_message(
+                meeting, invitee, proposal, sender=self._sender, stamp=utc_now()
+            )
+            await self._mailer.send(mail, envelope_from=self._sender.address)
         elif kind is Delivery.GUEST_INVITATION:
             if int(payload.get("sequence", meeting.sequence)) < meeting.sequence:
                 return  # the meeting changed again; a newer message to this guest is queued

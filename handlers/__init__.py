@@ -10,7 +10,13 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from bot import blocks
 from bot.services import Services
-from handlers.actions import open_cancel, open_edit, record_member_answer, show_more_on_home
+from handlers.actions import (
+    decide_counter,
+    open_cancel,
+    open_edit,
+    record_member_answer,
+    show_more_on_home,
+)
 from handlers.commands import meet
 from handlers.context import SERVICES
 from handlers.home import publish_home
@@ -35,4 +41,6 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.EDIT_ACTION)(open_edit)
     app.action(blocks.CANCEL_ACTION)(open_cancel)
     app.action(blocks.MORE_ACTION)(show_more_on_home)
+    app.action(blocks.COUNTER_ACCEPT_ACTION)(decide_counter)
+    app.action(blocks.COUNTER_DECLINE_ACTION)(decide_counter)
     app.event("app_home_opened")(publish_home)

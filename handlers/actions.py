@@ -12,7 +12,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.meetings import Meeting, MeetingError, MeetingNotFound
+from bot.meetings import Meeting, MeetingError, MeetingNotFound, ProposalNotFound
 from handlers.context import services_of
 from handlers.replies import tell
 
@@ -111,3 +111,34 @@ async def show_more_on_home(
         context.team_id, context.user_id, datetime.now(UTC)
     )
     await client.views_publish(user_id=context.user_id, view=blocks.home_view(agenda, page_size))
+
+
+async def decide_counter(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Accept or decline a guest's proposed time; only the organizer may."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    proposal_id = _meeting_id(action)
+    meetings = services_of(context).meetings
+    try:
+        if proposal_id is None:
+            raise ProposalNotFound(action.get("value"))
+        if action["action_id"] == blocks.COUNTER_ACCEPT_ACTION:
+            await meetings.accept_counter(context.team_id, context.user_id, proposal_id)
+        else:
+            await meetings.decline_counter(context.team_id, context.user_id, proposal_id)
+        proposal = await meetings.proposal(proposal_id)
+        meeting = await meetings.get(context.team_id, proposal.meeting_id)
+    except MeetingError as error:
+        await tell(body, client, respond, error.message)
+        return
+    text, message_blocks = blocks.counter_settled(
+        meeting, meeting.invitee(proposal.attendee_id), proposal
+    )
+    await respond(text=text, blocks=message_blocks, replace_original=True)

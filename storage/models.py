@@ -90,8 +90,27 @@ class Attendee(Base):
     dm_ts: Mapped[str | None] = mapped_column(String(32))
     # Set when the organizer takes the person off the list; the row stays for the cancellation.
     removed_at: Mapped[datetime | None]
+    # Why mail to this guest bounced, as the receiving server put it.
+    delivery_error: Mapped[str | None] = mapped_column(Text)
 
     event: Mapped[Event] = relationship(back_populates="attendees")
+
+
+class CounterProposal(Base):
+    """A guest's proposal of another time, waiting for the organizer's decision."""
+
+    __tablename__ = "counter_proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # The event's SEQUENCE the guest was looking at when they proposed.
+    sequence: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class EventFile(Base):

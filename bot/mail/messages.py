@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.message import EmailMessage
@@ -12,8 +11,16 @@ from email.utils import format_datetime, formataddr
 from icalendar import Calendar
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.ical import cancel_calendar, meeting_zone, request_calendar
-from bot.meetings import AttachedFile, Change, Invitee, Meeting, parse_time_text
+from bot.ical import cancel_calendar, declinecounter_calendar, meeting_zone, request_calendar
+from bot.meetings import (
+    AttachedFile,
+    Change,
+    Invitee,
+    Meeting,
+    Proposal,
+    parse_time_text,
+    recipient_hash,
+)
 
 _templates = Environment(
     loader=PackageLoader("bot.mail", "templates"),
@@ -83,7 +90,7 @@ class Files:
 def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str) -> str:
     """Return the same Message-ID for the same message to the same guest, so a resend is a copy."""
     assert guest.email is not None
-    recipient = hashlib.sha256(guest.email.lower().encode()).hexdigest()[:16]
+    recipient = recipient_hash(guest.email)
     event = meeting.uid.partition("@")[0]
     domain = sender.address.rpartition("@")[2]
     return f"<{event}.{meeting.sequence}.{kind}.{recipient}@{domain}>"
@@ -125,7 +132,7 @@ def _fill(
             data,
             maintype="application",
             subtype="ics",
-            filename="invite.ics" if method == "REQUEST" else "cancel.ics",
+            filename={"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(method, "reply.ics"),
         )
     for attached, content in files.attached:
         maintype, _, subtype = attached.mimetype.partition("/")
@@ -218,3 +225,23 @@ def reminder_message(
     )
     context = _context(meeting, guest, answer_url=answer_url)
     return _fill(message, "reminder", context, None, "", Files())
+
+
+def declinecounter_message(
+    meeting: Meeting, guest: Invitee, proposal: Proposal, *, sender: Sender, stamp: datetime
+) -> EmailMessage:
+    """Return the e-mail telling a guest the organizer keeps the original time."""
+    zone = meeting_zone(meeting)
+    proposed = describe_span(proposal.start, proposal.end, zone)
+    message = _envelope(
+        meeting, guest, sender, f"New time declined: {meeting.title}", stamp, "declinecounter"
+    )
+    context = _context(meeting, guest, proposed=proposed)
+    calendar = declinecounter_calendar(
+        meeting,
+        guest,
+        organizer_address=sender.address,
+        stamp=stamp,
+        comment=f"{meeting.organizer.name} keeps the meeting at {describe_when(meeting)}.",
+    )
+    return _fill(message, "declinecounter", context, calendar, "DECLINECOUNTER", Files())

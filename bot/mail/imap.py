@@ -1,0 +1,126 @@
+"""Poll an ordinary mailbox over IMAP for replies and bounces."""
+
+from __future__ import annotations
+
+import asyncio
+import imaplib
+import logging
+import ssl
+from urllib.parse import unquote, urlsplit
+
+from bot.mail.inbox import Inbox, Outcome
+
+logger = logging.getLogger(__name__)
+
+# Keywords on messages Meetbot has dealt with, or read and left for a person; neither is
+# fetched again, and nothing is ever deleted.
+DONE = "$MeetbotDone"
+SKIPPED = "$MeetbotSkipped"
+BATCH_SIZE = 50
+
+
+class ImapPoller:
+    """Fetch unprocessed messages, hand them to the inbox and mark what became of them."""
+
+    def __init__(
+        self,
+        url: str,
+        inbox: Inbox,
+        *,
+        tls_context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        parts = urlsplit(url)
+        self._implicit_tls = parts.scheme == "imaps"
+        self._host = parts.hostname or "localhost"
+        self._port = parts.port or (993 if self._implicit_tls else 143)
+        self._username = unquote(parts.username or "")
+        self._password = unquote(parts.password or "")
+        self._folder = unquote(parts.path.lstrip("/")) or "INBOX"
+        self._inbox = inbox
+        self._tls = tls_context or ssl.create_default_context()
+        self._timeout = timeout
+
+    def describe(self) -> str:
+        """Say which mailbox is polled (never the password)."""
+        scheme = "imaps" if self._implicit_tls else "imap"
+        return f"{scheme}://{self._username}@{self._host}:{self._port}/{self._folder}"
+
+    def _connect(self) -> imaplib.IMAP4:
+        connection: imaplib.IMAP4
+        if self._implicit_tls:
+            connection = imaplib.IMAP4_SSL(
+                self._host, self._port, ssl_context=self._tls, timeout=self._timeout
+            )
+        else:
+            connection = imaplib.IMAP4(self._host, self._port, timeout=self._timeout)
+            # The password never crosses the network in the clear.
+            connection.starttls(self._tls)
+        try:
+            connection.login(self._username, self._password)
+            status, _ = connection.select(_quoted(self._folder))
+            if status != "OK":
+                raise imaplib.IMAP4.error(f"cannot open folder {self._folder}")
+        except Exception:
+            connection.shutdown()
+            raise
+        return connection
+
+    def _fetch(self) -> list[tuple[bytes, bytes]]:
+        connection = self._connect()
+        try:
+            status, data = connection.uid("SEARCH", "UNKEYWORD", DONE, "UNKEYWORD", SKIPPED)
+            if status != "OK" or not data or not data[0]:
+                return []
+            uids = data[0].split()[:BATCH_SIZE]
+            messages: list[tuple[bytes, bytes]] = []
+            for uid in uids:
+                status, parts = connection.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+                raw = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) > 1), None)
+                if status == "OK" and isinstance(raw, bytes):
+                    messages.append((uid, raw))
+            return messages
+        finally:
+            connection.logout()
+
+    def _mark(self, done: list[bytes], skipped: list[bytes]) -> None:
+        if not done and not skipped:
+            return
+        connection = self._connect()
+        try:
+            if done:
+                uids = b",".join(done).decode()
+                connection.uid("STORE", uids, "+FLAGS", f"(\\Seen {DONE})")
+            if skipped:
+                # Left unread: a person should look at what Meetbot did not understand.
+                connection.uid("STORE", b",".join(skipped).decode(), "+FLAGS", f"({SKIPPED})")
+        finally:
+            connection.logout()
+
+    async def poll(self) -> int:
+        """Process the mailbox's new messages once; return how many were looked at."""
+        messages = await asyncio.to_thread(self._fetch)
+        done: list[bytes] = []
+        skipped: list[bytes] = []
+        for uid, raw in messages:
+            try:
+                outcome = await self._inbox.receive(raw)
+            except Exception:
+                # Our own failure (say, the database): leave the message for the next poll.
+                logger.exception("could not process IMAP message %s; will retry", uid)
+                continue
+            (done if outcome.handled else skipped).append(uid)
+        await asyncio.to_thread(self._mark, done, skipped)
+        return len(messages)
+
+    async def check(self) -> None:
+        """Connect and log in, to prove the settings work."""
+        connection = await asyncio.to_thread(self._connect)
+        await asyncio.to_thread(connection.logout)
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+__all__ = ["DONE", "SKIPPED", "ImapPoller", "Outcome"]

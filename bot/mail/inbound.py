@@ -1,0 +1,307 @@
+"""Reading mail that comes back: calendar replies, counter-proposals, bounces, auto-replies.
+
+Pure functions from raw bytes to what the message means; nothing here changes state.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from email.message import Message
+from email.utils import parseaddr
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
+
+logger = logging.getLogger(__name__)
+
+# Larger messages are not calendar replies or bounces worth reading whole.
+MAX_INBOUND_BYTES = 10 * 1024 * 1024
+MAX_CALENDAR_BYTES = 1024 * 1024
+# Our Message-IDs: <event.sequence.kind.recipient-hash@domain> (see mail.messages.message_id).
+OUR_MESSAGE_ID = re.compile(
+    rb"<([0-9a-f-]{36})\.(\d+)\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})@[^<>\s]+>"
+)
+SMTP_REASON = re.compile(r"\b[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}\b)?[^\r\n]*")
+ENHANCED_STATUS = re.compile(r"\b[45]\.\d{1,3}\.\d{1,3}\b")
+AUTO_SUBJECT = re.compile(
+    r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply"
+    r"|abwesenheit|odpowied[zź] automatyczna|nieobecno[sś][cć])",
+    re.IGNORECASE,
+)
+BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
+BOUNCE_SUBJECT = re.compile(
+    r"(undeliver|delivery status notification|failure notice|returned mail|delivery failure"
+    r"|mail delivery failed|could not be delivered)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class CalendarAnswer:
+    """One attendee's REPLY or COUNTER to one of our events."""
+
+    method: str
+    uid: str
+    sequence: int
+    attendee: str
+    partstat: str | None
+    comment: str
+    proposed_start: datetime | None = None
+    proposed_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BounceReport:
+    """A report that one of our messages could not be delivered."""
+
+    recipients: tuple[str, ...]
+    reason: str
+    message_ids: tuple[tuple[str, int, str, str], ...]
+
+
+@dataclass(frozen=True)
+class InboundMail:
+    """What a message that reached Meetbot's mailbox means."""
+
+    sender: str
+    answers: list[CalendarAnswer] = field(default_factory=list)
+    bounce: BounceReport | None = None
+    auto_reply: bool = False
+
+    @property
+    def understood(self) -> bool:
+        """Tell whether the message is something Meetbot acts on."""
+        return bool(self.answers) or self.bounce is not None
+
+
+class UnreadableMail(ValueError):
+    """The bytes are not a mail message Meetbot can read."""
+
+
+def read_inbound(raw: bytes) -> InboundMail:
+    """Return what a raw message means, or raise UnreadableMail for junk."""
+    if len(raw) > MAX_INBOUND_BYTES:
+        raise UnreadableMail(f"message of {len(raw)} bytes is too large")
+    if b":" not in raw[:4096]:
+        raise UnreadableMail("no headers")
+    try:
+        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception as error:  # the parser is lenient; anything it still refuses is junk
+        raise UnreadableMail(str(error)) from error
+    sender = _address(_header(message, "From"))
+    answers = _calendar_answers(message)
+    bounce = None if answers else _bounce(message, raw, sender)
+    return InboundMail(
+        sender=sender, answers=answers, bounce=bounce, auto_reply=_is_auto_reply(message)
+    )
+
+
+def _header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # a malformed header must not stop the rest of the message
+        return ""
+    if value is None:
+        return ""
+    return str(email.header.make_header(email.header.decode_header(str(value))))
+
+
+def _address(value: str) -> str:
+    _, address = parseaddr(value)
+    return address.strip().lower()
+
+
+def _is_auto_reply(message: Message) -> bool:
+    auto = _header(message, "Auto-Submitted").strip().lower()
+    if auto and auto != "no":
+        return True
+    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return True
+    if _header(message, "Precedence").strip().lower() in ("auto_reply", "bulk", "junk"):
+        return True
+    return bool(AUTO_SUBJECT.match(_header(message, "Subject")))
+
+
+def _calendar_payloads(message: Message) -> list[bytes]:
+    payloads: list[bytes] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = part.get_content_type()
+        filename = (part.get_filename() or "").lower()
+        if content_type not in ("text/calendar", "application/ics") and not filename.endswith(
+            ".ics"
+        ):
+            continue
+        try:
+            data = part.get_payload(decode=True)
+        except Exception:
+            logger.debug("skipping an undecodable calendar part", exc_info=True)
+            continue
+        if isinstance(data, bytes) and 0 < len(data) <= MAX_CALENDAR_BYTES:
+            payloads.append(data)
+    return payloads
+
+
+def _calendar_answers(message: Message) -> list[CalendarAnswer]:
+    answers: list[CalendarAnswer] = []
+    seen: set[tuple[str, str, str]] = set()
+    for data in _calendar_payloads(message):
+        for answer in read_calendar_answers(data):
+            key = (answer.method, answer.uid, answer.attendee)
+            if key not in seen:
+                seen.add(key)
+                answers.append(answer)
+    return answers
+
+
+def read_calendar_answers(data: bytes) -> list[CalendarAnswer]:
+    """Return the REPLY and COUNTER answers in an iCalendar document; anything else is ignored."""
+    try:
+        calendar = Calendar.from_ical(data)
+    except Exception:  # icalendar raises plain ValueErrors and more on broken input
+        return []
+    if not isinstance(calendar, Calendar):
+        return []
+    method = str(calendar.get("METHOD", "")).strip().upper()
+    if method not in ("REPLY", "COUNTER"):
+        return []
+    answers = []
+    for event in calendar.walk("VEVENT"):
+        try:
+            answers.extend(_event_answers(method, event))
+        except Exception:  # one broken event must not hide the others
+            logger.debug("skipping a broken VEVENT", exc_info=True)
+            continue
+    return answers
+
+
+def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
+    uid = str(event.get("UID", "")).strip()
+    if not uid:
+        return []
+    try:
+        sequence = int(str(event.get("SEQUENCE", "0")).strip() or 0)
+    except ValueError:
+        sequence = 0
+    attendees = event.get("ATTENDEE")
+    if attendees is None:
+        return []
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    comment = event.get("COMMENT")
+    if isinstance(comment, list):
+        comment = " ".join(str(c) for c in comment)
+    start = _moment(event, "DTSTART") if method == "COUNTER" else None
+    end = _moment(event, "DTEND") if method == "COUNTER" else None
+    answers = []
+    for attendee in attendees:
+        address = re.sub(r"^mailto:", "", str(attendee).strip(), flags=re.IGNORECASE).lower()
+        if "@" not in address:
+            continue
+        partstat = getattr(attendee, "params", {}).get("PARTSTAT")
+        answers.append(
+            CalendarAnswer(
+                method=method,
+                uid=uid,
+                sequence=sequence,
+                attendee=address,
+                partstat=str(partstat).upper() if partstat else None,
+                comment=" ".join(str(comment or "").split())[:1000],
+                proposed_start=start,
+                proposed_end=end,
+            )
+        )
+    return answers
+
+
+def _moment(event: Any, name: str) -> datetime | None:
+    if name not in event:
+        return None
+    value = event.decoded(name)
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+    if isinstance(value, date):
+        return datetime.combine(value, time(), ZoneInfo("UTC"))
+    return None
+
+
+def _looks_like_bounce(message: Message, sender: str) -> bool:
+    if message.get_content_type() == "multipart/report":
+        return True
+    if BOUNCE_SENDER.match(sender):
+        return True
+    return bool(BOUNCE_SUBJECT.search(_header(message, "Subject")))
+
+
+def _bounce(message: Message, raw: bytes, sender: str) -> BounceReport | None:
+    if not _looks_like_bounce(message, sender):
+        return None
+    ids = tuple(
+        (m.group(1).decode(), int(m.group(2)), m.group(3).decode(), m.group(4).decode())
+        for m in OUR_MESSAGE_ID.finditer(raw)
+    )
+    recipients, reason = _delivery_status(message)
+    if not reason:
+        reason = _reason_in_text(message)
+    if not ids and not recipients:
+        return None
+    return BounceReport(
+        recipients=tuple(dict.fromkeys(recipients)),
+        reason=reason or "the receiving server refused it",
+        message_ids=tuple(dict.fromkeys(ids)),
+    )
+
+
+def _delivery_status(message: Message) -> tuple[list[str], str]:
+    """Return the failed recipients and the reason from an RFC 3464 delivery-status part."""
+    recipients: list[str] = []
+    reasons: list[str] = []
+    for part in message.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        payload = part.get_payload()
+        blocks = payload if isinstance(payload, list) else []
+        if not blocks and isinstance(payload, str):
+            blocks = [email.message_from_string(chunk) for chunk in payload.split("\n\n")]
+        for fields in blocks:
+            if not isinstance(fields, Message):
+                continue
+            action = str(fields.get("Action", "")).strip().lower()
+            recipient = str(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
+            if not recipient or (action and action not in ("failed", "")):
+                continue
+            address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
+            if "@" in address:
+                recipients.append(address)
+            diagnostic = " ".join(str(fields.get("Diagnostic-Code", "")).split())
+            diagnostic = diagnostic.split(";", 1)[-1].strip()
+            status = str(fields.get("Status", "")).strip()
+            reasons.append(diagnostic or status)
+    return recipients, next((r for r in reasons if r), "")
+
+
+def _reason_in_text(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() != "text/plain":
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:
+            logger.debug("skipping an undecodable text part", exc_info=True)
+            continue
+        if not isinstance(payload, bytes):
+            continue
+        text = payload.decode("utf-8", "replace")
+        for match in SMTP_REASON.finditer(text):
+            line = " ".join(match.group(0).split())
+            if ENHANCED_STATUS.search(line) or line[:1] == "5":
+                return line[:300]
+    return ""
