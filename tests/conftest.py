@@ -136,6 +136,12 @@ def make_settings(
 
 
 @pytest.fixture
+def inbound_port() -> int:
+    """Return the port the app's SMTP receiver of replies listens on."""
+    return free_port()
+
+
+@pytest.fixture
 def app_port() -> int:
     """Return the port the app under test listens on."""
     return free_port()
@@ -143,10 +149,18 @@ def app_port() -> int:
 
 @pytest.fixture
 async def meetbot(
-    database_url: str, slack: FakeSlack, mailbox: Mailbox, app_port: int
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, app_port: int, inbound_port: int
 ) -> AsyncIterator[Meetbot]:
-    """Run the real app against the fakes, serving HTTP on loopback."""
-    app = Meetbot(make_settings(database_url, slack, mailbox, app_port))
+    """Run the real app against the fakes, serving HTTP and receiving mail on loopback."""
+    app = Meetbot(
+        make_settings(
+            database_url,
+            slack,
+            mailbox,
+            app_port,
+            MEETBOT_INBOUND_SMTP=f"127.0.0.1:{inbound_port}",
+        )
+    )
     await app.start()
     yield app
     await app.stop()
