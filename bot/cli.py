@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
-from bot.app import Meetbot, build_mailer, build_slack_client
+from bot.app import Meetbot, build_mailer, build_slack_client, build_tls_context
 from bot.config import Settings, SettingsError, load_database_url, load_settings
+from bot.mail.imap import ImapPoller
 from bot.mail.transport import SmtpMailer
 from storage.database import create_engine, upgrade_database
 
@@ -118,6 +119,13 @@ async def _check(settings: Settings) -> int:
             report("smtp", False, f"{mailer.describe()}: {error}")
     else:
         report("smtp", True, f"not configured; e-mail goes to {mailer.describe()}")
+    if settings.imap_url:
+        poller = ImapPoller(settings.imap_url, inbox=None, tls_context=build_tls_context(settings))
+        try:
+            await poller.check()
+            report("imap", True, poller.describe())
+        except Exception as error:
+            report("imap", False, f"{poller.describe()}: {error}")
     return 1 if failures else 0
 
 

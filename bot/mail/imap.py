@@ -25,7 +25,7 @@ class ImapPoller:
     def __init__(
         self,
         url: str,
-        inbox: Inbox,
+        inbox: Inbox | None,
         *,
         tls_context: ssl.SSLContext | None = None,
         timeout: float = 30.0,
@@ -99,6 +99,8 @@ class ImapPoller:
 
     async def poll(self) -> int:
         """Process the mailbox's new messages once; return how many were looked at."""
+        if self._inbox is None:
+            raise RuntimeError("this poller only checks the connection")
         messages = await asyncio.to_thread(self._fetch)
         done: list[bytes] = []
         skipped: list[bytes] = []
