@@ -88,9 +88,17 @@ async def send_due_reminders(meetings: Meetings) -> None:
     await meetings.send_due_reminders(datetime.now(UTC))
 
 
-def _runs_job(task: asyncio.Task[object]) -> bool:
-    # APScheduler's asyncio executor runs each coroutine job in a task of this coroutine.
-    return bool(getattr(task.get_coro(), "__qualname__", "") == run_coroutine_job.__qualname__)
+# Work that outlives the request that started it: APScheduler's coroutine jobs, Bolt's
+# listeners still running after their ack, and the SMTP receiver's open sessions.
+BACKGROUND_WORK = (
+    run_coroutine_job.__qualname__,
+    "AsyncioListenerRunner.run.<locals>.run_ack_function_asynchronously",
+    "SMTP._handle_client",
+)
+
+
+def _is_background_work(task: asyncio.Task[object]) -> bool:
+    return getattr(task.get_coro(), "__qualname__", "") in BACKGROUND_WORK
 
 
 class Meetbot:
@@ -210,11 +218,11 @@ class Meetbot:
         else:
             logger.info("serving Slack at POST /slack/events")
 
-    async def _jobs_finished(self) -> None:
+    async def _background_work_finished(self) -> None:
         running = [
             task
             for task in asyncio.all_tasks()
-            if task is not asyncio.current_task() and _runs_job(task)
+            if task is not asyncio.current_task() and _is_background_work(task)
         ]
         if running:
             await asyncio.wait(running, timeout=JOB_GRACE_SECONDS)
@@ -230,11 +238,13 @@ class Meetbot:
             self._receiver = None
         if self._socket_mode is not None:
             await self._socket_mode.close_async()  # type: ignore[no-untyped-call]
-        if self.scheduler.running:
-            # APScheduler cancels running coroutine jobs on shutdown; let them finish first.
-            self.scheduler.pause()
-            await self._jobs_finished()
-            self.scheduler.shutdown(wait=False)
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None
+        if self.scheduler.running:
+            self.scheduler.pause()
+        # APScheduler cancels running coroutine jobs on shutdown; let all work finish first.
+        await self._background_work_finished()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         await self.engine.dispose()

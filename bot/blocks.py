@@ -612,6 +612,10 @@ def notice(text: str) -> Message:
 
 def _agenda_entry(meeting: Meeting, invitee: Invitee | None, suffix: str) -> list[Block]:
     lines = [f"*{escape(meeting.title)}*", _details(meeting), tally_line(meeting)]
+    undeliverable = [g for g in meeting.guests if g.delivery_error]
+    if undeliverable and invitee is None:
+        names = ", ".join(escape(g.email or "") for g in undeliverable[:5])
+        lines.append(f":warning: Could not deliver to {names}")
     if invitee is not None:
         lines.insert(1, f"Organized by <@{meeting.organizer.user_id}> · {_own_answer(invitee)}")
     blocks: list[Block] = [_mrkdwn("\n".join(lines))]

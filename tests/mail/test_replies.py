@@ -243,6 +243,13 @@ async def test_a_bounce_marks_the_guest_and_tells_the_organizer(
     notice = next(dm for dm in organizer_dms(slack) if "Could not deliver" in dm)
     assert "ivy@nowhere.example" in notice and "550 5.1.1 User unknown" in notice
     await eventually(lambda: "undeliverable" in texts(summary(slack)))
+    await sender.open_home(ORGANIZER)
+    await eventually(
+        lambda: any(
+            "Could not deliver to ivy@nowhere.example" in texts(c.args["view"])
+            for c in slack.calls_to("views.publish")
+        )
+    )
 
 
 async def test_auto_replies_and_junk_are_skipped_and_the_receiver_keeps_going(
@@ -266,6 +273,21 @@ async def test_auto_replies_and_junk_are_skipped_and_the_receiver_keeps_going(
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
     await eventually(lambda: "1 accepted" in texts(summary(slack)))
     assert [dm for dm in organizer_dms(slack) if "Out of Office" in dm] == []
+
+
+async def test_a_huge_message_is_refused_and_the_receiver_keeps_going(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    uid = await invite_bob_and_ivy(sender, slack, mailbox)
+    huge = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 11_000
+
+    with pytest.raises(aiosmtplib.SMTPResponseException) as refused:
+        await send_to_receiver(inbound_port, huge, MAILBOX, sender=BOB)
+    assert refused.value.code == 552
+
+    raw = render("gmail_reply", organizer=MAILBOX, uid=uid, guest=BOB, start=START, end=END)
+    await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
+    await eventually(lambda: "1 accepted" in texts(summary(slack)))
 
 
 def test_the_reply_fixtures_carry_real_calendars() -> None:

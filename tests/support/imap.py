@@ -12,7 +12,6 @@ import ssl
 import subprocess
 import tempfile
 import time
-import weakref
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
@@ -26,7 +25,7 @@ STOP_TIMEOUT = 10.0
 START_ATTEMPTS = 3
 
 
-_running: weakref.WeakSet[ImapServer] = weakref.WeakSet()
+_running: set[ImapServer] = set()  # started and not yet stopped
 
 
 @atexit.register
