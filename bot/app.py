@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
+from bot.availability import Availability
 from bot.config import Settings
 from bot.files import SlackFiles
 from bot.mail.imap import ImapPoller
@@ -135,8 +136,13 @@ class Meetbot:
             self.settings.base_url,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
+        people = People(self.client)
         services = Services(
-            settings=self.settings, meetings=meetings, people=People(self.client), outbox=outbox
+            settings=self.settings,
+            meetings=meetings,
+            people=people,
+            outbox=outbox,
+            availability=Availability(self.sessions, people),
         )
         self.services = services
         bolt = AsyncApp(

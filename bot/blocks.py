@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.availability import MemberStatus
 from bot.drafts import (
     DEFAULT_REMINDER,
     MAX_DESCRIPTION,
@@ -27,6 +28,8 @@ CANCEL_CALLBACK = "meet_cancel"
 EDIT_ACTION = "edit_meeting"
 CANCEL_ACTION = "cancel_meeting"
 MORE_ACTION = "home_show_more"
+FIND_TIME_ACTION = "find_time"
+PICK_SLOT_ACTION = "pick_slot"
 COUNTER_ACCEPT_ACTION = "counter_accept"
 COUNTER_DECLINE_ACTION = "counter_decline"
 ANSWER_ACTIONS = {
@@ -146,6 +149,13 @@ class FormValues:
     remind_guests: bool = False
     reminder_minutes: int | None = DEFAULT_REMINDER
     attached_files: tuple[tuple[int, str], ...] = field(default_factory=tuple)
+    kept_file_ids: tuple[int, ...] | None = None
+    availability: tuple[MemberStatus, ...] = ()
+    # None until "Find a time" was pressed; then the times found (maybe none).
+    slots: tuple[tuple[datetime, datetime], ...] | None = None
+    # Slack keeps what a person typed into an input whose ids stay the same; a new action id
+    # is how a picked slot replaces the times shown.
+    time_revision: int = 0
 
 
 def create_modal(values: FormValues) -> View:
@@ -193,6 +203,59 @@ def _text_element(
     return element
 
 
+MODAL_WORDS = {
+    CREATE_CALLBACK: ("New meeting", "Send invitations"),
+    EDIT_CALLBACK: ("Edit meeting", "Save changes"),
+}
+
+
+def refreshed_modal(view: dict[str, Any], values: FormValues) -> View:
+    """Return an open create or edit form again, with new values, availability or slots."""
+    callback_id = str(view.get("callback_id", CREATE_CALLBACK))
+    title, submit = MODAL_WORDS.get(callback_id, MODAL_WORDS[CREATE_CALLBACK])
+    return _meeting_modal(values, callback_id, title, submit, str(view.get("private_metadata", "")))
+
+
+def availability_lines(statuses: tuple[MemberStatus, ...]) -> str:
+    """Return one line per picked member: free, or busy and with what, and their local time."""
+    lines = []
+    for status in statuses:
+        who = f"<@{status.user_id}>"
+        if status.free:
+            line = f":large_green_circle: {who} is free"
+        else:
+            clash = status.clashes[0]
+            what = f" ({escape(_shorten(clash.title, 60))})" if clash.title else ""
+            line = f":red_circle: {who} is busy {span(clash.start, clash.end)}{what}"
+            if len(status.clashes) > 1:
+                line += f" and {len(status.clashes) - 1} more"
+        if status.outside_hours:
+            local = status.local_start
+            line += f" · their time {local:%a %H:%M}, outside working hours"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _slot_buttons(slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
+    if not slots:
+        return [_context("No time in the next two weeks suits everyone; try a shorter meeting.")]
+    return [
+        _mrkdwn("*Times that suit everyone:* " + " · ".join(span(s, e) for s, e in slots)),
+        {
+            "type": "actions",
+            "block_id": "slots",
+            "elements": [
+                _button(
+                    f"Option {n}",
+                    PICK_SLOT_ACTION,
+                    f"{int(start.timestamp())}-{int(end.timestamp())}",
+                )
+                for n, (start, end) in enumerate(slots, 1)
+            ],
+        },
+    ]
+
+
 def _meeting_modal(
     values: FormValues, callback_id: str, title: str, submit: str, metadata: str
 ) -> View:
@@ -227,30 +290,37 @@ def _meeting_modal(
         _option(_reminder_label(m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
     ]
     reminder_value = "none" if values.reminder_minutes is None else str(values.reminder_minutes)
+    time_action = "value" if not values.time_revision else f"value_{values.time_revision}"
     blocks: list[Block] = [
         _input(
             "title",
             "Title",
             _text_element(values.title, MAX_TITLE, placeholder="Design review with Acme"),
         ),
-        _input(
-            "start",
-            "Starts",
-            {
-                "type": "datetimepicker",
-                "action_id": "value",
-                "initial_date_time": int(values.start.timestamp()),
-            },
-        ),
-        _input(
-            "end",
-            "Ends",
-            {
-                "type": "datetimepicker",
-                "action_id": "value",
-                "initial_date_time": int(values.end.timestamp()),
-            },
-        ),
+        {
+            **_input(
+                "start",
+                "Starts",
+                {
+                    "type": "datetimepicker",
+                    "action_id": time_action,
+                    "initial_date_time": int(values.start.timestamp()),
+                },
+            ),
+            "dispatch_action": True,
+        },
+        {
+            **_input(
+                "end",
+                "Ends",
+                {
+                    "type": "datetimepicker",
+                    "action_id": time_action,
+                    "initial_date_time": int(values.end.timestamp()),
+                },
+            ),
+            "dispatch_action": True,
+        },
         _input(
             "location",
             "Place",
@@ -263,7 +333,29 @@ def _meeting_modal(
             _text_element(values.description, MAX_DESCRIPTION, multiline=True),
             optional=True,
         ),
-        _input("members", "Members", members_element, optional=True),
+        {
+            **_input("members", "Members", members_element, optional=True),
+            "dispatch_action": True,
+        },
+    ]
+    if values.availability:
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": "availability",
+                "text": {"type": "mrkdwn", "text": availability_lines(values.availability)},
+            }
+        )
+    blocks.append(
+        {
+            "type": "actions",
+            "block_id": "find_time",
+            "elements": [_button("Find a time", FIND_TIME_ACTION, "find")],
+        }
+    )
+    if values.slots is not None:
+        blocks += _slot_buttons(values.slots)
+    blocks += [
         {
             **_input("guests", "Guests (e-mail)", guests_element, optional=True),
             "hint": _plain("One per line or separated by commas, as in an e-mail's To: line."),
@@ -273,6 +365,11 @@ def _meeting_modal(
         file_options = [
             _option(_shorten(name, 70), str(file_id)) for file_id, name in values.attached_files
         ]
+        kept_options = [
+            o
+            for o in file_options
+            if values.kept_file_ids is None or int(o["value"]) in values.kept_file_ids
+        ]
         blocks.append(
             _input(
                 "kept_files",
@@ -281,7 +378,7 @@ def _meeting_modal(
                     "type": "checkboxes",
                     "action_id": "value",
                     "options": file_options,
-                    "initial_options": file_options,
+                    **({"initial_options": kept_options} if kept_options else {}),
                 },
                 optional=True,
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.availability import Availability
 from bot.config import Settings
 from bot.meetings import Meetings
 from bot.outbox import Outbox
@@ -18,3 +19,4 @@ class Services:
     meetings: Meetings
     people: People
     outbox: Outbox
+    availability: Availability

@@ -19,6 +19,7 @@ from handlers.actions import (
 )
 from handlers.commands import meet
 from handlers.context import SERVICES
+from handlers.form import find_a_time, pick_slot, show_availability
 from handlers.home import publish_home
 from handlers.views import submit_cancel, submit_edit, submit_meeting
 
@@ -41,6 +42,9 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.EDIT_ACTION)(open_edit)
     app.action(blocks.CANCEL_ACTION)(open_cancel)
     app.action(blocks.MORE_ACTION)(show_more_on_home)
+    app.action({"block_id": re.compile(r"^(members|start|end)$")})(show_availability)
+    app.action(blocks.FIND_TIME_ACTION)(find_a_time)
+    app.action(blocks.PICK_SLOT_ACTION)(pick_slot)
     app.action(blocks.COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(blocks.COUNTER_DECLINE_ACTION)(decide_counter)
     app.event("app_home_opened")(publish_home)

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 
 def _value(values: dict[str, Any], block_id: str) -> dict[str, Any]:
+    # One element per input block; its action id may change when the form is redrawn.
     block = values.get(block_id) or {}
-    return dict(block.get("value") or {})
+    return dict(next(iter(block.values()), None) or {})
 
 
 def _moment(values: dict[str, Any], block_id: str) -> datetime | None:

@@ -26,7 +26,10 @@ class Event(Base):
     """A meeting one organizer set up in one workspace."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_team_organizer", "team_id", "organizer_id"),)
+    __table_args__ = (
+        Index("ix_events_team_organizer", "team_id", "organizer_id"),
+        Index("ix_events_organizer_time", "organizer_id", "start_at", "end_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(255), unique=True)
@@ -69,6 +72,7 @@ class Attendee(Base):
 
     __tablename__ = "attendees"
     __table_args__ = (
+        Index("ix_attendees_member", "slack_user_id", "event_id"),
         UniqueConstraint("event_id", "slack_user_id", name="uq_attendees_event_member"),
         UniqueConstraint("event_id", "email_key", name="uq_attendees_event_guest"),
     )
@@ -164,3 +168,38 @@ class InstanceSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class CalendarFeed(Base):
+    """A member's own calendar, connected by its secret iCal address, read for free/busy only."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_calendar_feeds_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(String(255))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime | None]
+    next_fetch_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # The owner hears about a failing feed once, not on every poll.
+    error_reported: Mapped[bool] = mapped_column(default=False)
+
+
+class ExternalBusy(Base):
+    """A busy time from a member's connected calendar: when, never what."""
+
+    __tablename__ = "external_busy"
+    __table_args__ = (Index("ix_external_busy_member_time", "team_id", "user_id", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int] = mapped_column(
+        ForeignKey("calendar_feeds.id", ondelete="CASCADE"), index=True
+    )
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
