@@ -247,7 +247,7 @@ def _slot_buttons(slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
             "elements": [
                 _button(
                     f"Option {n}",
-                    PICK_SLOT_ACTION,
+                    f"{PICK_SLOT_ACTION}_{n}",
                     f"{int(start.timestamp())}-{int(end.timestamp())}",
                 )
                 for n, (start, end) in enumerate(slots, 1)

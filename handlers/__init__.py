@@ -44,7 +44,7 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.MORE_ACTION)(show_more_on_home)
     app.action({"block_id": re.compile(r"^(members|start|end)$")})(show_availability)
     app.action(blocks.FIND_TIME_ACTION)(find_a_time)
-    app.action(blocks.PICK_SLOT_ACTION)(pick_slot)
+    app.action(re.compile(rf"^{blocks.PICK_SLOT_ACTION}_\d+$"))(pick_slot)
     app.action(blocks.COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(blocks.COUNTER_DECLINE_ACTION)(decide_counter)
     app.event("app_home_opened")(publish_home)

@@ -226,6 +226,67 @@ class SlackSender:
             ],
         }
 
+    async def change_in_view(
+        self, user_id: str, opened: dict[str, Any], block_id: str, **typed: Any
+    ) -> SlackResponse:
+        """Change an input that dispatches actions in an open modal, as Slack reports it.
+
+        `opened` is the fake's record of the view (id, hash, view); `typed` holds what the
+        person has entered so far, this change included.
+        """
+        view = opened["view"]
+        values = state_values(view, **typed)
+        block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+        element = block["element"]
+        action = {
+            "type": element["type"],
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "action_ts": f"{time.time():.6f}",
+            **{k: v for k, v in values[block_id][element["action_id"]].items() if k != "type"},
+        }
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "acme"},
+            "user": {"id": user_id, "team_id": self.team_id, "name": user_id.lower()},
+            "api_app_id": "A0MEETBOT",
+            "token": "legacy-verification-token",
+            "trigger_id": self.slack.new_trigger_id(),
+            "container": {"type": "view", "view_id": opened["id"]},
+            "view": {
+                **view,
+                "id": opened["id"],
+                "hash": opened["hash"],
+                "team_id": self.team_id,
+                "state": {"values": values},
+            },
+            "actions": [action],
+        }
+        return await self.interact(payload)
+
+    async def press_in_view(
+        self,
+        user_id: str,
+        opened: dict[str, Any],
+        action_id: str,
+        value: str | None = None,
+        **typed: Any,
+    ) -> SlackResponse:
+        """Press a button inside an open modal, with the form's current entries."""
+        view = opened["view"]
+        button, block_id = find_button(view, action_id, value)
+        where = {
+            "container": {"type": "view", "view_id": opened["id"]},
+            "view": {
+                **view,
+                "id": opened["id"],
+                "hash": opened["hash"],
+                "team_id": self.team_id,
+                "state": {"values": state_values(view, **typed)},
+            },
+        }
+        return await self.interact(self._button_press(user_id, button, block_id, where))
+
     async def click_on_home(
         self, user_id: str, home: dict[str, Any], action_id: str, value: str | None = None
     ) -> SlackResponse:
