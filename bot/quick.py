@@ -626,7 +626,8 @@ def _take_place(words: _Words) -> str:
     """Return the place after "in", "at" or "w" when it clearly is one, and take it out."""
     states = words.states
     for index, state in enumerate(states):
-        if state is not _State.FREE or words.token(index).lower() not in _PLACE_PREPOSITIONS:
+        preposition = words.token(index).lstrip("(").lower()
+        if state is not _State.FREE or preposition not in _PLACE_PREPOSITIONS:
             continue
         taken = _place_tokens(words, index + 1)
         if taken:
@@ -693,10 +694,9 @@ def _start_of(
     clock: time | None, day: date | None, now: datetime, zone: ZoneInfo
 ) -> datetime | None:
     """Return the start the time and date make, or None when neither was found."""
-    if clock is None and day is None:
-        return None
     if day is None:
-        assert clock is not None
+        if clock is None:
+            return None
         today = now.astimezone(zone).date()
         start = _at(today, clock, zone)
         # "9am" said at 11:00 means tomorrow's 9am.

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import default_times
+from bot.quick import read_quick_text
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def meet(
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
-    """Open the create form, with the command's text as the title; or list, or help."""
+    """Open the create form pre-filled from the command's free text; or list, or help."""
     await ack()
     text = " ".join(body.get("text", "").split())
     if text.lower() == "help":
@@ -46,8 +47,19 @@ async def meet(
         zone = ZoneInfo(person.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    start, end = default_times(datetime.now(UTC), zone)
-    view = blocks.create_modal(blocks.FormValues(start=start, end=end, title=text))
+    now = datetime.now(UTC)
+    start, end = default_times(now, zone)
+    draft = read_quick_text(body.get("text", ""), now=now, zone=zone)
+    view = blocks.create_modal(
+        blocks.FormValues(
+            start=draft.start or start,
+            end=draft.end or end,
+            title=draft.title,
+            location=draft.location,
+            member_ids=tuple(m for m in draft.member_ids if m != body["user_id"]),
+            guests_text=draft.guests_text,
+        )
+    )
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
     except SlackApiError as error:

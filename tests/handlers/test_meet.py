@@ -231,3 +231,37 @@ async def test_an_expired_trigger_gets_a_polite_retry_message(
     reply = await slack.wait_for_response_url()
     assert reply["response_type"] == "ephemeral"
     assert "type /meet again" in reply["text"]
+
+
+async def test_free_text_fills_the_form_in_the_organizers_time_zone(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    text = f"Design review tomorrow 3pm for 45m with <@{ANA}|ana> bob@client.com in Room 4"
+
+    view = await open_create_form(sender, slack, ORGANIZER, text)
+
+    by_id = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert by_id["title"]["initial_value"] == "Design review"
+    warsaw = ZoneInfo("Europe/Warsaw")  # the organizer's zone, from users.info
+    start = datetime.fromtimestamp(by_id["start"]["initial_date_time"], warsaw)
+    end = datetime.fromtimestamp(by_id["end"]["initial_date_time"], warsaw)
+    assert (start.date() - datetime.now(warsaw).date()).days == 1
+    assert (start.hour, start.minute) == (15, 0)
+    assert end - start == timedelta(minutes=45)
+    assert by_id["members"]["initial_users"] == [ANA]
+    assert by_id["guests"]["initial_value"] == "bob@client.com"
+    assert by_id["location"]["initial_value"] == "Room 4"
+    assert slack.calls_to("chat.postMessage") == []  # nothing is created until submitted
+
+
+async def test_polish_free_text_fills_the_form(sender: SlackSender, slack: FakeSlack) -> None:
+    view = await open_create_form(
+        sender, slack, ORGANIZER, "Przegląd projektu jutro o 9:30 przez 30 minut"
+    )
+
+    by_id = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert by_id["title"]["initial_value"] == "Przegląd projektu"
+    warsaw = ZoneInfo("Europe/Warsaw")
+    start = datetime.fromtimestamp(by_id["start"]["initial_date_time"], warsaw)
+    end = datetime.fromtimestamp(by_id["end"]["initial_date_time"], warsaw)
+    assert (start.hour, start.minute) == (9, 30) and end - start == timedelta(minutes=30)
