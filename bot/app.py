@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import handlers
 from bot.availability import Availability
 from bot.config import Settings
+from bot.feeds import CalendarFeeds
 from bot.files import SlackFiles
+from bot.home import HomeTab
 from bot.mail.imap import ImapPoller
 from bot.mail.inbox import Inbox
 from bot.mail.messages import Sender
@@ -41,6 +43,7 @@ JOB_GRACE_SECONDS = 30.0
 OUTBOX_JOB = "outbox"
 REMINDER_JOB = "reminders"
 IMAP_JOB = "imap"
+FEEDS_JOB = "calendar_feeds"
 
 
 def build_tls_context(settings: Settings) -> ssl.SSLContext:
@@ -82,6 +85,11 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
 async def drain_outbox(outbox: Outbox) -> None:
     """Deliver whatever the outbox owes."""
     await outbox.drain()
+
+
+async def refresh_calendar_feeds(feeds: CalendarFeeds) -> None:
+    """Read the members' connected calendars that are due."""
+    await feeds.refresh_due(datetime.now(UTC))
 
 
 async def send_due_reminders(meetings: Meetings) -> None:
@@ -127,6 +135,8 @@ class Meetbot:
             SlackFiles(self.settings.slack_bot_token),
             on_deliveries=lambda: outbox.wake(),
         )
+        feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
+        home = HomeTab(meetings, feeds)
         outbox = Outbox(
             self.sessions,
             meetings,
@@ -134,6 +144,7 @@ class Meetbot:
             self.mailer,
             Sender(self.settings.mail_from),
             self.settings.base_url,
+            home,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
         people = People(self.client)
@@ -143,6 +154,8 @@ class Meetbot:
             people=people,
             outbox=outbox,
             availability=Availability(self.sessions, people),
+            feeds=feeds,
+            home=home,
         )
         self.services = services
         bolt = AsyncApp(
@@ -168,6 +181,16 @@ class Meetbot:
             args=[meetings],
             id=REMINDER_JOB,
             seconds=self.settings.reminder_interval_seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        self.scheduler.add_job(
+            refresh_calendar_feeds,
+            "interval",
+            args=[feeds],
+            id=FEEDS_JOB,
+            seconds=self.settings.feed_interval_seconds,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),

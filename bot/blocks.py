@@ -16,6 +16,7 @@ from bot.drafts import (
     MAX_TITLE,
     REMINDER_CHOICES,
 )
+from bot.feeds import FeedStatus
 from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, Proposal, parse_time_text
 
 Block = dict[str, Any]
@@ -31,6 +32,9 @@ MORE_ACTION = "home_show_more"
 FIND_TIME_ACTION = "find_time"
 PICK_SLOT_ACTION = "pick_slot"
 COUNTER_ACCEPT_ACTION = "counter_accept"
+CONNECT_FEED_ACTION = "connect_calendar"
+DISCONNECT_FEED_ACTION = "disconnect_calendar"
+FEED_CALLBACK = "calendar_feed"
 COUNTER_DECLINE_ACTION = "counter_decline"
 ANSWER_ACTIONS = {
     "answer_accepted": Answer.ACCEPTED,
@@ -57,7 +61,8 @@ SECTION_TEXT_LIMIT = 3000
 LISTED_PER_GROUP = 60
 # Keeps a summary line short enough that 60 of them fit a handful of sections.
 LINE_PART_LIMIT = 120
-# Each meeting on the Home tab takes two blocks; 2 x 22 of them stay inside Slack's 100.
+# Each meeting on the Home tab takes two blocks; 2 x 22 of them, with the calendar's three,
+# stay inside Slack's 100.
 HOME_PAGE_SIZE = 10
 HOME_MAX_PER_GROUP = 22
 LIST_LIMIT = 10
@@ -742,11 +747,77 @@ def _agenda_blocks(agenda: Agenda, limit: int, suffix: str) -> tuple[list[Block]
     return blocks, more
 
 
-def home_view(agenda: Agenda, page_size: int = HOME_PAGE_SIZE) -> View:
+def feed_failure_notice(reason: str) -> Message:
+    """Return the DM telling a member their connected calendar could not be read."""
+    text = f"Meetbot could not read your connected calendar: {reason}"
+    return text, [
+        _mrkdwn(
+            f":warning: Meetbot could not read your connected calendar: {escape(reason)}. "
+            "Until it can, colleagues see only your Meetbot meetings as busy. "
+            "You can connect the calendar again from Meetbot's Home tab."
+        )
+    ]
+
+
+def feed_modal() -> View:
+    """Return the form where a member pastes their calendar's secret iCal address."""
+    return {
+        "type": "modal",
+        "callback_id": FEED_CALLBACK,
+        "title": _plain("Connect calendar"),
+        "submit": _plain("Connect"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _mrkdwn(
+                "Paste the *secret address in iCal format* of your Google or Outlook calendar. "
+                "Meetbot reads only when you are busy, never what your meetings are."
+            ),
+            _input(
+                "feed_url",
+                "Secret iCal address",
+                _text_element("", 2000, placeholder="https://calendar.google.com/…/basic.ics"),
+            ),
+        ],
+    }
+
+
+def _feed_blocks(feed: FeedStatus | None) -> list[Block]:
+    if feed is None:
+        return [
+            _mrkdwn(
+                "*Your calendar* — connect it so colleagues planning a meeting see when "
+                "you are busy (never what your meetings are)."
+            ),
+            {
+                "type": "actions",
+                "block_id": "feed",
+                "elements": [_button("Connect calendar", CONNECT_FEED_ACTION, "connect")],
+            },
+        ]
+    state = f"last read {slack_time(feed.fetched_at)}" if feed.fetched_at else "not read yet"
+    if feed.last_error:
+        state = f":warning: {escape(feed.last_error)}"
+    return [
+        _mrkdwn(f"*Your calendar* — connected ({escape(feed.host)}), {state}."),
+        {
+            "type": "actions",
+            "block_id": "feed",
+            "elements": [
+                _button("Change", CONNECT_FEED_ACTION, "connect"),
+                _button("Disconnect", DISCONNECT_FEED_ACTION, "disconnect", "danger"),
+            ],
+        },
+    ]
+
+
+def home_view(
+    agenda: Agenda, page_size: int = HOME_PAGE_SIZE, feed: FeedStatus | None = None
+) -> View:
     """Return the App Home tab: the person's upcoming meetings, organizing and invited."""
     limit = max(1, min(page_size, HOME_MAX_PER_GROUP))
     blocks: list[Block] = [
         _mrkdwn("Type `/meet` anywhere to set up a meeting with members and outside guests."),
+        *_feed_blocks(feed),
     ]
     entries, more = _agenda_blocks(agenda, limit, "")
     blocks += entries

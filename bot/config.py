@@ -117,6 +117,12 @@ class Settings(DatabaseSettings):
         alias="MEETBOT_MAIL_CA_FILE",
         description="Extra CA certificates to trust for the SMTP and IMAP servers.",
     )
+    feed_interval_seconds: float = Field(
+        default=60.0,
+        alias="MEETBOT_FEED_INTERVAL",
+        gt=0,
+        description="How often connected calendars are checked for a due refresh.",
+    )
     outbox_interval_seconds: float = Field(
         default=5.0,
         alias="MEETBOT_OUTBOX_INTERVAL",

@@ -45,6 +45,7 @@ class Delivery(StrEnum):
     COUNTER_NOTICE = "counter_notice"
     BOUNCE_NOTICE = "bounce_notice"
     HOME_REFRESH = "home_refresh"
+    FEED_FAILURE = "feed_failure"
 
 
 class MeetingError(Exception):

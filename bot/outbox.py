@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
+from bot.home import HomeTab
 from bot.mail.messages import (
     Files,
     Sender,
@@ -100,6 +101,7 @@ class Outbox:
         mailer: Mailer,
         sender: Sender,
         base_url: str,
+        home: HomeTab,
         attachment_limit: int = 10 * 1024 * 1024,
     ) -> None:
         self._sessions = sessions
@@ -109,6 +111,7 @@ class Outbox:
         self._sender = sender
         self._base_url = base_url
         self._attachment_limit = attachment_limit
+        self._home = home
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._busy = asyncio.Lock()
@@ -170,6 +173,11 @@ class Outbox:
             await self._mark(entry_id, "superseded")
             return
         try:
+            if kind == Delivery.FEED_FAILURE:
+                message = blocks.feed_failure_notice(str(payload.get("reason", "")))
+                await self._post_dm(str(payload["user_id"]), message)
+                await self._mark(entry_id, "sent")
+                return
             assert event_id is not None
             if (team_id, event_id) not in meetings:
                 meetings[team_id, event_id] = await self._meetings.get(team_id, event_id)
@@ -290,8 +298,8 @@ class Outbox:
         return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
 
     async def _publish_home(self, team_id: str, user_id: str) -> None:
-        agenda = await self._meetings.agenda(team_id, user_id, utc_now())
-        await self._client.views_publish(user_id=user_id, view=blocks.home_view(agenda))
+        view = await self._home.view(team_id, user_id)
+        await self._client.views_publish(user_id=user_id, view=view)
 
     async def _refresh_summary(self, meeting: Meeting) -> None:
         message = blocks.organizer_summary(meeting, self._member_file_links(meeting))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bot.availability import Availability
 from bot.config import Settings
+from bot.feeds import CalendarFeeds
+from bot.home import HomeTab
 from bot.meetings import Meetings
 from bot.outbox import Outbox
 from bot.people import People
@@ -20,3 +22,5 @@ class Services:
     people: People
     outbox: Outbox
     availability: Availability
+    feeds: CalendarFeeds
+    home: HomeTab

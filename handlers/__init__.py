@@ -15,12 +15,17 @@ from handlers.actions import (
     open_cancel,
     open_edit,
     record_member_answer,
-    show_more_on_home,
 )
 from handlers.commands import meet
 from handlers.context import SERVICES
 from handlers.form import find_a_time, pick_slot, show_availability
-from handlers.home import publish_home
+from handlers.home import (
+    connect_feed,
+    disconnect_feed,
+    open_feed_form,
+    publish_home,
+    show_more_on_home,
+)
 from handlers.views import submit_cancel, submit_edit, submit_meeting
 
 
@@ -48,3 +53,6 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(blocks.COUNTER_DECLINE_ACTION)(decide_counter)
     app.event("app_home_opened")(publish_home)
+    app.action(blocks.CONNECT_FEED_ACTION)(open_feed_form)
+    app.action(blocks.DISCONNECT_FEED_ACTION)(disconnect_feed)
+    app.view(blocks.FEED_CALLBACK)(connect_feed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -97,20 +96,6 @@ async def open_cancel(
     """Ask the organizer to confirm the cancellation; anyone else is told no."""
     await ack()
     await _open_organizer_form(body, action, client, respond, context, blocks.cancel_modal)
-
-
-async def show_more_on_home(
-    ack: AsyncAck, action: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
-) -> None:
-    """Show more of the person's meetings on their Home tab."""
-    await ack()
-    assert context.team_id is not None and context.user_id is not None
-    value = str(action.get("value", ""))
-    page_size = int(value) if value.isdigit() else blocks.HOME_PAGE_SIZE
-    agenda = await services_of(context).meetings.agenda(
-        context.team_id, context.user_id, datetime.now(UTC)
-    )
-    await client.views_publish(user_id=context.user_id, view=blocks.home_view(agenda, page_size))
 
 
 async def decide_counter(
