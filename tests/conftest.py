@@ -130,6 +130,7 @@ def make_settings(
         "MEETBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "MEETBOT_OUTBOX_INTERVAL": 0.5,
         "MEETBOT_REMINDER_INTERVAL": 0.2,
+        "MEETBOT_FEED_INTERVAL": 0.2,
     }
     values.update(extra)
     return Settings(**values)
