@@ -7,6 +7,7 @@ import imaplib
 import logging
 import ssl
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from apscheduler.executors.base import run_coroutine_job
@@ -31,6 +32,7 @@ from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.meetings import Meetings
 from bot.outbox import Outbox
 from bot.people import People
+from bot.quick import read_quick_text
 from bot.services import Services
 from bot.tokens import TokenMinter
 from handlers.web import SERVICES_KEY, add_routes
@@ -128,6 +130,10 @@ class Meetbot:
     async def start(self) -> None:
         """Migrate the database, then start serving Slack, the guest pages and the outbox."""
         await upgrade_database(self.engine)
+        # dateparser loads its language data on first use; pay that now, not on a /meet.
+        await asyncio.to_thread(
+            read_quick_text, "tomorrow 9am", now=datetime.now(UTC), zone=ZoneInfo("UTC")
+        )
         secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
         meetings = Meetings(
             self.sessions,

@@ -35,7 +35,9 @@ def test_manifest_asks_for_what_meetbot_uses() -> None:
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/meet"]
+    [command] = manifest["features"]["slash_commands"]
+    assert command["command"] == "/meet"
+    assert command["should_escape"] is True  # mentions arrive as <@U…|name>, which /meet reads
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
