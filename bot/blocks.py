@@ -192,19 +192,17 @@ def form_values_of(meeting: Meeting) -> FormValues:
 
 
 def _text_element(
-    initial: str, max_length: int, *, multiline: bool = False, placeholder: str = ""
+    initial: str, max_length: int | None, *, multiline: bool = False, placeholder: str = ""
 ) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "max_length": max_length,
-    }
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value"}
+    if max_length is not None:
+        element["max_length"] = max_length
     if multiline:
         element["multiline"] = True
     if placeholder:
         element["placeholder"] = _plain(placeholder)
     if initial:
-        element["initial_value"] = initial[:max_length]
+        element["initial_value"] = initial if max_length is None else initial[:max_length]
     return element
 
 
@@ -273,11 +271,10 @@ def _meeting_modal(
         members_element["initial_users"] = list(values.member_ids)
     guests_element = _text_element(
         values.guests_text,
-        100_000,
+        None,  # a long guest list is checked on submit, with a clear count
         multiline=True,
         placeholder="Ana Client <ana@client.example>, bob@partner.example",
     )
-    del guests_element["max_length"]
     notify_options = [
         _option("Notify me when someone accepts or declines", "notify"),
         _option("E-mail guests a reminder too", "remind_guests"),
