@@ -15,6 +15,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -80,8 +85,16 @@ async def poll_mailbox(poller: ImapPoller) -> None:
 
 
 def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """Return the Web API client every Slack call goes through."""
-    return AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    """Return the Web API client every Slack call goes through, waiting out 429s and blips."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
 
 
 async def drain_outbox(outbox: Outbox) -> None:

@@ -693,12 +693,17 @@ def counter_settled(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Mes
     ]
 
 
-def bounce_notice(meeting: Meeting, guest: Invitee, reason: str) -> Message:
-    """Return the organizer's DM saying a guest's invitation could not be delivered."""
-    text = f"Could not deliver the invitation to {guest.email}: {reason}"
+def bounce_notice(meeting: Meeting, invitee: Invitee, reason: str) -> Message:
+    """Return the organizer's DM saying an invitee's invitation could not be delivered."""
+    if invitee.is_member:
+        who_text, who = "a member", f"<@{invitee.slack_user_id}>"
+    else:
+        who_text = invitee.email or ""
+        who = f"*{escape(who_text)}*"
+    text = f"Could not deliver the invitation to {who_text}: {reason}"
     return text, [
         _mrkdwn(
-            f":warning: Could not deliver the invitation to *{escape(guest.email or '')}* "
+            f":warning: Could not deliver the invitation to {who} "
             f"for *{escape(meeting.title)}*: {escape(reason)}"
         )
     ]

@@ -779,6 +779,24 @@ class Meetings:
             self._on_deliveries()
         return marked
 
+    async def record_undelivered(self, team_id: str, attendee_id: int, reason: str) -> None:
+        """Mark that a message to an invitee could not be delivered, and tell the organizer."""
+        async with self._sessions.begin() as session:
+            attendee = await session.scalar(
+                select(Attendee)
+                .join(Event, Event.id == Attendee.event_id)
+                .where(Attendee.id == attendee_id, Event.team_id == team_id)
+                .options(selectinload(Attendee.event))
+            )
+            if attendee is None or attendee.delivery_error == reason:
+                return
+            attendee.delivery_error = reason
+            event = attendee.event
+            _enqueue(session, event, Delivery.BOUNCE_NOTICE, attendee, {"reason": reason})
+            _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
+            _enqueue_home_refresh(session, event, [event.organizer_id])
+        self._on_deliveries()
+
     async def proposal(self, proposal_id: int) -> Proposal:
         """Return a counter-proposal as it stands."""
         async with self._sessions() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -31,9 +32,25 @@ from storage.models import Attendee, Event, OutboxEntry, utc_now
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
-MAX_ATTEMPTS = 12
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 600.0
+GIVE_UP_AFTER = timedelta(hours=48)
+# A claimed entry is hidden from other processes this long; if the claimer dies mid-send, it
+# comes back after that (the stable Message-ID lets mail programs drop a second copy).
+LEASE = timedelta(minutes=2)
+# Slack allows about one message a second in one conversation, with short bursts.
+CHANNEL_BURST = 5
+CHANNEL_WINDOW_SECONDS = 5.0
+# Failures worth telling the organizer about: what an invited person never received.
+INVITEE_DELIVERIES = frozenset(
+    {
+        Delivery.GUEST_INVITATION,
+        Delivery.GUEST_CANCELLATION,
+        Delivery.GUEST_REMINDER,
+        Delivery.GUEST_DECLINECOUNTER,
+        Delivery.MEMBER_INVITATION,
+    }
+)
 # Slack errors no retry can mend: the person or channel is gone, the token is revoked.
 PERMANENT_SLACK_ERRORS = frozenset(
     {
@@ -50,6 +67,20 @@ PERMANENT_SLACK_ERRORS = frozenset(
         "invalid_arguments",
     }
 )
+
+
+def describe_failure(error: Exception) -> str:
+    """Return why a delivery failed, in words an organizer can act on."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        refusal = error.recipients[0]
+        return f"{refusal.code} {refusal.message}"
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{error.code} {error.message}"
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error')}"
+    if isinstance(error, OSError | aiosmtplib.SMTPException):
+        return "the mail server could not be reached for two days"
+    return str(error) or type(error).__name__
 
 
 class PermanentFailure(Exception):
@@ -115,6 +146,7 @@ class Outbox:
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._busy = asyncio.Lock()
+        self._recent_posts: dict[str, collections.deque[float]] = {}
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Tell the outbox how to get itself run soon (the scheduler supplies this)."""
@@ -154,7 +186,24 @@ class Outbox:
             )
             return list(rows)
 
+    async def _claim(self, entry_id: int) -> bool:
+        """Take an entry for this process alone, so several processes never send it twice."""
+        now = utc_now()
+        async with self._sessions.begin() as session:
+            claimed = await session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id == entry_id,
+                    OutboxEntry.state == "pending",
+                    OutboxEntry.available_at <= now,
+                )
+                .values(available_at=now + LEASE)
+            )
+            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
     async def _deliver_one(self, entry_id: int, meetings: dict[tuple[str, int], Meeting]) -> None:
+        if not await self._claim(entry_id):
+            return  # another process has it
         async with self._sessions() as session:
             entry = await session.get(OutboxEntry, entry_id)
             if entry is None or entry.state != "pending":
@@ -198,18 +247,15 @@ class Outbox:
 
     async def _record_failure(self, entry_id: int, error: Exception) -> None:
         permanent = is_permanent(error)
+        reason = describe_failure(error)
         async with self._sessions.begin() as session:
             entry = await session.get(OutboxEntry, entry_id)
             if entry is None:
                 return
             entry.attempts += 1
             entry.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if permanent or entry.attempts >= MAX_ATTEMPTS:
-                entry.state = "failed"
-                logger.error(
-                    "gave up delivering outbox entry %s (%s)", entry_id, entry.kind, exc_info=error
-                )
-            else:
+            given_up = permanent or entry.created_at < utc_now() - GIVE_UP_AFTER
+            if not given_up:
                 entry.available_at = utc_now() + retry_delay(entry.attempts)
                 logger.warning(
                     "delivery of outbox entry %s (%s) failed, attempt %s; retrying",
@@ -218,6 +264,15 @@ class Outbox:
                     entry.attempts,
                     exc_info=error,
                 )
+                return
+            entry.state = "failed"
+            logger.error(
+                "gave up delivering outbox entry %s (%s)", entry_id, entry.kind, exc_info=error
+            )
+            tell = entry.kind in INVITEE_DELIVERIES and entry.attendee_id is not None
+            team_id, attendee_id = entry.team_id, entry.attendee_id
+        if tell and attendee_id is not None:
+            await self._meetings.record_undelivered(team_id, attendee_id, reason)
 
     async def _send(
         self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, Any]
@@ -288,10 +343,21 @@ class Outbox:
         response = await self._client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
 
+    async def _pace(self, channel: str) -> None:
+        """Keep to Slack's pace per conversation: a short burst, then one a second."""
+        loop = asyncio.get_running_loop()
+        recent = self._recent_posts.setdefault(channel, collections.deque(maxlen=CHANNEL_BURST))
+        if len(recent) == CHANNEL_BURST:
+            wait = recent[0] + CHANNEL_WINDOW_SECONDS - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        recent.append(loop.time())
+
     async def _post_dm(self, user_id: str | None, message: blocks.Message) -> None:
         assert user_id is not None
         text, message_blocks = message
         channel = await self._dm_channel(user_id)
+        await self._pace(channel)
         await self._client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
 
     def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
@@ -340,9 +406,11 @@ class Outbox:
         """Redraw a DM we sent before, or send it; return where a new one was posted."""
         text, message_blocks = message
         if channel and ts:
+            await self._pace(channel)
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
             return None
         channel = await self._dm_channel(user_id)
+        await self._pace(channel)
         posted = await self._client.chat_postMessage(
             channel=channel, text=text, blocks=message_blocks
         )
