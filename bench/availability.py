@@ -47,6 +47,7 @@ from sqlalchemy import String, Table, bindparam, insert, make_url, text  # noqa:
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
 from bot.availability import SEARCH_DAYS, Availability, Busy  # noqa: E402
+from bot.drafts import MAX_LENGTH  # noqa: E402
 from bot.people import Person  # noqa: E402
 from storage.database import (  # noqa: E402
     create_engine,
@@ -146,6 +147,9 @@ async def seed(
         for member in invited:
             attendee_id += 1
             roll = rng.random()
+            removed = rng.random() < 0.02
+            event = event_rows[-1]
+            keeps_busy = not removed and roll < 0.9 and event["status"] == "confirmed"
             attendee_rows.append(
                 {
                     "id": attendee_id,
@@ -166,7 +170,10 @@ async def seed(
                     ),
                     "comment": "",
                     "responded_at": None if roll < 0.75 else created,
-                    "removed_at": created if rng.random() < 0.02 else None,
+                    "removed_at": created if removed else None,
+                    # Meetbot copies the meeting's time onto members it keeps busy.
+                    "busy_from": event["start_at"] if keeps_busy else None,
+                    "busy_until": event["end_at"] if keeps_busy else None,
                 }
             )
         if rng.random() < 0.2:  # an outside guest: an attendees row no member query should see
@@ -184,6 +191,8 @@ async def seed(
                     "comment": "",
                     "responded_at": None,
                     "removed_at": None,
+                    "busy_from": None,
+                    "busy_until": None,
                 }
             )
 
@@ -257,9 +266,9 @@ MEETINGS_SQL = text(
                WHERE v.event_id = e.id AND v.slack_user_id = :viewer AND v.removed_at IS NULL
            ) THEN e.title END AS title
     FROM events e
-    WHERE e.team_id = :team_id AND e.status = 'confirmed'
-      AND e.organizer_id IN :user_ids
-      AND e.start_at < :end AND e.end_at > :start
+    WHERE e.organizer_id IN :user_ids
+      AND e.start_at >= :earliest AND e.start_at < :end AND e.end_at > :start
+      AND coalesce(e.team_id, '') = :team_id AND e.status = 'confirmed'
     UNION ALL
     SELECT a.slack_user_id AS user_id, e.start_at, e.end_at,
            CASE WHEN e.organizer_id = :viewer OR EXISTS (
@@ -267,9 +276,9 @@ MEETINGS_SQL = text(
                WHERE v.event_id = e.id AND v.slack_user_id = :viewer AND v.removed_at IS NULL
            ) THEN e.title END AS title
     FROM attendees a JOIN events e ON e.id = a.event_id
-    WHERE a.slack_user_id IN :user_ids AND a.removed_at IS NULL AND a.response <> 'declined'
-      AND e.team_id = :team_id AND e.status = 'confirmed'
-      AND e.start_at < :end AND e.end_at > :start
+    WHERE a.slack_user_id IN :user_ids
+      AND a.busy_from >= :earliest AND a.busy_from < :end AND a.busy_until > :start
+      AND coalesce(e.team_id, '') = :team_id
     """
 )
 EXTERNAL_SQL = text(
@@ -290,6 +299,7 @@ def _typed(statement: Any, with_title: bool) -> Any:
         bindparam("user_ids", expanding=True),
         bindparam("start", type_=UTCDateTime),
         bindparam("end", type_=UTCDateTime),
+        *([bindparam("earliest", type_=UTCDateTime)] if with_title else []),
     ).columns(**columns)
 
 
@@ -308,7 +318,11 @@ async def floor_answer(
     """Return (user, start, end, title) of every busy period, straight from SQL."""
     params = {"team_id": team_id, "user_ids": list(user_ids), "start": start, "end": end}
     async with engine.connect() as connection:
-        meetings = await connection.execute(FLOOR_MEETINGS, {**params, "viewer": viewer})
+        # Meetbot caps meetings at a day, so only starts that close before can reach the span.
+        earliest = start - MAX_LENGTH
+        meetings = await connection.execute(
+            FLOOR_MEETINGS, {**params, "viewer": viewer, "earliest": earliest}
+        )
         rows: Answer = [tuple(row) for row in meetings]
         external = await connection.execute(FLOOR_EXTERNAL, params)
         rows.extend((user, row_start, row_end, None) for user, row_start, row_end in external)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.drafts import MAX_LENGTH
 from bot.people import People
 from storage.models import Attendee, Event, ExternalBusy
 
@@ -58,6 +60,17 @@ def within_working_hours(start: datetime, end: datetime, zone: ZoneInfo) -> bool
     if local_start.weekday() not in WORKING_DAYS or local_start.date() != local_end.date():
         return False
     return local_start.time() >= WORKDAY_START and local_end.time() <= WORKDAY_END
+
+
+def merged(periods: Iterable[Busy]) -> list[tuple[datetime, datetime]]:
+    """Return busy periods joined into sorted blocks that do not overlap."""
+    blocks: list[tuple[datetime, datetime]] = []
+    for period in sorted(periods, key=lambda p: p.start):
+        if blocks and period.start <= blocks[-1][1]:
+            blocks[-1] = (blocks[-1][0], max(blocks[-1][1], period.end))
+        else:
+            blocks.append((period.start, period.end))
+    return blocks
 
 
 def overlapping(periods: Iterable[Busy], start: datetime, end: datetime) -> tuple[Busy, ...]:
@@ -147,16 +160,16 @@ class Availability:
             team_id, user_ids, after, horizon, viewer="", ignore_meeting=ignore_meeting
         )
         zones = [zone_of((await self._people.get(u)).timezone) for u in user_ids]
-        everyone_busy = sorted(
-            (b for busy in periods.values() for b in busy), key=lambda b: b.start
-        )
+        blocks = merged(b for busy in periods.values() for b in busy)
+        starts = [block_start for block_start, _ in blocks]
         slots: list[tuple[datetime, datetime]] = []
         candidate = _next_step(after)
         while candidate + length <= horizon and len(slots) < count:
             finish = candidate + length
-            if all(within_working_hours(candidate, finish, z) for z in zones) and not overlapping(
-                everyone_busy, candidate, finish
-            ):
+            # The only block that can overlap is the last one starting before the finish.
+            index = bisect.bisect_left(starts, finish) - 1
+            clash = index >= 0 and blocks[index][1] > candidate
+            if not clash and all(within_working_hours(candidate, finish, z) for z in zones):
                 slots.append((candidate, finish))
                 candidate = finish
                 continue
@@ -179,53 +192,78 @@ async def _meetbot_busy(
     viewer: str,
     ignore_meeting: int | None,
 ) -> list[tuple[str, Busy]]:
-    in_span = and_(
-        Event.team_id == team_id,
-        Event.status == "confirmed",
+    # Meetings last at most MAX_LENGTH, so only starts this close before the span can reach it;
+    # that keeps each read a short range of the time indexes.
+    earliest = start - MAX_LENGTH
+    # The workspace check wraps the column so no planner picks the broad team index over
+    # the narrow per-person time indexes (SQLite does, without statistics).
+    in_team = func.coalesce(Event.team_id, "") == team_id
+    organizing = select(
+        Event.id, Event.organizer_id, Event.start_at, Event.end_at, Event.title
+    ).where(
+        Event.organizer_id.in_(user_ids),
+        Event.start_at >= earliest,
         Event.start_at < end,
         Event.end_at > start,
+        in_team,
+        Event.status == "confirmed",
+    )
+    invited = (
+        select(Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until)
+        .join(Event, Event.id == Attendee.event_id)
+        .where(
+            Attendee.slack_user_id.in_(user_ids),
+            Attendee.busy_from >= earliest,
+            Attendee.busy_from < end,
+            Attendee.busy_until > start,
+            in_team,
+        )
     )
     if ignore_meeting is not None:
-        in_span = and_(in_span, Event.id != ignore_meeting)
-    organizing = await session.execute(
-        select(Event.id, Event.organizer_id, Event.start_at, Event.end_at, Event.title).where(
-            in_span, Event.organizer_id.in_(user_ids)
+        organizing = organizing.where(Event.id != ignore_meeting)
+        invited = invited.where(Attendee.event_id != ignore_meeting)
+    titles: dict[int, str] = {}
+    rows: list[tuple[int, str, datetime, datetime]] = []
+    for event_id, user_id, row_start, row_end, title in await session.execute(organizing):
+        rows.append((event_id, user_id, row_start, row_end))
+        titles[event_id] = title
+    rows += [tuple(row) for row in await session.execute(invited)]  # type: ignore[misc]
+    visible = await _meetings_of_viewer(session, team_id, viewer, earliest, end)
+    missing = visible.intersection(r[0] for r in rows) - titles.keys()
+    if missing:
+        titles.update(
+            (event_id, title)
+            for event_id, title in await session.execute(
+                select(Event.id, Event.title).where(Event.id.in_(missing))
+            )
         )
-    )
-    invited = await session.execute(
-        select(Event.id, Attendee.slack_user_id, Event.start_at, Event.end_at, Event.title)
-        .join(Attendee, Attendee.event_id == Event.id)
-        .where(
-            in_span,
-            Attendee.slack_user_id.in_(user_ids),
-            Attendee.removed_at.is_(None),
-            Attendee.response != "declined",
-        )
-    )
-    rows = [*organizing, *invited]
-    visible = await _meetings_visible_to(session, viewer, {row[0] for row in rows})
     return [
-        (str(user_id), Busy(row_start, row_end, title if event_id in visible else None))
-        for event_id, user_id, row_start, row_end, title in rows
+        (
+            str(user_id),
+            Busy(row_start, row_end, titles.get(event_id) if event_id in visible else None),
+        )
+        for event_id, user_id, row_start, row_end in rows
     ]
 
 
-async def _meetings_visible_to(session: AsyncSession, viewer: str, ids: set[int]) -> set[int]:
-    """Return the meetings whose title the viewer may see: theirs, or ones they are invited to."""
-    if not ids or not viewer:
+async def _meetings_of_viewer(
+    session: AsyncSession, team_id: str, viewer: str, earliest: datetime, end: datetime
+) -> set[int]:
+    """Return the meetings in a span whose titles the viewer may see: theirs or ones they attend."""
+    if not viewer:
         return set()
-    rows = await session.scalars(
-        select(Event.id)
-        .outerjoin(
-            Attendee,
-            and_(Attendee.event_id == Event.id, Attendee.slack_user_id == viewer),
-        )
-        .where(
-            Event.id.in_(ids),
-            or_(
-                Event.organizer_id == viewer,
-                and_(Attendee.id.isnot(None), Attendee.removed_at.is_(None)),
-            ),
+    organized = await session.scalars(
+        select(Event.id).where(
+            Event.organizer_id == viewer,
+            Event.start_at >= earliest,
+            Event.start_at < end,
+            func.coalesce(Event.team_id, "") == team_id,
         )
     )
-    return set(rows)
+    # Invited and not taken off: a declined invitation still shows its title.
+    attending = await session.scalars(
+        select(Attendee.event_id).where(
+            Attendee.slack_user_id == viewer, Attendee.removed_at.is_(None)
+        )
+    )
+    return set(organized) | set(attending)

@@ -12,6 +12,8 @@ MAX_LOCATION = 500
 MAX_DESCRIPTION = 3000
 MAX_MEMBERS = 100
 MAX_FILES = 10
+# Longer events are not meetings; the cap also keeps availability's time index tight.
+MAX_LENGTH = timedelta(hours=24)
 REMINDER_CHOICES = (None, 5, 15, 30, 60)
 DEFAULT_REMINDER = 15
 # A start a few minutes ago is a slow hand on the picker, not a mistake.
@@ -94,6 +96,8 @@ def check_form(
         errors["end"] = "Pick when the meeting ends."
     elif form.start is not None and form.end <= form.start:
         errors["end"] = "The end must be after the start."
+    elif form.start is not None and form.end - form.start > MAX_LENGTH:
+        errors["end"] = "A meeting can last at most 24 hours."
     if len(form.location) > MAX_LOCATION:
         errors["location"] = f"Keep the place under {MAX_LOCATION} characters."
     if len(form.description) > MAX_DESCRIPTION:

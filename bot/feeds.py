@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import recurring_ical_events
 from icalendar import Calendar
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.meetings import Delivery
@@ -23,6 +23,7 @@ from storage.models import CalendarFeed, ExternalBusy, OutboxEntry, utc_now
 logger = logging.getLogger(__name__)
 
 REFRESH_EVERY = timedelta(minutes=15)
+FETCH_LEASE = timedelta(minutes=2)
 RETRY_FAILED_AFTER = timedelta(minutes=30)
 LOOK_BACK = timedelta(days=1)
 LOOK_AHEAD = timedelta(days=31)
@@ -147,7 +148,15 @@ class CalendarFeeds:
         return len(due)
 
     async def _refresh(self, feed_id: int, now: datetime) -> None:
-        async with self._sessions() as session:
+        async with self._sessions.begin() as session:
+            # Claim the feed for a while, so processes side by side fetch it once.
+            claimed = await session.execute(
+                update(CalendarFeed)
+                .where(CalendarFeed.id == feed_id, CalendarFeed.next_fetch_at <= now)
+                .values(next_fetch_at=now + FETCH_LEASE)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return
             feed = await session.get(CalendarFeed, feed_id)
             if feed is None:
                 return
@@ -214,9 +223,14 @@ class CalendarFeeds:
                 return
             feed.last_error = reason
             feed.next_fetch_at = now + RETRY_FAILED_AFTER
-            tell = not feed.error_reported
+            # Only the first failure since the feed last worked is told, whoever notices it.
+            first = await session.execute(
+                update(CalendarFeed)
+                .where(CalendarFeed.id == feed_id, CalendarFeed.error_reported.is_(False))
+                .values(error_reported=True)
+            )
+            tell = first.rowcount == 1  # type: ignore[attr-defined]
             if tell:
-                feed.error_reported = True
                 session.add(
                     OutboxEntry(
                         team_id=feed.team_id,

@@ -411,6 +411,7 @@ class Meetings:
                 start_at=draft.start,
                 end_at=draft.end,
                 notify_on_decision=draft.notify,
+                status="confirmed",
                 reminder_minutes=draft.reminder_minutes,
                 remind_guests=draft.remind_guests,
                 reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
@@ -418,6 +419,7 @@ class Meetings:
                 + [self._new_guest(guest) for guest in draft.guests],
                 files=uploads,
             )
+            _sync_busy(event)
             session.add(event)
             await session.flush()
             _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
@@ -518,6 +520,7 @@ class Meetings:
                     attendee.comment = ""
                     attendee.responded_at = None
             added, removed = self._apply_membership(event, draft, membership)
+            _sync_busy(event)
             await session.flush()
             revision = Revision(meeting_from_row(event), tuple(changes), settings_changed)
             if calendar_changed:
@@ -572,6 +575,7 @@ class Meetings:
             event.sequence += 1
             event.version += 1
             event.reminder_due_at = None
+            _sync_busy(event)
             for attendee in event.attendees:
                 if attendee.removed_at is not None:
                     continue
@@ -955,8 +959,26 @@ def _describe_changes(
     return changes
 
 
+def _sync_busy(event: Event) -> None:
+    """Copy the meeting's time onto each member it keeps busy, for availability's index."""
+    for attendee in event.attendees:
+        busy = (
+            attendee.kind == "member"
+            and attendee.removed_at is None
+            and attendee.response != Answer.DECLINED.value
+            and event.status == "confirmed"
+        )
+        attendee.busy_from = event.start_at if busy else None
+        attendee.busy_until = event.end_at if busy else None
+
+
 def _new_member(user_id: str) -> Attendee:
-    return Attendee(kind="member", slack_user_id=user_id, display_name="")
+    return Attendee(
+        kind="member",
+        slack_user_id=user_id,
+        display_name="",
+        response=Answer.NEEDS_ACTION.value,
+    )
 
 
 def _reinstate(attendee: Attendee) -> None:
@@ -1070,6 +1092,7 @@ def _record(
         attendee.response = answer.value
         attendee.comment = comment
         attendee.responded_at = utc_now()
+        _sync_busy(event)
         if attendee.kind == "member":
             _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
             _enqueue_home_refresh(session, event, [attendee.slack_user_id or ""])

@@ -72,7 +72,7 @@ class Attendee(Base):
 
     __tablename__ = "attendees"
     __table_args__ = (
-        Index("ix_attendees_member", "slack_user_id", "event_id"),
+        Index("ix_attendees_member_busy", "slack_user_id", "busy_from"),
         UniqueConstraint("event_id", "slack_user_id", name="uq_attendees_event_member"),
         UniqueConstraint("event_id", "email_key", name="uq_attendees_event_guest"),
     )
@@ -96,6 +96,10 @@ class Attendee(Base):
     removed_at: Mapped[datetime | None]
     # Why mail to this guest bounced, as the receiving server put it.
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    # The meeting's time while it keeps this member busy (invited, not declined, not
+    # cancelled), else empty: availability reads it straight from one index.
+    busy_from: Mapped[datetime | None]
+    busy_until: Mapped[datetime | None]
 
     event: Mapped[Event] = relationship(back_populates="attendees")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from aiohttp import web
 
 from bot.app import Meetbot
 from bot.feeds import busy_times
-from tests.conftest import ANA, ORGANIZER
+from tests.conftest import ANA, ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import open_create_form
 from tests.support.meetings import eventually, texts
@@ -102,6 +103,17 @@ async def calendar_server() -> AsyncIterator[CalendarServer]:
     await runner.cleanup()
 
 
+async def wait_until_read(meetbot: Meetbot, *, failed: bool = False) -> None:
+    """Wait until Meetbot has finished reading Ana's calendar (or failing to)."""
+    assert meetbot.services is not None
+    for _ in range(100):
+        status = await meetbot.services.feeds.status(TEAM_ID, ANA)
+        if status is not None and (status.last_error if failed else status.fetched_at):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the calendar was not read")
+
+
 def homes(slack: FakeSlack, user_id: str) -> list[dict[str, Any]]:
     """Return the Home tabs published for a person."""
     return [c.args["view"] for c in slack.calls_to("views.publish") if c.args["user_id"] == user_id]
@@ -135,7 +147,7 @@ async def test_a_connected_calendar_makes_its_owner_busy_without_revealing_what(
 ) -> None:
     assert await connect(sender, slack, calendar_server.url) == {}
     await eventually(lambda: "connected (127.0.0.1)" in texts(homes(slack, ANA)[-1]))
-    await eventually(lambda: len(calendar_server.requests) == 1)
+    await wait_until_read(meetbot)
 
     first = (datetime.now(UTC) + timedelta(days=1)).replace(
         hour=10, minute=0, second=0, microsecond=0
@@ -160,14 +172,16 @@ async def test_the_feed_is_fetched_again_only_when_changed(
     sender: SlackSender, slack: FakeSlack, meetbot: Meetbot, calendar_server: CalendarServer
 ) -> None:
     await connect(sender, slack, calendar_server.url)
-    await eventually(lambda: len(calendar_server.requests) == 1)
+    await wait_until_read(meetbot)
     assert meetbot.services is not None
+    feeds = meetbot.services.feeds
+    assert len(calendar_server.requests) == 1
 
-    await meetbot.services.feeds.refresh_due(datetime.now(UTC) + timedelta(minutes=6))
+    await feeds.refresh_due(datetime.now(UTC) + timedelta(minutes=6))
     assert (
         len(calendar_server.requests) == 1
     )  # the feed said max-age=300 and 15 minutes have not passed
-    await meetbot.services.feeds.refresh_due(datetime.now(UTC) + timedelta(minutes=16))
+    await feeds.refresh_due(datetime.now(UTC) + timedelta(minutes=16))
 
     assert calendar_server.requests[-1].get("If-None-Match") == '"v1"'
 
@@ -177,8 +191,9 @@ async def test_a_failing_feed_is_reported_to_its_owner_once(
 ) -> None:
     calendar_server.failing = True
     await connect(sender, slack, calendar_server.url)
-    await eventually(lambda: len(calendar_server.requests) == 1)
+    await wait_until_read(meetbot, failed=True)
     assert meetbot.services is not None
+    assert len(calendar_server.requests) == 1
     for minutes in (31, 62, 93):
         await meetbot.services.feeds.refresh_due(datetime.now(UTC) + timedelta(minutes=minutes))
     assert len(calendar_server.requests) == 4

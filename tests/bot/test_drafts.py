@@ -29,7 +29,10 @@ def test_a_valid_form_becomes_a_draft_without_the_organizer_among_members() -> N
 
 
 def test_a_start_a_minute_ago_is_a_slow_hand_not_an_error() -> None:
-    draft = check_form(form(start=NOW - timedelta(minutes=1)), organizer_id="U0", now=NOW)
+    start = NOW - timedelta(minutes=1)
+    draft = check_form(
+        form(start=start, end=start + timedelta(hours=1)), organizer_id="U0", now=NOW
+    )
 
     assert isinstance(draft, MeetingDraft)
 
@@ -49,3 +52,10 @@ def test_default_times_are_the_next_half_hour_in_the_persons_zone() -> None:
     assert start.astimezone(kathmandu).minute in (0, 30)
     assert timedelta(0) < start - NOW <= timedelta(minutes=30)
     assert end - start == timedelta(minutes=30)
+
+
+def test_a_meeting_longer_than_a_day_is_refused_on_the_end_field() -> None:
+    errors = check_form(form(end=NOW + timedelta(days=2, minutes=1)), organizer_id="U0", now=NOW)
+
+    assert isinstance(errors, FormErrors)
+    assert errors.by_block == {"end": "A meeting can last at most 24 hours."}

@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "calendar_feeds",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,7 +55,21 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("attendees", schema=None) as batch_op:
-        batch_op.create_index("ix_attendees_member", ["slack_user_id", "event_id"], unique=False)
+        batch_op.add_column(sa.Column("busy_from", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("busy_until", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_attendees_member_busy", ["slack_user_id", "busy_from"], unique=False
+        )
+    # Members already invited keep their meetings' times as busy.
+    op.execute(
+        """
+        UPDATE attendees SET
+            busy_from = (SELECT start_at FROM events WHERE events.id = attendees.event_id),
+            busy_until = (SELECT end_at FROM events WHERE events.id = attendees.event_id)
+        WHERE kind = 'member' AND removed_at IS NULL AND response <> 'declined'
+          AND event_id IN (SELECT id FROM events WHERE status = 'confirmed')
+        """
+    )
 
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
@@ -65,12 +78,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_organizer_time")
 
     with op.batch_alter_table("attendees", schema=None) as batch_op:
-        batch_op.drop_index("ix_attendees_member")
+        batch_op.drop_index("ix_attendees_member_busy")
+        batch_op.drop_column("busy_until")
+        batch_op.drop_column("busy_from")
 
     with op.batch_alter_table("external_busy", schema=None) as batch_op:
         batch_op.drop_index("ix_external_busy_member_time")
