@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# Meetbot's production image. Build: docker build -t meetbot .  (or: docker compose build)
+
+# --- build: install Meetbot and its dependencies into a virtual environment ---------------
+FROM python:3.11-slim AS build
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+
+WORKDIR /src
+# Only what the package is built from; its data (mail and page templates, the Alembic
+# migrations) lives inside these folders.
+COPY pyproject.toml README.md ./
+COPY bot/ bot/
+COPY handlers/ handlers/
+COPY storage/ storage/
+RUN --mount=type=cache,target=/root/.cache/pip pip install .
+
+# --- runtime: the virtual environment and an unprivileged user, nothing else --------------
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PATH=/opt/venv/bin:$PATH \
+    MEETBOT_HOST=0.0.0.0
+
+# /app is the working folder: without MEETBOT_DATABASE_URL or MEETBOT_SMTP_URL Meetbot keeps
+# meetbot.db and meetbot-mail/ here, so it belongs to the meetbot user (and a volume mounted
+# on /app or /app/meetbot-mail starts out with that owner).
+RUN groupadd --system --gid 10001 meetbot \
+    && useradd --system --uid 10001 --gid meetbot --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin meetbot \
+    && mkdir -p /app/meetbot-mail \
+    && chown -R meetbot:meetbot /app
+
+COPY --from=build /opt/venv /opt/venv
+
+WORKDIR /app
+USER 10001:10001
+
+# 3000: guest pages, /healthz and /slack/events (MEETBOT_PORT);
+# 2525: the optional SMTP receiver of replies (MEETBOT_INBOUND_SMTP=0.0.0.0:2525).
+EXPOSE 3000 2525
+
+# No curl in the slim image: ask /healthz with Python's urllib, bypassing any HTTP(S)_PROXY.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:%s/healthz' % (os.environ.get('MEETBOT_PORT') or '3000'), timeout=4)"]
+
+ENTRYPOINT ["meetbot"]
+CMD ["run"]
