@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
@@ -35,12 +36,14 @@ from bot.mail.messages import Sender
 from bot.mail.receiver import SmtpReceiver
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.meetings import Meetings
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.people import People
 from bot.quick import read_quick_text
+from bot.ratelimit import AnswerLimits
 from bot.services import Services
 from bot.tokens import TokenMinter
-from handlers.web import SERVICES_KEY, add_routes
+from handlers.web import HEALTH_KEY, SERVICES_KEY, add_routes
 from storage.database import create_engine, create_session_factory, upgrade_database
 from storage.secrets import load_or_create_secret
 
@@ -156,6 +159,7 @@ class Meetbot:
         )
         feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
         home = HomeTab(meetings, feeds)
+        metrics = Metrics()
         outbox = Outbox(
             self.sessions,
             meetings,
@@ -164,6 +168,7 @@ class Meetbot:
             Sender(self.settings.mail_from),
             self.settings.base_url,
             home,
+            metrics,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
         people = People(self.client)
@@ -175,6 +180,10 @@ class Meetbot:
             availability=Availability(self.sessions, people),
             feeds=feeds,
             home=home,
+            metrics=metrics,
+            answer_limits=AnswerLimits(
+                self.settings.rsvp_rate_per_link, self.settings.rsvp_rate_per_address
+            ),
         )
         self.services = services
         bolt = AsyncApp(
@@ -215,7 +224,7 @@ class Meetbot:
             next_run_time=datetime.now(UTC),
         )
         outbox.set_waker(self._run_outbox_now)
-        inbox = Inbox(meetings)
+        inbox = Inbox(meetings, metrics)
         poller = build_imap_poller(self.settings, inbox)
         if poller is not None:
             self.scheduler.add_job(
@@ -238,6 +247,7 @@ class Meetbot:
 
         web_app = web.Application()
         web_app[SERVICES_KEY] = services
+        web_app[HEALTH_KEY] = self.health
         add_routes(web_app)
         if not self.settings.socket_mode:
 
@@ -265,6 +275,16 @@ class Meetbot:
             logger.info("connected to Slack in Socket Mode")
         else:
             logger.info("serving Slack at POST /slack/events")
+
+    async def health(self) -> dict[str, str]:
+        """Say whether the database answers and the scheduler runs."""
+        report = {"database": "ok", "scheduler": "ok" if self.scheduler.running else "stopped"}
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as error:  # any database failure makes the process unhealthy
+            report["database"] = f"error: {type(error).__name__}"
+        return report
 
     async def _background_work_finished(self) -> None:
         running = [

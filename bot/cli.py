@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from pythonjsonlogger.json import JsonFormatter
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
@@ -44,9 +45,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"meetbot: {error}", file=sys.stderr)
         return 2
+    if settings.log_format == "json":
+        use_json_logs()
     if arguments.command == "check":
         return asyncio.run(_check(settings))
     return asyncio.run(_run(settings))
+
+
+def use_json_logs() -> None:
+    """Log one JSON object a line, with any team and event ids the message carries."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"}
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
 
 
 async def _upgrade(database_url: str) -> None:

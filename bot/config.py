@@ -123,6 +123,24 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often connected calendars are checked for a due refresh.",
     )
+    rsvp_rate_per_link: int = Field(
+        default=20,
+        alias="MEETBOT_RSVP_RATE_PER_LINK",
+        ge=1,
+        description="Answers one guest link may send per minute.",
+    )
+    rsvp_rate_per_address: int = Field(
+        default=300,
+        alias="MEETBOT_RSVP_RATE_PER_ADDRESS",
+        ge=1,
+        description="Answers one client address may send per minute.",
+    )
+    log_format: str = Field(
+        default="text",
+        alias="MEETBOT_LOG_FORMAT",
+        pattern="^(text|json)$",
+        description="text, or json for one JSON object a line.",
+    )
     outbox_interval_seconds: float = Field(
         default=5.0,
         alias="MEETBOT_OUTBOX_INTERVAL",

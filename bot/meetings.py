@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload, undefer
 
@@ -394,11 +395,55 @@ class Meetings:
         self._files = files
         self._on_deliveries = on_deliveries
 
-    async def create(self, team_id: str, organizer: Organizer, draft: MeetingDraft) -> Meeting:
-        """Store a new meeting and queue the invitations and the organizer's summary."""
+    async def create(
+        self,
+        team_id: str,
+        organizer: Organizer,
+        draft: MeetingDraft,
+        *,
+        source_view: str | None = None,
+    ) -> Meeting:
+        """Store a new meeting and queue the invitations and the organizer's summary.
+
+        A form submitted twice (a double click, Slack retrying) creates the meeting once.
+        """
+        if source_view is not None:
+            existing = await self._created_from(team_id, source_view)
+            if existing is not None:
+                return existing
         uploads = await self._download(draft.new_files)
+        try:
+            meeting = await self._insert(team_id, organizer, draft, uploads, source_view)
+        except IntegrityError:
+            if source_view is None:
+                raise
+            existing = await self._created_from(team_id, source_view)
+            if existing is None:
+                raise
+            return existing
+        self._on_deliveries()
+        return meeting
+
+    async def _created_from(self, team_id: str, source_view: str) -> Meeting | None:
+        async with self._sessions() as session:
+            event = await session.scalar(
+                select(Event)
+                .where(Event.team_id == team_id, Event.source_view == source_view)
+                .options(selectinload(Event.attendees), selectinload(Event.files))
+            )
+            return meeting_from_row(event) if event is not None else None
+
+    async def _insert(
+        self,
+        team_id: str,
+        organizer: Organizer,
+        draft: MeetingDraft,
+        uploads: list[EventFile],
+        source_view: str | None,
+    ) -> Meeting:
         async with self._sessions.begin() as session:
             event = Event(
+                source_view=source_view,
                 uid=f"{uuid.uuid4()}@meetbot",
                 team_id=team_id,
                 organizer_id=organizer.user_id,
@@ -426,9 +471,7 @@ class Meetings:
             for attendee in event.attendees:
                 _enqueue_invitation(session, event, attendee)
             _enqueue_home_refresh(session, event, [organizer.user_id, *draft.member_ids])
-            meeting = meeting_from_row(event)
-        self._on_deliveries()
-        return meeting
+            return meeting_from_row(event)
 
     async def _download(self, files: Sequence[FileRef]) -> list[EventFile]:
         return [

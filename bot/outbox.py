@@ -12,7 +12,7 @@ from typing import Any
 import aiosmtplib
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
@@ -27,6 +27,7 @@ from bot.mail.messages import (
 )
 from bot.mail.transport import Mailer
 from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
+from bot.metrics import Metrics
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class Outbox:
         sender: Sender,
         base_url: str,
         home: HomeTab,
+        metrics: Metrics,
         attachment_limit: int = 10 * 1024 * 1024,
     ) -> None:
         self._sessions = sessions
@@ -143,6 +145,7 @@ class Outbox:
         self._base_url = base_url
         self._attachment_limit = attachment_limit
         self._home = home
+        self._metrics = metrics
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._busy = asyncio.Lock()
@@ -245,6 +248,14 @@ class Outbox:
                 .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
             )
 
+    async def pending_count(self) -> int:
+        """Return how many deliveries are still owed."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
+            )
+            return int(count or 0)
+
     async def _record_failure(self, entry_id: int, error: Exception) -> None:
         permanent = is_permanent(error)
         reason = describe_failure(error)
@@ -254,7 +265,9 @@ class Outbox:
                 return
             entry.attempts += 1
             entry.last_error = f"{type(error).__name__}: {error}"[:2000]
+            self._metrics.send_failures.labels(entry.kind).inc()
             given_up = permanent or entry.created_at < utc_now() - GIVE_UP_AFTER
+            ids = {"team_id": entry.team_id, "event_id": entry.event_id, "entry_id": entry_id}
             if not given_up:
                 entry.available_at = utc_now() + retry_delay(entry.attempts)
                 logger.warning(
@@ -263,11 +276,16 @@ class Outbox:
                     entry.kind,
                     entry.attempts,
                     exc_info=error,
+                    extra=ids,
                 )
                 return
             entry.state = "failed"
             logger.error(
-                "gave up delivering outbox entry %s (%s)", entry_id, entry.kind, exc_info=error
+                "gave up delivering outbox entry %s (%s)",
+                entry_id,
+                entry.kind,
+                exc_info=error,
+                extra=ids,
             )
             tell = entry.kind in INVITEE_DELIVERIES and entry.attendee_id is not None
             team_id, attendee_id = entry.team_id, entry.attendee_id

@@ -9,8 +9,10 @@ from bot.config import Settings
 from bot.feeds import CalendarFeeds
 from bot.home import HomeTab
 from bot.meetings import Meetings
+from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.people import People
+from bot.ratelimit import AnswerLimits
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,5 @@ class Services:
     availability: Availability
     feeds: CalendarFeeds
     home: HomeTab
+    metrics: Metrics
+    answer_limits: AnswerLimits

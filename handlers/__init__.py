@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 
 from bot import blocks
 from bot.services import Services
@@ -38,6 +40,16 @@ def register(app: AsyncApp, services: Services) -> None:
         context[SERVICES] = services
         await next()
 
+    async def skip_redelivered_events(
+        request: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        # Slack redelivers an event it thinks we missed; the first delivery was handled.
+        retried = request.headers.get("x-slack-retry-num")
+        if retried and request.body.get("type") == "event_callback":
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    app.middleware(skip_redelivered_events)
     app.middleware(provide_services)
     app.command("/meet")(meet)
     app.view(blocks.CREATE_CALLBACK)(submit_meeting)

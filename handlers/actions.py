@@ -38,12 +38,16 @@ async def record_member_answer(
     except ValueError:
         await tell(body, client, respond, "That button is not one of Meetbot's.")
         return
+    services = services_of(context)
     try:
-        await services_of(context).meetings.respond_as_member(
+        decision = await services.meetings.respond_as_member(
             context.team_id, meeting_id, context.user_id, answer, sequence
         )
     except MeetingError as error:
         await tell(body, client, respond, error.message)
+        return
+    if decision.changed:
+        services.metrics.decisions.labels("slack").inc()
 
 
 async def _open_organizer_form(

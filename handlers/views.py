@@ -102,7 +102,9 @@ async def submit_meeting(
     try:
         person = await services.people.get(organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
-        await services.meetings.create(context.team_id, organizer, outcome)
+        await services.meetings.create(
+            context.team_id, organizer, outcome, source_view=str(view.get("id") or "") or None
+        )
     except Exception:
         logger.exception("could not create the meeting %r", outcome.title)
         await _tell_by_dm(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -9,9 +11,12 @@ from bot.ical import request_calendar
 from bot.mail.messages import describe_when
 from bot.meetings import Answer, Invitee, Meeting, MeetingError, UnknownLink
 from bot.services import Services
+from bot.tokens import hash_token
 from storage.models import utc_now
 
 SERVICES_KEY = web.AppKey("services", Services)
+HealthCheck = Callable[[], Awaitable[dict[str, str]]]
+HEALTH_KEY: web.AppKey[HealthCheck] = web.AppKey("health")
 MAX_COMMENT = 1000
 
 _pages = Environment(
@@ -64,10 +69,13 @@ async def show_answer_page(request: web.Request) -> web.Response:
 async def record_answer(request: web.Request) -> web.Response:
     """Record the answer a guest pressed, with their comment."""
     token = request.match_info["token"]
+    services = request.app[SERVICES_KEY]
+    if not services.answer_limits.allow(hash_token(token), request.remote or ""):
+        return _page("slow_down.html", status=429)
     form = await request.post()
     answer = _CHOICES.get(str(form.get("answer", "")))
     comment = str(form.get("comment", ""))[:MAX_COMMENT]
-    meetings = request.app[SERVICES_KEY].meetings
+    meetings = services.meetings
     try:
         if answer is None:
             meeting, invitee = await meetings.guest_link(token)
@@ -81,6 +89,8 @@ async def record_answer(request: web.Request) -> web.Response:
         # Cancelled, or no longer invited: the page explains it and nothing is recorded.
         meeting, invitee = await meetings.guest_link(token)
         return _answer_page(meeting, invitee, token, status=409)
+    if decision.changed:
+        services.metrics.decisions.labels("guest page").inc()
     return _answer_page(decision.meeting, decision.invitee, token, _CONFIRMATION[answer])
 
 
@@ -139,8 +149,22 @@ async def download_member_file(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Say the process is up."""
-    return web.json_response({"status": "ok"})
+    """Report whether the database answers and the scheduler runs (503 when not)."""
+    report = await request.app[HEALTH_KEY]()
+    healthy = all(value == "ok" for value in report.values())
+    return web.json_response(
+        {"status": "ok" if healthy else "unhealthy", **report}, status=200 if healthy else 503
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Expose Prometheus metrics."""
+    services = request.app[SERVICES_KEY]
+    services.metrics.outbox_depth.set(await services.outbox.pending_count())
+    return web.Response(
+        body=services.metrics.exposition(),
+        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"},
+    )
 
 
 def add_routes(app: web.Application) -> None:
@@ -151,3 +175,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/rsvp/{token}/files/{key}", download_guest_file)
     app.router.add_get("/files/{key}", download_member_file)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", metrics)

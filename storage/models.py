@@ -27,6 +27,7 @@ class Event(Base):
 
     __tablename__ = "events"
     __table_args__ = (
+        UniqueConstraint("team_id", "source_view", name="uq_events_source_view"),
         Index("ix_events_team_organizer", "team_id", "organizer_id"),
         Index("ix_events_organizer_time", "organizer_id", "start_at", "end_at"),
     )
@@ -54,6 +55,8 @@ class Event(Base):
     # When the next reminder is due; cleared once it is claimed for sending, or on cancel.
     reminder_due_at: Mapped[datetime | None] = mapped_column(index=True)
     cancel_message: Mapped[str] = mapped_column(Text, default="")
+    # The Slack form it was created from: submitting the same form twice creates one meeting.
+    source_view: Mapped[str | None] = mapped_column(String(64))
     summary_channel: Mapped[str | None] = mapped_column(String(32))
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

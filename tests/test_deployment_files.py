@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 
 from bot.config import Settings, load_settings
-from handlers.web import add_routes
+from handlers.web import HEALTH_KEY, add_routes
 from tests.support.network import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -395,7 +395,11 @@ async def run_healthcheck(port: int) -> int:
 async def test_the_healthcheck_asks_healthz_and_fails_when_nothing_answers() -> None:
     assert "http://127.0.0.1:" in " ".join(healthcheck_command())
     assert "/healthz" in " ".join(healthcheck_command())
+    async def healthy() -> dict[str, str]:
+        return {"database": "ok", "scheduler": "ok"}
+
     app = web.Application()
+    app[HEALTH_KEY] = healthy
     add_routes(app)
     runner = web.AppRunner(app)
     await runner.setup()

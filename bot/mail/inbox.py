@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from bot.mail.inbound import UnreadableMail, read_inbound
 from bot.meetings import Bounce, MailedAnswer, Meetings, ReplyRefused
+from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ class Outcome(StrEnum):
 class Inbox:
     """Turn inbound messages into recorded answers, kept proposals and bounce reports."""
 
-    def __init__(self, meetings: Meetings) -> None:
+    def __init__(self, meetings: Meetings, metrics: Metrics | None = None) -> None:
         self._meetings = meetings
+        self._metrics = metrics
 
     async def receive(self, raw: bytes) -> Outcome:
         """Act on one message; a failure of our own (database down) raises so it is retried."""
@@ -55,8 +57,10 @@ class Inbox:
                     proposed_end=answer.proposed_end,
                 )
                 try:
-                    await self._meetings.record_mailed_answer(mailed)
+                    decision = await self._meetings.record_mailed_answer(mailed)
                     outcome = Outcome.RECORDED
+                    if decision is not None and decision.changed and self._metrics is not None:
+                        self._metrics.decisions.labels("e-mail").inc()
                 except ReplyRefused as refusal:
                     logger.warning("ignored a %s from %s: %s", answer.method, mail.sender, refusal)
             return outcome
