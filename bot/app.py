@@ -6,7 +6,9 @@ import asyncio
 import imaplib
 import logging
 import ssl
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -193,50 +195,16 @@ class Meetbot:
         )
         handlers.register(bolt, services)
 
-        self.scheduler.add_job(
-            drain_outbox,
-            "interval",
-            args=[outbox],
-            id=OUTBOX_JOB,
-            seconds=self.settings.outbox_interval_seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
+        self._every(self.settings.outbox_interval_seconds, OUTBOX_JOB, drain_outbox, outbox)
+        self._every(
+            self.settings.reminder_interval_seconds, REMINDER_JOB, send_due_reminders, meetings
         )
-        self.scheduler.add_job(
-            send_due_reminders,
-            "interval",
-            args=[meetings],
-            id=REMINDER_JOB,
-            seconds=self.settings.reminder_interval_seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        self.scheduler.add_job(
-            refresh_calendar_feeds,
-            "interval",
-            args=[feeds],
-            id=FEEDS_JOB,
-            seconds=self.settings.feed_interval_seconds,
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
+        self._every(self.settings.feed_interval_seconds, FEEDS_JOB, refresh_calendar_feeds, feeds)
         outbox.set_waker(self._run_outbox_now)
         inbox = Inbox(meetings, metrics)
         poller = build_imap_poller(self.settings, inbox)
         if poller is not None:
-            self.scheduler.add_job(
-                poll_mailbox,
-                "interval",
-                args=[poller],
-                id=IMAP_JOB,
-                seconds=self.settings.imap_interval_seconds,
-                max_instances=1,
-                coalesce=True,
-                next_run_time=datetime.now(UTC),
-            )
+            self._every(self.settings.imap_interval_seconds, IMAP_JOB, poll_mailbox, poller)
             logger.info("polling %s for replies and bounces", poller.describe())
         self.scheduler.start()
         inbound = self.settings.inbound_address
@@ -275,6 +243,21 @@ class Meetbot:
             logger.info("connected to Slack in Socket Mode")
         else:
             logger.info("serving Slack at POST /slack/events")
+
+    def _every(
+        self, seconds: float, job_id: str, job: Callable[[Any], Awaitable[None]], target: object
+    ) -> None:
+        """Run a job now and then every so many seconds, one run at a time."""
+        self.scheduler.add_job(
+            job,
+            "interval",
+            args=[target],
+            id=job_id,
+            seconds=seconds,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
 
     async def health(self) -> dict[str, str]:
         """Say whether the database answers and the scheduler runs."""

@@ -395,6 +395,7 @@ async def run_healthcheck(port: int) -> int:
 async def test_the_healthcheck_asks_healthz_and_fails_when_nothing_answers() -> None:
     assert "http://127.0.0.1:" in " ".join(healthcheck_command())
     assert "/healthz" in " ".join(healthcheck_command())
+
     async def healthy() -> dict[str, str]:
         return {"database": "ok", "scheduler": "ok"}
 
