@@ -269,7 +269,8 @@ class Meetbot:
             report["database"] = f"error: {type(error).__name__}"
         return report
 
-    async def _background_work_finished(self) -> None:
+    async def background_work_finished(self) -> None:
+        """Wait for scheduler jobs, Slack listeners and mail sessions still at work."""
         running = [
             task
             for task in asyncio.all_tasks()
@@ -295,7 +296,7 @@ class Meetbot:
         if self.scheduler.running:
             self.scheduler.pause()
         # APScheduler cancels running coroutine jobs on shutdown; let all work finish first.
-        await self._background_work_finished()
+        await self.background_work_finished()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.engine.dispose()

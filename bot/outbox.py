@@ -158,7 +158,8 @@ class Outbox:
     def wake(self) -> None:
         """Ask for a drain right away, because a change just queued deliveries."""
         self._more = True
-        self._wake()
+        if not self._busy.locked():
+            self._wake()  # a drain under way sees `_more` and goes round again
 
     def answer_url(self, token: str) -> str:
         """Return the guest page address for a link token."""

@@ -245,8 +245,8 @@ async def test_health_and_metrics_tell_how_the_process_is(
     assert 'meetbot_decisions_total{source="guest page"} 1.0' in exposition
     assert "meetbot_slack_ack_seconds_count" in exposition
 
-    await meetbot.engine.dispose()
     meetbot.scheduler.pause()
+    await meetbot.background_work_finished()  # a job cut off mid-query would leak its connection
     meetbot.scheduler.shutdown(wait=False)
     async with (
         aiohttp.ClientSession() as session,

@@ -1,0 +1,753 @@
+#!/usr/bin/env python
+"""How fast do a thousand guests' invitations reach the mail server, next to raw aiosmtplib?
+
+    python bench/fanout.py [--guests 1000] [--rounds 3] [--postgres URL] [--profile]
+
+The real app (`bot.app.Meetbot`) is driven as Slack would drive it: `/meet`, then the
+create form submitted (signed) with `--guests` outside guests. The clock starts when the
+submission is sent and stops when a local SMTP server (aiosmtpd on 127.0.0.1, in a child
+process, counting only) has accepted the last invitation. Two floors send the very bytes
+Meetbot sent (captured by the server in the first round) with raw aiosmtplib, sequentially:
+
+  floor, one connection        all messages over one SMTP connection;
+  floor, connection per message connect, EHLO, MAIL, RCPT, DATA, QUIT for every message.
+
+The issue's aim is Meetbot within 1.5x of the floor. `--profile` adds one more Meetbot round
+(not counted) under cProfile with a wall-clock breakdown of the outbox's steps, to say what
+dominates. SQLite in a temp folder by default; `--postgres URL` uses a fresh database created
+next to the one in the URL and dropped afterwards. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import functools
+import inspect
+import logging
+import multiprocessing
+import os
+import platform
+import pstats
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.sharedctypes import Synchronized
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the tests' fakes and helpers are imported from the repo root
+
+import aiosmtplib  # noqa: E402
+from aiosmtpd.controller import Controller  # noqa: E402
+from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
+from sqlalchemy import make_url, select, text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+import bot.mail.messages  # noqa: E402
+import bot.mail.transport  # noqa: E402
+import bot.outbox  # noqa: E402
+from bot.app import Meetbot  # noqa: E402
+from bot.guests import MAX_GUESTS  # noqa: E402
+from bot.mail.messages import Files, Sender, invitation_message  # noqa: E402
+from storage.models import Event, utc_now  # noqa: E402
+from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.support.flows import in_days, open_create_form  # noqa: E402
+from tests.support.network import free_port  # noqa: E402
+from tests.support.signed import SlackSender  # noqa: E402
+
+AIM = 1.5  # the issue: within 1.5x of the floor
+WARMUP_GUESTS = 10
+CHILD_START_TIMEOUT_S = 60.0
+# Meetbot's own defaults for its background jobs (make_settings uses test-speed ones), so
+# reminder and calendar-feed polling do not steal time from the measurement.
+PRODUCTION_INTERVALS = {
+    "MEETBOT_OUTBOX_INTERVAL": 5.0,
+    "MEETBOT_REMINDER_INTERVAL": 30.0,
+    "MEETBOT_FEED_INTERVAL": 60.0,
+}
+
+# CLOCK_MONOTONIC is system-wide on Linux (and mach time / QPC elsewhere): the SMTP child
+# stamps each accepted message with it. `check_clock` verifies that rather than trusting it.
+now = time.monotonic
+
+
+class BenchError(Exception):
+    """Something went wrong that makes the numbers meaningless; the message says what."""
+
+
+# ---------------------------------------------------------------------------
+# The SMTP server: aiosmtpd in a child process that counts and keeps raw bytes
+# ---------------------------------------------------------------------------
+
+Captured = tuple[str, tuple[str, ...], bytes]  # envelope from, recipients, message bytes
+
+
+class CountingHandler:
+    """Accept everything; count messages and note when the last one was accepted.
+
+    No parsing, so the server costs as little as possible per message. The raw bytes are
+    kept so the floors can send exactly what Meetbot sent.
+    """
+
+    def __init__(self, count: Synchronized[int], last: Synchronized[float]) -> None:
+        self._count = count
+        self._last = last
+        self._lock = threading.Lock()
+        self._kept: list[Captured] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        with self._lock:
+            self._kept.append((str(envelope.mail_from), tuple(envelope.rcpt_tos), raw))
+        with self._count.get_lock():
+            self._count.value += 1
+            self._last.value = now()
+        return "250 OK"
+
+    def take(self) -> list[Captured]:
+        with self._lock:
+            kept, self._kept = self._kept, []
+        return kept
+
+
+def smtp_child(conn: Connection, count: Synchronized[int], last: Synchronized[float]) -> None:
+    """Entry point of the SMTP server process; commands come over the pipe."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    handler = CountingHandler(count, last)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    try:
+        controller.start()
+    except Exception as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", port))
+    try:
+        while True:
+            try:
+                command = conn.recv()
+            except (EOFError, OSError):
+                break
+            if command == "take":
+                conn.send(handler.take())
+            elif command == "now":
+                conn.send(now())
+            else:
+                break
+    finally:
+        controller.stop()
+
+
+class MailServer:
+    """The parent's handle on the SMTP child: its address, counter and captured messages."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        port: int,
+        count: Synchronized[int],
+        last: Synchronized[float],
+    ) -> None:
+        self._conn = conn
+        self.port = port
+        self._count = count
+        self._last = last
+        self.url = f"smtp://127.0.0.1:{port}"  # what make_settings reads as `mailbox.url`
+
+    def _ask(self, command: str) -> Any:
+        self._conn.send(command)
+        if not self._conn.poll(30):
+            raise BenchError("the SMTP server process stopped answering")
+        return self._conn.recv()
+
+    def check_clock(self) -> None:
+        before = now()
+        theirs = float(self._ask("now"))
+        after = now()
+        if not before <= theirs <= after:
+            raise BenchError(
+                "the SMTP process's monotonic clock differs from this process's "
+                f"({theirs:.6f} not within {before:.6f}..{after:.6f})"
+            )
+
+    def reset(self) -> None:
+        """Forget everything received so far."""
+        self._ask("take")
+        with self._count.get_lock():
+            self._count.value = 0
+            self._last.value = 0.0
+
+    def take(self) -> list[Captured]:
+        return list(self._ask("take"))
+
+    async def accepted(self, expected: int, wait_s: float) -> float:
+        """Wait until `expected` messages were accepted; return when the last one was."""
+        deadline = now() + wait_s
+        while self._count.value < expected:
+            if now() > deadline:
+                raise BenchError(
+                    f"only {self._count.value} of {expected} messages reached the SMTP server "
+                    f"within {wait_s:.0f} s"
+                )
+            await asyncio.sleep(0.005)
+        if self._count.value > expected:
+            raise BenchError(f"the SMTP server got {self._count.value} messages, not {expected}")
+        return float(self._last.value)
+
+
+@contextlib.contextmanager
+def mail_server() -> Iterator[MailServer]:
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    count = context.Value("q", 0)
+    last = context.Value("d", 0.0)
+    process = context.Process(
+        target=smtp_child, args=(theirs, count, last), name="bench-smtp", daemon=True
+    )
+    process.start()
+    try:
+        if not ours.poll(CHILD_START_TIMEOUT_S):
+            raise BenchError("the SMTP server process did not start")
+        kind, detail = ours.recv()
+        if kind != "ready":
+            raise BenchError(f"the SMTP server process failed: {detail}")
+        server = MailServer(ours, int(detail), count, last)  # type: ignore[arg-type]
+        server.check_clock()
+        yield server
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+
+
+# ---------------------------------------------------------------------------
+# Meetbot, driven through Slack's /meet and the create form
+# ---------------------------------------------------------------------------
+
+
+def guest_list(count: int, round_number: int) -> str:
+    """`count` guests as an organizer would paste them, distinct per round."""
+    return "\n".join(
+        f"Guest {n} <guest{n}.r{round_number}@client{n % 7}.example>" for n in range(count)
+    )
+
+
+@dataclass
+class MeetbotRound:
+    seconds: float  # submission sent -> last invitation accepted by the SMTP server
+    ack_seconds: float  # submission sent -> the app's HTTP answer received
+
+
+class Driver:
+    """Meetbot running against the fake Slack and the SMTP child."""
+
+    def __init__(self, app: Meetbot, slack: FakeSlack, server: MailServer) -> None:
+        self.app = app
+        self.slack = slack
+        self.server = server
+        self.sender = SlackSender(app.settings.base_url, SIGNING_SECRET, slack, TEAM_ID)
+        self._rounds = 0
+
+    async def invite(self, guests: int, wait_s: float) -> MeetbotRound:
+        """Open the form (untimed), submit it with `guests` guests, wait for every e-mail."""
+        self._rounds += 1
+        self.server.reset()
+        view = await open_create_form(self.sender, self.slack, ORGANIZER)
+        begin = in_days(2)
+        typed = {
+            "title": f"All-hands {self._rounds}",
+            "start": int(begin.timestamp()),
+            "end": int(begin.timestamp()) + 45 * 60,
+            "location": "Room 4 / https://meet.example/abc",
+            "description": "Quarterly update.\nBring questions.",
+            "members": [],
+            "guests": guest_list(guests, self._rounds),
+            "notify": ["notify"],
+            "reminder": "15",
+        }
+        started = now()
+        response = await self.sender.submit_view(ORGANIZER, view, **typed)
+        acked = now()
+        if response.status != 200 or response.json():
+            raise BenchError(f"the form was refused: HTTP {response.status} {response.text[:300]}")
+        last = await self.server.accepted(guests, wait_s)
+        return MeetbotRound(last - started, acked - started)
+
+
+# ---------------------------------------------------------------------------
+# Floors: the same bytes through raw aiosmtplib
+# ---------------------------------------------------------------------------
+
+
+async def floor_one_connection(
+    server: MailServer, messages: list[Captured], wait_s: float
+) -> float:
+    server.reset()
+    started = now()
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=server.port, start_tls=False)
+    await client.connect()
+    for sender, recipients, raw in messages:
+        await client.sendmail(sender, list(recipients), raw)
+    last = await server.accepted(len(messages), wait_s)
+    await client.quit()
+    return last - started
+
+
+async def floor_connection_each(
+    server: MailServer, messages: list[Captured], wait_s: float
+) -> float:
+    server.reset()
+    started = now()
+    for sender, recipients, raw in messages:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=server.port, start_tls=False)
+        await client.connect()
+        await client.sendmail(sender, list(recipients), raw)
+        await client.quit()
+    last = await server.accepted(len(messages), wait_s)
+    return last - started
+
+
+# ---------------------------------------------------------------------------
+# Building alone: what invitation_message costs with no I/O at all
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class BuildCost:
+    build_seconds: float
+    serialize_seconds: float
+    messages: int
+
+
+async def build_cost(app: Meetbot) -> BuildCost:
+    """Build (and serialize) the last meeting's invitations exactly as the outbox does."""
+    services = app.services
+    assert services is not None
+    async with app.sessions() as session:
+        event_id = await session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
+    assert event_id is not None
+    meeting = await services.meetings.get(TEAM_ID, event_id)
+    sender = Sender(app.settings.mail_from)
+    guests = [
+        (guest, services.outbox.answer_url(services.meetings.link_token(guest)))
+        for guest in meeting.guests
+    ]
+    started = now()
+    built = [
+        invitation_message(
+            meeting, guest, sender=sender, answer_url=url, stamp=utc_now(), files=Files()
+        )
+        for guest, url in guests
+    ]
+    middle = now()
+    for message in built:
+        message.as_bytes()
+    return BuildCost(middle - started, now() - middle, len(built))
+
+
+# ---------------------------------------------------------------------------
+# --profile: where the outbox's wall time goes, and cProfile's CPU view
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    calls: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Breakdown:
+    steps: dict[str, Step] = field(default_factory=dict)
+
+    def timed_async(
+        self, name: str, function: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = now()
+            try:
+                return await function(*args, **kwargs)
+            finally:
+                step = self.steps.setdefault(name, Step())
+                step.calls += 1
+                step.seconds += now() - started
+
+        return wrapper
+
+    def timed_sync(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = now()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                step = self.steps.setdefault(name, Step())
+                step.calls += 1
+                step.seconds += now() - started
+
+        return wrapper
+
+
+def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
+    """(label, indent, owner, attribute): the steps timed, in the order the outbox runs them."""
+    services = app.services
+    assert services is not None
+    outbox = services.outbox
+    smtp = aiosmtplib.SMTP
+    messages = bot.mail.messages
+    return [
+        ("outbox: pick due batch (SELECT 50 ids)", 0, outbox, "_due_entries"),
+        ("outbox: claim entry (UPDATE, own transaction)", 0, outbox, "_claim"),
+        ("outbox: load meeting (once per batch)", 0, outbox._meetings, "get"),
+        ("outbox: guest files", 0, outbox, "_guest_files"),
+        ("build message (invitation_message)", 0, bot.outbox, "invitation_message"),
+        ("headers (_envelope)", 1, messages, "_envelope"),
+        ("calendar (request_calendar: VEVENT, VTIMEZONE)", 1, messages, "request_calendar"),
+        ("bodies, to_ical, MIME parts (_fill)", 1, messages, "_fill"),
+        ("SMTP send (Mailer.send, whole session)", 0, outbox._mailer, "send"),
+        ("connect + EHLO", 1, smtp, "connect"),
+        ("send_message (serialize + MAIL/RCPT/DATA)", 1, smtp, "send_message"),
+        ("sendmail (MAIL/RCPT/DATA round trips)", 2, smtp, "sendmail"),
+        ("QUIT", 1, smtp, "quit"),
+        ("wait until the socket is closed (_closed)", 1, bot.mail.transport, "_closed"),
+        ("outbox: mark sent (UPDATE, own transaction)", 0, outbox, "_mark"),
+    ]
+
+
+@contextlib.contextmanager
+def instrumented(rows: list[tuple[str, int, Any, str]], breakdown: Breakdown) -> Iterator[None]:
+    """Wrap the outbox's steps with wall-clock timers; undo it afterwards."""
+    patches: list[tuple[Any, str, Any]] = []
+    for label, _, owner, name in rows:
+        function = getattr(owner, name, None)
+        if function is None:
+            continue  # the code moved on; that row stays empty
+        if inspect.iscoroutinefunction(function):
+            replacement = breakdown.timed_async(label, function)
+        else:
+            replacement = breakdown.timed_sync(label, function)
+        patches.append((owner, name, vars(owner).get(name, _MISSING)))
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patches):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+_MISSING = object()
+
+
+def top_functions(
+    profile: cProfile.Profile, limit: int
+) -> tuple[float, dict[str, float], list[str]]:
+    """Seconds idle in epoll, own CPU time by package, and the top functions by own time."""
+    stats = pstats.Stats(profile)
+    rows = []
+    idle = 0.0
+    packages: dict[str, float] = {}
+    prefixes = sorted({str(ROOT), *sys.path}, key=len, reverse=True)
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "poll' of 'select." in name:
+            idle += tottime
+            continue
+        where = filename
+        for prefix in prefixes:
+            if prefix and where.startswith(prefix + os.sep):
+                where = where[len(prefix) + 1 :]
+                break
+        package = "builtins (C calls)" if where == "~" else where.split(os.sep, 1)[0]
+        packages[package] = packages.get(package, 0.0) + tottime
+        rows.append((tottime, cumtime, calls, f"{where}:{line}({name})"))
+    rows.sort(reverse=True)
+    return (
+        idle,
+        packages,
+        [
+            f"  {tottime:8.3f} {cumtime:8.3f} {calls:8d}  {where}"
+            for tottime, cumtime, calls, where in rows[:limit]
+        ],
+    )
+
+
+async def profile_round(driver: Driver, guests: int, wait_s: float) -> list[str]:
+    """Two more rounds: one with wall-clock timers on the outbox's steps, one under cProfile."""
+    breakdown = Breakdown()
+    rows = breakdown_rows(driver.app)
+    with instrumented(rows, breakdown):
+        total = (await driver.invite(guests, wait_s)).seconds
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        profiled = (await driver.invite(guests, wait_s)).seconds
+    finally:
+        profile.disable()
+    lines = [
+        "",
+        f"--profile, round A ({guests} guests, timers on the outbox's steps, not counted "
+        f"above): {total:.2f} s.",
+        "Wall time per step (awaits included; the drain is sequential, so the top-level rows",
+        "add up to the round):",
+        f"  {'step':<56} {'calls':>6} {'total s':>8} {'ms/call':>8} {'share':>6}",
+    ]
+    top_level = 0.0
+    for label, indent, _, _ in rows:
+        step = breakdown.steps.get(label)
+        if step is None:
+            continue
+        if indent == 0:
+            top_level += step.seconds
+        name = "  " * indent + ("- " if indent else "") + label
+        lines.append(
+            f"  {name:<56} {step.calls:>6} {step.seconds:>8.3f} "
+            f"{step.seconds / step.calls * 1000:>8.2f} {step.seconds / total:>6.0%}"
+        )
+    rest = max(total - top_level, 0.0)
+    lines.append(
+        f"  {'everything else (form, create, entry reads, Slack)':<56} {'':>6} "
+        f"{rest:>8.3f} {'':>8} {rest / total:>6.0%}"
+    )
+    idle, packages, top = top_functions(profile, 15)
+    busiest = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:8]
+    lines += [
+        "",
+        f"--profile, round B ({guests} guests under cProfile, {profiled:.2f} s): this process's",
+        "main thread (not aiosqlite's worker thread, not the SMTP server); idle in the",
+        f"event loop's epoll wait: {idle:.2f} s.",
+        "Own CPU time by package: "
+        + ", ".join(f"{name.removesuffix('.py')} {seconds:.2f} s" for name, seconds in busiest),
+        "Top functions by own CPU time:",
+        f"  {'tottime':>8} {'cumtime':>8} {'calls':>8}  function",
+        *top,
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, aiosmtplib {aiosmtplib.__version__}"
+    )
+
+
+@contextlib.asynccontextmanager
+async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
+    """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
+    if not args.postgres:
+        path = folder / "meetbot.db"
+        yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
+        return
+    url = make_url(args.postgres)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+asyncpg")
+    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield (
+                url.set(database=name).render_as_string(hide_password=False),
+                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
+            )
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def render(
+    args: argparse.Namespace,
+    where: str,
+    rounds: list[MeetbotRound],
+    one: list[float],
+    each: list[float],
+    build: BuildCost,
+) -> list[str]:
+    n = args.guests
+    bot_s = median([r.seconds for r in rounds])
+    one_s, each_s = median(one), median(each)
+
+    def row(name: str, values: list[float], ratio_to: list[tuple[str, float]]) -> str:
+        m = median(values)
+        ratios = "  ".join(f"{m / f:5.2f}x {label}" for label, f in ratio_to)
+        runs = ", ".join(f"{v:.2f}" for v in values)
+        return f"{name:<32} {m:>8.2f} {n / m:>9.0f}   {ratios:<28} [{runs}]"
+
+    verdict_one = "MET" if bot_s <= AIM * one_s else "NOT MET"
+    verdict_each = "MET" if bot_s <= AIM * each_s else "NOT MET"
+    return [
+        f"Fan-out: one event, {n} guests; {args.rounds} round(s), median shown; {where}.",
+        f"machine: {machine()}",
+        "",
+        f"{'':<32} {'seconds':>8} {'msgs/s':>9}   {'ratio':<28} [each round, s]",
+        row(
+            "meetbot (submit -> last 250 OK)",
+            [r.seconds for r in rounds],
+            [
+                ("/ one conn", one_s),
+                ("/ conn each", each_s),
+            ],
+        ),
+        row("floor: one connection", one, []),
+        row("floor: connection per message", each, []),
+        "",
+        f"submission acked after {median([r.ack_seconds for r in rounds]) * 1000:.0f} ms "
+        "(median); the rest is creation and the outbox.",
+        f"building alone, no I/O: {build.build_seconds:.2f} s for {build.messages} "
+        f"invitation_message() calls ({build.build_seconds / build.messages * 1000:.2f} ms "
+        f"each), + {build.serialize_seconds:.2f} s as_bytes().",
+        "",
+        f"aim: within {AIM}x of the floor. vs one connection: {bot_s / one_s:.2f}x -> "
+        f"{verdict_one}; vs a connection per message: {bot_s / each_s:.2f}x -> {verdict_each}.",
+        "",
+        "caveats: everything on one machine over loopback; the app, the fake Slack and the",
+        "floors' client share this process and event loop; the SMTP server (aiosmtpd, counting",
+        "only) runs in a child process; a real mail server adds network round trips and TLS",
+        "per connection, which widen the gap between the two floors.",
+    ]
+
+
+async def run(args: argparse.Namespace) -> int:
+    timeout = max(120.0, args.guests * 0.5)
+    with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp, mail_server() as server:
+        async with database(args, Path(tmp)) as (database_url, where):
+            slack = FakeSlack(team_id=TEAM_ID)
+            slack.add_user(
+                ORGANIZER,
+                real_name="Olga Organizer",
+                email="olga@acme.example",
+                tz="Europe/Warsaw",
+            )
+            await slack.start()
+            # SLACK_APP_TOKEN=None: an app token in the environment would switch to Socket Mode.
+            settings = make_settings(
+                database_url,
+                slack,
+                server,  # type: ignore[arg-type]  # only .url is read
+                free_port(),
+                SLACK_APP_TOKEN=None,
+                **PRODUCTION_INTERVALS,
+            )
+            app = Meetbot(settings)
+            try:
+                await app.start()
+                driver = Driver(app, slack, server)
+                print(f"warm-up: {WARMUP_GUESTS} guests ...", file=sys.stderr, flush=True)
+                await driver.invite(WARMUP_GUESTS, timeout)
+                rounds: list[MeetbotRound] = []
+                one: list[float] = []
+                each: list[float] = []
+                messages: list[Captured] = []
+                for number in range(1, args.rounds + 1):
+                    print(f"round {number}: meetbot ...", file=sys.stderr, flush=True)
+                    rounds.append(await driver.invite(args.guests, timeout))
+                    if not messages:
+                        messages = server.take()
+                        recipients = {r.lower() for _, rs, _ in messages for r in rs}
+                        if len(messages) != args.guests or len(recipients) != args.guests:
+                            raise BenchError(
+                                f"captured {len(messages)} messages to {len(recipients)} "
+                                f"addresses, expected {args.guests} each"
+                            )
+                    print(f"round {number}: floors ...", file=sys.stderr, flush=True)
+                    one.append(await floor_one_connection(server, messages, timeout))
+                    each.append(await floor_connection_each(server, messages, timeout))
+                build = await build_cost(app)
+                lines = render(args, where, rounds, one, each, build)
+                size = sum(len(raw) for _, _, raw in messages) / len(messages)
+                lines.insert(2, f"message size: {size / 1024:.1f} KiB on average")
+                if args.profile:
+                    print("profile round ...", file=sys.stderr, flush=True)
+                    lines += await profile_round(driver, args.guests, timeout * 3)
+                if slack.rejected():
+                    lines.append(f"WARNING: the fake Slack refused calls: {slack.rejected()[:3]}")
+            finally:
+                await app.stop()
+                await slack.stop()
+    print("\n".join(lines), flush=True)
+    return 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--guests", type=int, default=1000, help=f"guests on the event (1..{MAX_GUESTS})"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measured rounds of meetbot and each floor"
+    )
+    parser.add_argument("--postgres", help="PostgreSQL URL to create the bench database next to")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="add one profiled meetbot round: outbox step timings and cProfile's top functions",
+    )
+    args = parser.parse_args(argv)
+    if not 1 <= args.guests <= MAX_GUESTS:
+        parser.error(f"--guests must be 1..{MAX_GUESTS} (the form's limit)")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Meetbot asks for a drain after every change; while one runs, APScheduler warns
+    # "skipped: maximum number of running instances reached" each time. Not the bench's news.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    try:
+        return asyncio.run(run(args))
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,831 @@
+#!/usr/bin/env python
+"""How many guest answers per second does Meetbot record, next to a bare aiohttp handler?
+
+    python bench/rsvp.py [--clients 100] [--seconds 10] [--guests 200] [--warmup 2]
+                         [--postgres URL] [--notify] [--keep-rate-limits]
+
+Sets up one meeting with `--guests` outside guests through the real app (`bot.app.Meetbot`,
+`Meetings.create`), lets the outbox mail the invitations to a local SMTP server and takes
+each guest's answer link (`/rsvp/<token>`) from the text part of their e-mail. Then
+`--clients` concurrent clients (one aiohttp session, connector limit `--clients`) POST
+answers (`answer=accepted|declined|tentative`, `comment=...`) for `--seconds`, each POST
+changing that guest's answer, against:
+
+  bare aiohttp   an `aiohttp.web` app served the same way (AppRunner, TCPSite on 127.0.0.1,
+                 no access log) whose POST /rsvp/<token> reads the form and returns a small
+                 HTML page;
+  meetbot        the real `POST /rsvp/<token>`.
+
+Prints POSTs per second and p50/p99 latency of each, 429s (rate limited) and other
+failures separately, and checks afterwards that every link's stored answer is the last
+one POSTed. Meetbot's rate-limit settings (any integer setting whose name has RATE as a
+word) are raised for the run unless `--keep-rate-limits`; the bench says which. SQLite in
+a temp folder by default; `--postgres URL` uses a fresh database created next to the one
+in the URL and dropped afterwards. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import functools
+import html
+import inspect
+import itertools
+import logging
+import math
+import multiprocessing
+import os
+import platform
+import pstats
+import re
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # the tests' fakes and helpers are imported from the repo root
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+from sqlalchemy import func, make_url, select, text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+import bot.meetings  # noqa: E402
+import handlers.web  # noqa: E402
+from bot.app import Meetbot  # noqa: E402
+from bot.config import Settings  # noqa: E402
+from bot.drafts import MeetingDraft  # noqa: E402
+from bot.guests import Guest  # noqa: E402
+from bot.meetings import Delivery, Organizer  # noqa: E402
+from bot.tokens import hash_token  # noqa: E402
+from storage.models import Attendee, OutboxEntry  # noqa: E402
+from tests.conftest import ORGANIZER, TEAM_ID, make_settings  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.support.flows import in_days  # noqa: E402
+from tests.support.mailbox import Mailbox  # noqa: E402
+from tests.support.network import free_port  # noqa: E402
+
+ANSWERS = ("accepted", "declined", "tentative")
+RAISED_LIMIT = 1_000_000_000
+RATE_NAME = re.compile(r"(^|_)RATE(_|$)")
+TOKEN_IN_LINK = re.compile(r"/rsvp/([A-Za-z0-9_-]{16,})")
+CHILD_START_TIMEOUT_S = 60.0
+REQUEST_TIMEOUT_S = 30.0
+# Meetbot's own defaults for its background jobs (make_settings uses test-speed ones).
+PRODUCTION_INTERVALS = {
+    "MEETBOT_OUTBOX_INTERVAL": 5.0,
+    "MEETBOT_REMINDER_INTERVAL": 30.0,
+    "MEETBOT_FEED_INTERVAL": 60.0,
+}
+FLOOR_PAGE = (
+    '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Thank you</title>'
+    "</head>\n<body><p>Your answer: <strong>{answer}</strong>.</p>{comment}</body></html>\n"
+)
+
+now = time.perf_counter
+
+
+class BenchError(Exception):
+    """Something went wrong that makes the numbers meaningless; the message says what."""
+
+
+# ---------------------------------------------------------------------------
+# The fake Slack, in a child process: the outbox redraws the organizer's summary and
+# Home tab after every answer, and the fake's strict Block Kit checks would otherwise
+# burn this process's CPU (real Slack costs the app only the HTTP call).
+# ---------------------------------------------------------------------------
+
+
+async def _serve_fake_slack(conn: Connection) -> None:
+    slack = FakeSlack(team_id=TEAM_ID)
+    slack.add_user(
+        ORGANIZER, real_name="Olga Organizer", email="olga@acme.example", tz="Europe/Warsaw"
+    )
+    await slack.start()
+    conn.send(("ready", {"api_url": slack.api_url, "bot_token": slack.bot_token}))
+    try:
+        with contextlib.suppress(EOFError, OSError):
+            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    finally:
+        rejected = [f"{call.method}: {error}" for call, error in slack.rejected()]
+        with contextlib.suppress(OSError):
+            conn.send(("rejected", rejected))
+        await slack.stop()
+
+
+def slack_child(conn: Connection) -> None:
+    """Entry point of the fake Slack's process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    try:
+        asyncio.run(_serve_fake_slack(conn))
+    except Exception as exc:
+        with contextlib.suppress(Exception):
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+@dataclass
+class RemoteSlack:
+    """What make_settings reads from a FakeSlack; `rejected` is filled when it stops."""
+
+    api_url: str
+    bot_token: str
+    rejected: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def remote_slack() -> Iterator[RemoteSlack]:
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=slack_child, args=(theirs,), name="bench-slack", daemon=True)
+    process.start()
+    slack: RemoteSlack | None = None
+    try:
+        if not ours.poll(CHILD_START_TIMEOUT_S):
+            raise BenchError("the fake Slack process did not start")
+        kind, detail = ours.recv()
+        if kind != "ready":
+            raise BenchError(f"the fake Slack process failed: {detail}")
+        slack = RemoteSlack(detail["api_url"], detail["bot_token"])
+        yield slack
+    finally:
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+            if ours.poll(10):
+                kind, detail = ours.recv()
+                if kind == "rejected" and slack is not None:
+                    slack.rejected = list(detail)
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+
+
+# ---------------------------------------------------------------------------
+# The floor: a bare aiohttp handler on the same server stack
+# ---------------------------------------------------------------------------
+
+
+async def floor_answer(request: web.Request) -> web.Response:
+    """Read the form and answer with a small HTML page, touching nothing else."""
+    form = await request.post()
+    answer = html.escape(str(form.get("answer", "")))
+    comment = str(form.get("comment", ""))
+    shown = f"<p>{html.escape(comment)}</p>" if comment else ""
+    return web.Response(
+        text=FLOOR_PAGE.format(answer=answer, comment=shown), content_type="text/html"
+    )
+
+
+@contextlib.asynccontextmanager
+async def floor_server() -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_post("/rsvp/{token}", floor_answer)
+    runner = web.AppRunner(app, access_log=None)  # as Meetbot serves its pages
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+# ---------------------------------------------------------------------------
+# Load: `clients` workers, each POSTing the next link's next answer
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    seconds: float
+    status: int | None  # None: no HTTP answer (connection error, timeout)
+    size: int = 0
+
+
+@dataclass
+class Result:
+    name: str
+    samples: list[Sample]
+    elapsed: float
+    failures: Counter[str] = field(default_factory=Counter)
+
+    def ok(self) -> list[float]:
+        return [s.seconds for s in self.samples if s.status == 200]
+
+    def count(self, status: int) -> int:
+        return sum(1 for s in self.samples if s.status == status)
+
+    def others(self) -> int:
+        return sum(1 for s in self.samples if s.status not in (200, 429))
+
+    def per_second(self) -> float:
+        return len(self.ok()) / self.elapsed if self.elapsed > 0 else math.nan
+
+    def mean_size(self) -> float:
+        sizes = [s.size for s in self.samples if s.status == 200]
+        return sum(sizes) / len(sizes) if sizes else math.nan
+
+
+def next_answer(current: str) -> str:
+    """The answer after `current` in the cycle, so every POST changes the stored answer."""
+    return (
+        ANSWERS[(ANSWERS.index(current) + 1) % len(ANSWERS)] if current in ANSWERS else ANSWERS[0]
+    )
+
+
+async def load(
+    session: aiohttp.ClientSession,
+    name: str,
+    base_url: str,
+    links: deque[str],
+    answered: dict[str, str],
+    clients: int,
+    seconds: float,
+) -> Result:
+    """POST answers from `clients` workers for `seconds`; in-flight requests then finish.
+
+    A link is taken from the left of `links` and put back on the right when its answer is
+    in, so no link is ever answered twice at once (there are at least as many links as
+    clients). `answered` holds each link's last answer that got a 200.
+    """
+    samples: list[Sample] = []
+    failures: Counter[str] = Counter()
+    numbers = itertools.count(1)
+    stop_at = now() + seconds
+
+    async def worker() -> None:
+        while now() < stop_at:
+            token = links.popleft()
+            answer = next_answer(answered.get(token, ""))
+            form = {"answer": answer, "comment": f"bench answer {next(numbers)}"}
+            started = now()
+            status: int | None = None
+            size = 0
+            try:
+                async with session.post(f"{base_url}/rsvp/{token}", data=form) as response:
+                    size = len(await response.read())
+                    status = response.status
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                failures[f"{type(exc).__name__}: {exc}"[:120]] += 1
+            samples.append(Sample(now() - started, status, size))
+            if status == 200:
+                answered[token] = answer
+            elif status is not None:
+                failures[f"HTTP {status}"] += 1
+            links.append(token)
+
+    began = now()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return Result(name, samples, now() - began, failures)
+
+
+# ---------------------------------------------------------------------------
+# Meetbot: settings, the meeting, the links
+# ---------------------------------------------------------------------------
+
+
+def rate_settings() -> list[tuple[str, Any]]:
+    """(variable, default) of every integer setting whose name has RATE as a word."""
+    found = []
+    for name, spec in Settings.model_fields.items():
+        alias = spec.alias or name.upper()
+        if RATE_NAME.search(alias.upper()) and spec.annotation in (int, float):
+            found.append((alias, spec.default))
+    return found
+
+
+def links_in(mailbox: Mailbox) -> list[str]:
+    """Each guest's answer token, from the text part of their invitation."""
+    tokens = []
+    for mail in mailbox.received:
+        body = mail.message.get_body(preferencelist=("plain",))
+        match = TOKEN_IN_LINK.search(body.get_content() if body is not None else "")
+        if match is None:
+            raise BenchError(f"no /rsvp/<token> link in the mail to {mail.recipients}")
+        tokens.append(match.group(1))
+    return tokens
+
+
+async def create_meeting(app: Meetbot, guests: int, notify: bool) -> int:
+    services = app.services
+    assert services is not None
+    start = in_days(3)
+    draft = MeetingDraft(
+        title="Town hall",
+        start=start,
+        end=start + timedelta(hours=1),
+        location="Main hall / https://meet.example/townhall",
+        description="Quarterly update.\nBring questions.",
+        guests=tuple(
+            Guest(email=f"guest{n}@client{n % 7}.example", name=f"Guest {n}") for n in range(guests)
+        ),
+        notify=notify,
+    )
+    organizer = Organizer(ORGANIZER, "Olga Organizer", "olga@acme.example", "Europe/Warsaw")
+    meeting = await services.meetings.create(TEAM_ID, organizer, draft)
+    return meeting.id
+
+
+async def changes_recorded(app: Meetbot, event_id: int) -> int:
+    """Organizer-summary redraws queued for the event: one per answer that changed."""
+    async with app.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(
+                OutboxEntry.event_id == event_id,
+                OutboxEntry.kind == Delivery.ORGANIZER_SUMMARY.value,
+            )
+        )
+        return int(count or 0)
+
+
+async def pending_deliveries(app: Meetbot) -> int:
+    async with app.sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
+        )
+        return int(count or 0)
+
+
+async def stored_answers(app: Meetbot, event_id: int) -> dict[str, str]:
+    """token hash -> the answer the database holds."""
+    async with app.sessions() as session:
+        rows = await session.execute(
+            select(Attendee.token_hash, Attendee.response).where(
+                Attendee.event_id == event_id, Attendee.token_hash.is_not(None)
+            )
+        )
+        return {str(token_hash): str(response) for token_hash, response in rows}
+
+
+# ---------------------------------------------------------------------------
+# --profile: where a POST's wall time goes, and cProfile's CPU view
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    calls: int = 0
+    seconds: float = 0.0
+
+
+class Breakdown:
+    """Wall-clock timers wrapped around named steps (awaits included)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, Step] = {}
+
+    def _add(self, name: str, seconds: float) -> None:
+        step = self.steps.setdefault(name, Step())
+        step.calls += 1
+        step.seconds += seconds
+
+    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = now()
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    self._add(name, now() - started)
+
+            return timed_async
+
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = now()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._add(name, now() - started)
+
+        return timed
+
+
+_MISSING = object()
+
+
+def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
+    """(label, indent, owner, attribute): the steps of one POST, then the outbox beside it."""
+    services = app.services
+    assert services is not None
+    outbox = services.outbox
+    return [
+        (
+            "rate limiter (answer_limits.allow)",
+            0,
+            getattr(services, "answer_limits", None),
+            "allow",
+        ),
+        ("read the form (request.post)", 0, web.BaseRequest, "post"),
+        ("meetings.respond_as_guest (one transaction)", 0, services.meetings, "respond_as_guest"),
+        (
+            "find the link (_attendee_by_token, + pool checkout)",
+            1,
+            bot.meetings,
+            "_attendee_by_token",
+        ),
+        ("load event + all attendees (_load_event)", 1, bot.meetings, "_load_event"),
+        ("record, queue redraws, build Meeting (_record)", 1, bot.meetings, "_record"),
+        ("render the page (_answer_page)", 0, handlers.web, "_answer_page"),
+        ("outbox, alongside: claim entry (UPDATE, own transaction)", 0, outbox, "_claim"),
+        ("outbox, alongside: mark sent/superseded (UPDATE)", 0, outbox, "_mark"),
+        ("outbox, alongside: build blocks + Slack call (_send)", 0, outbox, "_send"),
+    ]
+
+
+@contextlib.contextmanager
+def instrumented(rows: list[tuple[str, int, Any, str]], breakdown: Breakdown) -> Iterator[None]:
+    """Wrap each step with a wall-clock timer; undo it afterwards."""
+    patches: list[tuple[Any, str, Any]] = []
+    for label, _, owner, name in rows:
+        function = getattr(owner, name, None) if owner is not None else None
+        if function is None:
+            continue  # the code moved on; that row stays empty
+        patches.append((owner, name, vars(owner).get(name, _MISSING)))
+        setattr(owner, name, breakdown.wrap(label, function))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patches):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def cpu_by_package(profile: cProfile.Profile, limit: int) -> tuple[float, list[str], list[str]]:
+    """Seconds idle in epoll, own CPU time by package, and the top functions by own time."""
+    stats = pstats.Stats(profile)
+    idle = 0.0
+    packages: Counter[str] = Counter()
+    rows = []
+    prefixes = sorted({str(ROOT), *sys.path}, key=len, reverse=True)
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "poll' of 'select." in name:
+            idle += tottime
+            continue
+        where = filename
+        for prefix in prefixes:
+            if prefix and where.startswith(prefix + os.sep):
+                where = where[len(prefix) + 1 :]
+                break
+        package = "builtins (C calls)" if where == "~" else where.split(os.sep, 1)[0]
+        packages[package.removesuffix(".py")] += tottime
+        rows.append((tottime, cumtime, calls, f"{where}:{line}({name})"))
+    rows.sort(reverse=True)
+    busiest = [f"{name} {seconds:.2f} s" for name, seconds in packages.most_common(8)]
+    top = [f"  {t:8.3f} {c:8.3f} {n:8d}  {w}" for t, c, n, w in rows[:limit]]
+    return idle, busiest, top
+
+
+async def profile_meetbot(
+    app: Meetbot,
+    session: aiohttp.ClientSession,
+    tokens: list[str],
+    answered: dict[str, str],
+    args: argparse.Namespace,
+) -> list[str]:
+    """Two more meetbot phases, not counted: one with step timers, one under cProfile."""
+    base_url = app.settings.base_url
+    breakdown = Breakdown()
+    rows = breakdown_rows(app)
+    print("meetbot: profile phase A (timers) ...", file=sys.stderr, flush=True)
+    with instrumented(rows, breakdown):
+        timed = await load(
+            session, "meetbot", base_url, deque(tokens), answered, args.clients, args.seconds
+        )
+    print("meetbot: profile phase B (cProfile) ...", file=sys.stderr, flush=True)
+    profile = cProfile.Profile()
+    profile.enable()
+    try:
+        profiled = await load(
+            session, "meetbot", base_url, deque(tokens), answered, args.clients, args.seconds
+        )
+    finally:
+        profile.disable()
+    ok = timed.ok()
+    lines = [
+        "",
+        f"--profile, phase A ({args.seconds:g} s, timers on, not counted above): "
+        f"{timed.per_second():.1f} POST/s, mean latency {sum(ok) / max(len(ok), 1) * 1000:.0f} ms.",
+        "Wall time per step, awaits included (waiting for a pooled connection, a database lock",
+        "or the busy event loop counts where it happens):",
+        f"  {'step':<54} {'calls':>7} {'ms/call':>8} {'total s':>8}",
+    ]
+    for label, indent, _, _ in rows:
+        step = breakdown.steps.get(label)
+        if step is None:
+            continue
+        name = "  " * indent + ("- " if indent else "") + label
+        lines.append(
+            f"  {name:<54} {step.calls:>7} {step.seconds / step.calls * 1000:>8.2f} "
+            f"{step.seconds:>8.2f}"
+        )
+    idle, busiest, top = cpu_by_package(profile, 12)
+    lines += [
+        "",
+        f"--profile, phase B ({args.seconds:g} s under cProfile, {profiled.per_second():.1f} "
+        f"POST/s): this process's main thread (the load",
+        f"generator included; not aiosqlite's worker thread); idle in epoll: {idle:.2f} s.",
+        "Own CPU time by package: " + ", ".join(busiest),
+        "Top functions by own CPU time:",
+        f"  {'tottime':>8} {'cumtime':>8} {'calls':>8}  function",
+        *top,
+    ]
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+# ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Linear-interpolated percentile (numpy's default), `p` in 0..100."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    rank = (len(ordered) - 1) * p / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def figures(result: Result) -> list[float]:
+    """POST/s, then p50, p99, max latency of the 200s in ms."""
+    ok = result.ok()
+    return [
+        result.per_second(),
+        percentile(ok, 50) * 1000,
+        percentile(ok, 99) * 1000,
+        (max(ok) if ok else math.nan) * 1000,
+    ]
+
+
+def table(floor: Result, meetbot: Result) -> list[str]:
+    head = f"{'':<14} {'POST/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+    head += f" {'200':>7} {'429':>6} {'other':>6} {'page B':>7}"
+
+    def row(result: Result) -> str:
+        cells = " ".join(f"{v:>8.1f}" for v in figures(result))
+        return (
+            f"{result.name:<14} {cells} {len(result.ok()):>7} {result.count(429):>6} "
+            f"{result.others():>6} {result.mean_size():>7.0f}"
+        )
+
+    ratios = [
+        b / f if f > 0 else math.nan for b, f in zip(figures(meetbot), figures(floor), strict=True)
+    ]
+    ratio_cells = " ".join(f"{v:>7.2f}x" for v in ratios)
+    return [head, row(floor), row(meetbot), f"{'meetbot/floor':<14} {ratio_cells}"]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, aiohttp {aiohttp.__version__}"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
+    """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
+    if not args.postgres:
+        path = folder / "meetbot.db"
+        yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
+        return
+    url = make_url(args.postgres)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+asyncpg")
+    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield (
+                url.set(database=name).render_as_string(hide_password=False),
+                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
+            )
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def measure(
+    session: aiohttp.ClientSession,
+    name: str,
+    base_url: str,
+    tokens: list[str],
+    args: argparse.Namespace,
+    answered: dict[str, str],
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> Result:
+    """Warm up, then measure one target; `before` runs in between."""
+    links = deque(tokens)
+    if args.warmup > 0:
+        print(f"{name}: warm-up {args.warmup:g} s ...", file=sys.stderr, flush=True)
+        await load(session, name, base_url, links, answered, args.clients, args.warmup)
+    if before is not None:
+        await before()
+    print(f"{name}: measuring {args.seconds:g} s ...", file=sys.stderr, flush=True)
+    return await load(session, name, base_url, links, answered, args.clients, args.seconds)
+
+
+async def run(args: argparse.Namespace) -> int:
+    limits = rate_settings()
+    raised = {} if args.keep_rate_limits else {alias: RAISED_LIMIT for alias, _ in limits}
+    lines: list[str] = []
+    profiled: list[str] = []
+    problems: list[str] = []
+    mailbox = Mailbox()
+    mailbox.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp, remote_slack() as slack:
+            async with database(args, Path(tmp)) as (database_url, where):
+                # SLACK_APP_TOKEN=None: an app token in the environment would mean Socket Mode.
+                settings = make_settings(
+                    database_url,
+                    slack,  # type: ignore[arg-type]  # only api_url and bot_token are read
+                    mailbox,
+                    free_port(),
+                    SLACK_APP_TOKEN=None,
+                    **PRODUCTION_INTERVALS,
+                    **raised,
+                )
+                app = Meetbot(settings)
+                try:
+                    await app.start()
+                    print(f"inviting {args.guests} guests ...", file=sys.stderr, flush=True)
+                    event_id = await create_meeting(app, args.guests, args.notify)
+                    await mailbox.wait_for(args.guests, timeout=max(120.0, args.guests * 0.5))
+                    tokens = links_in(mailbox)
+                    if len(set(tokens)) != args.guests:
+                        raise BenchError(
+                            f"found {len(set(tokens))} distinct links, not {args.guests}"
+                        )
+                    connector = aiohttp.TCPConnector(limit=args.clients)
+                    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
+                    async with (
+                        aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+                        floor_server() as floor_url,
+                    ):
+                        floor = await measure(session, "bare aiohttp", floor_url, tokens, args, {})
+                        answered: dict[str, str] = {}
+                        marks: list[int] = []
+
+                        async def mark() -> None:
+                            marks.append(await changes_recorded(app, event_id))
+
+                        meetbot = await measure(
+                            session, "meetbot", settings.base_url, tokens, args, answered, mark
+                        )
+                        changed = await changes_recorded(app, event_id) - marks[0]
+                        if args.profile:
+                            profiled = await profile_meetbot(app, session, tokens, answered, args)
+                    backlog = await pending_deliveries(app)
+                    stored = await stored_answers(app, event_id)
+                    wrong = [t for t, a in answered.items() if stored.get(hash_token(t)) != a]
+                finally:
+                    print("stopping meetbot ...", file=sys.stderr, flush=True)
+                    await app.stop()
+    finally:
+        mailbox.stop()
+
+    lines += [
+        f"RSVP answers, POST /rsvp/<token>: {args.clients} clients (one aiohttp session, "
+        f"connector limit {args.clients}),",
+        f"{args.seconds:g} s per target after {args.warmup:g} s warm-up, {args.guests} guest "
+        f"links, every POST changing its link's answer; {where}.",
+        f"machine: {machine()}",
+    ]
+    if not limits:
+        lines.append("rate limits: no setting named *RATE* in bot/config.py; none raised.")
+    elif raised:
+        names = ", ".join(f"{alias} (default {default})" for alias, default in limits)
+        lines.append(f"rate limits: raised {names} to {RAISED_LIMIT:,} for this run.")
+    else:
+        names = ", ".join(f"{alias}={default}" for alias, default in limits)
+        lines.append(f"rate limits: kept at their defaults ({names}); expect 429s.")
+    lines += [
+        "",
+        *table(floor, meetbot),
+        "",
+        "latency: from sending the POST to the whole page read; 200s only. page B: mean body "
+        "bytes. 429: rate limited (counted apart, not in POST/s).",
+        f"answers: {changed} changes recorded by meetbot while measuring (one organizer-summary "
+        f"redraw queued per changed answer) for {len(meetbot.ok())} POSTs answered 200;",
+        f"final answers in the database match the last answer POSTed for "
+        f"{len(answered) - len(wrong)}/{len(answered)} links.",
+        f"outbox: {backlog} deliveries still pending right after the run (summary and Home "
+        "tab redraws; the app drains them after each change).",
+        "",
+        "caveats: the load generator, both servers and Meetbot's outbox share this process and",
+        "its event loop, on one machine over loopback, so POST/s is bounded by one core of",
+        "Python; the fake Slack runs in a child process. All clients come from 127.0.0.1, so",
+        "an address-based rate limit sees them as one client.",
+    ]
+    lines += profiled
+    for result in (floor, meetbot):
+        for reason, count in result.failures.most_common(3):
+            lines.append(f"{result.name}: {count} x {reason}")
+    if meetbot.others():
+        problems.append(f"meetbot: {meetbot.others()} POSTs failed")
+    if floor.others():
+        problems.append(f"bare aiohttp: {floor.others()} POSTs failed")
+    if wrong:
+        problems.append(f"{len(wrong)} links hold another answer than the last one POSTed")
+    if slack.rejected:
+        problems.append(f"the fake Slack refused {len(slack.rejected)} calls: {slack.rejected[:3]}")
+    print("\n".join(lines), flush=True)
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=100, help="concurrent clients")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per target")
+    parser.add_argument("--guests", type=int, default=200, help="guests, i.e. answer links")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="warm-up seconds per target (not counted)"
+    )
+    parser.add_argument("--postgres", help="PostgreSQL URL to create the bench database next to")
+    parser.add_argument(
+        "--notify",
+        action="store_true",
+        help="tick 'notify me on decision' (a DM to the organizer per answer, paced by Slack)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="add two meetbot phases (not counted): step timers, then cProfile",
+    )
+    parser.add_argument(
+        "--keep-rate-limits",
+        action="store_true",
+        help="leave Meetbot's RATE settings at their defaults (to see 429s)",
+    )
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.seconds <= 0 or args.warmup < 0:
+        parser.error("--clients and --seconds must be positive, --warmup not negative")
+    if args.guests < args.clients:
+        parser.error("--guests must be at least --clients, so no link is answered twice at once")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Meetbot asks for a drain after every change; while one runs, APScheduler warns
+    # "skipped: maximum number of running instances reached" each time. Not the bench's news.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+    try:
+        return asyncio.run(run(args))
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
