@@ -458,6 +458,8 @@ async def with_postgres(admin_url: str, args: argparse.Namespace) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
+    global SPREAD_DAYS
+    SPREAD_DAYS = args.spread_days
     with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as folder:
         path = Path(folder) / "meetbot.db"
         await bench_database(f"SQLite (temp file {path})", f"sqlite+aiosqlite:///{path}", args)
@@ -472,6 +474,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000, help="meetings to store")
     parser.add_argument("--members", type=int, default=50, help="members asked about")
+    parser.add_argument(
+        "--spread-days",
+        type=int,
+        default=SPREAD_DAYS,
+        help="meetings are spread over this many days either side of now (60: dense)",
+    )
     parser.add_argument("--runs", type=int, default=30, help="measured runs (after 3 warm-up)")
     parser.add_argument("--postgres", help="PostgreSQL URL to create the bench database next to")
     parser.add_argument("--seed", type=int, default=1, help="random seed for the data")
