@@ -29,18 +29,15 @@ import inspect
 import logging
 import multiprocessing
 import os
-import platform
 import pstats
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
 import threading
 import time
 import traceback
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
@@ -52,10 +49,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the tests' fakes and helpers are imported from the repo root
 
 import aiosmtplib  # noqa: E402
+import shared  # noqa: E402  (bench/shared.py, beside this script)
 from aiosmtpd.controller import Controller  # noqa: E402
 from aiosmtpd.smtp import SMTP, Envelope, Session  # noqa: E402
-from sqlalchemy import make_url, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 import bot.mail.messages  # noqa: E402
 import bot.mail.transport  # noqa: E402
@@ -551,43 +548,11 @@ async def profile_round(driver: Driver, guests: int, wait_s: float) -> list[str]
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, aiosmtplib {aiosmtplib.__version__}"
-    )
+    """Describe this machine and the libraries that matter here."""
+    return shared.machine(f"aiosmtplib {aiosmtplib.__version__}")
 
 
-@contextlib.asynccontextmanager
-async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
-    """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
-    if not args.postgres:
-        path = folder / "meetbot.db"
-        yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
-        return
-    url = make_url(args.postgres)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+asyncpg")
-    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield (
-                url.set(database=name).render_as_string(hide_password=False),
-                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
-            )
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+database = shared.database
 
 
 def median(values: list[float]) -> float:

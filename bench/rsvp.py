@@ -38,16 +38,13 @@ import logging
 import math
 import multiprocessing
 import os
-import platform
 import pstats
 import re
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -61,9 +58,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the tests' fakes and helpers are imported from the repo root
 
 import aiohttp  # noqa: E402
+import shared  # noqa: E402  (bench/shared.py, beside this script)
 from aiohttp import web  # noqa: E402
-from sqlalchemy import func, make_url, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 import bot.meetings  # noqa: E402
 import handlers.web  # noqa: E402
@@ -600,16 +597,8 @@ def table(floor: Result, meetbot: Result) -> list[str]:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}, aiohttp {aiohttp.__version__}"
-    )
+    """Describe this machine and the libraries that matter here."""
+    return shared.machine(f"aiohttp {aiohttp.__version__}")
 
 
 # ---------------------------------------------------------------------------
@@ -617,31 +606,7 @@ def machine() -> str:
 # ---------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
-    """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
-    if not args.postgres:
-        path = folder / "meetbot.db"
-        yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
-        return
-    url = make_url(args.postgres)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+asyncpg")
-    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield (
-                url.set(database=name).render_as_string(hide_password=False),
-                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
-            )
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+database = shared.database
 
 
 async def measure(

@@ -1,0 +1,57 @@
+"""Pieces the benchmarks share: describing the machine and a throwaway database."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def machine(*versions: str) -> str:
+    """Describe the CPU, Python, SQLite and any library versions given."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    extra = "".join(f", {version}" for version in versions)
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}{extra}"
+    )
+
+
+@contextlib.asynccontextmanager
+async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
+    """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
+    if not args.postgres:
+        path = folder / "meetbot.db"
+        yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
+        return
+    url = make_url(args.postgres)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+asyncpg")
+    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield (
+                url.set(database=name).render_as_string(hide_password=False),
+                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
+            )
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
