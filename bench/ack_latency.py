@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import math
 import multiprocessing
 import re
@@ -37,7 +36,6 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -50,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the tests' fakes and helpers are imported from the repo root
 
 import aiohttp  # noqa: E402
+import shared  # noqa: E402  (bench/shared.py, beside this script)
 from aiohttp import web  # noqa: E402
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request  # noqa: E402
 from slack_bolt.app.async_app import AsyncApp  # noqa: E402
@@ -81,8 +80,7 @@ MINIMAL_MODAL: dict[str, Any] = {
 now = time.monotonic
 
 
-class BenchError(Exception):
-    """Something went wrong that makes the numbers meaningless; the message says what."""
+BenchError = shared.BenchError
 
 
 # ---------------------------------------------------------------------------
@@ -701,19 +699,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return asyncio.run(measure(args))
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return shared.run_main(measure(args))
 
 
 if __name__ == "__main__":

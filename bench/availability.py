@@ -43,8 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import String, Table, bindparam, insert, make_url, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
+import shared  # noqa: E402  (bench/shared.py, beside this script)
+from sqlalchemy import String, Table, bindparam, insert, text  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bot.availability import SEARCH_DAYS, Availability, Busy  # noqa: E402
 from bot.drafts import MAX_LENGTH  # noqa: E402
@@ -434,39 +435,15 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> None
     print()
 
 
-async def with_postgres(admin_url: str, args: argparse.Namespace) -> None:
-    """Create a throw-away database next to admin_url, bench it, drop it."""
-    url = make_url(admin_url)
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+asyncpg")
-    name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            await bench_database(
-                f"PostgreSQL ({url.host}:{url.port or 5432}, fresh database {name})",
-                url.set(database=name).render_as_string(hide_password=False),
-                args,
-            )
-        finally:
-            async with admin.connect() as connection:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
-
-
 async def main(args: argparse.Namespace) -> None:
     global SPREAD_DAYS
     SPREAD_DAYS = args.spread_days
-    with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as folder:
-        path = Path(folder) / "meetbot.db"
-        await bench_database(f"SQLite (temp file {path})", f"sqlite+aiosqlite:///{path}", args)
     postgres = args.postgres or os.environ.get("MEETBOT_TEST_POSTGRES_URL")
-    if postgres:
-        await with_postgres(postgres, args)
-    else:
+    with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as folder:
+        for url in [None, postgres] if postgres else [None]:
+            async with shared.database(url, Path(folder)) as (database_url, where):
+                await bench_database(where, database_url, args)
+    if not postgres:
         print("PostgreSQL skipped: pass --postgres URL or set MEETBOT_TEST_POSTGRES_URL")
 
 

@@ -36,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -83,8 +82,7 @@ PRODUCTION_INTERVALS = {
 now = time.monotonic
 
 
-class BenchError(Exception):
-    """Something went wrong that makes the numbers meaningless; the message says what."""
+BenchError = shared.BenchError
 
 
 # ---------------------------------------------------------------------------
@@ -552,9 +550,6 @@ def machine() -> str:
     return shared.machine(f"aiosmtplib {aiosmtplib.__version__}")
 
 
-database = shared.database
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -614,7 +609,7 @@ def render(
 async def run(args: argparse.Namespace) -> int:
     timeout = max(120.0, args.guests * 0.5)
     with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp, mail_server() as server:
-        async with database(args, Path(tmp)) as (database_url, where):
+        async with shared.database(args.postgres, Path(tmp)) as (database_url, where):
             slack = FakeSlack(team_id=TEAM_ID)
             slack.add_user(
                 ORGANIZER,
@@ -696,22 +691,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Meetbot asks for a drain after every change; while one runs, APScheduler warns
     # "skipped: maximum number of running instances reached" each time. Not the bench's news.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    try:
-        return asyncio.run(run(args))
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return shared.run_main(run(args))
 
 
 if __name__ == "__main__":

@@ -44,7 +44,6 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -97,8 +96,7 @@ FLOOR_PAGE = (
 now = time.perf_counter
 
 
-class BenchError(Exception):
-    """Something went wrong that makes the numbers meaningless; the message says what."""
+BenchError = shared.BenchError
 
 
 # ---------------------------------------------------------------------------
@@ -606,9 +604,6 @@ def machine() -> str:
 # ---------------------------------------------------------------------------
 
 
-database = shared.database
-
-
 async def measure(
     session: aiohttp.ClientSession,
     name: str,
@@ -639,7 +634,7 @@ async def run(args: argparse.Namespace) -> int:
     mailbox.start()
     try:
         with tempfile.TemporaryDirectory(prefix="meetbot-bench-") as tmp, remote_slack() as slack:
-            async with database(args, Path(tmp)) as (database_url, where):
+            async with shared.database(args.postgres, Path(tmp)) as (database_url, where):
                 # SLACK_APP_TOKEN=None: an app token in the environment would mean Socket Mode.
                 settings = make_settings(
                     database_url,
@@ -774,22 +769,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Meetbot asks for a drain after every change; while one runs, APScheduler warns
     # "skipped: maximum number of running instances reached" each time. Not the bench's news.
     logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-    try:
-        return asyncio.run(run(args))
-    except BenchError as exc:
-        print(f"bench failed: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("bench interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    return shared.run_main(run(args))
 
 
 if __name__ == "__main__":

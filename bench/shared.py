@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import contextlib
+import logging
 import os
 import platform
 import sqlite3
+import sys
+import traceback
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -31,13 +35,13 @@ def machine(*versions: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tuple[str, str]]:
+async def database(postgres: str | None, folder: Path) -> AsyncIterator[tuple[str, str]]:
     """Yield (url, description): a SQLite temp file, or a fresh PostgreSQL database."""
-    if not args.postgres:
+    if not postgres:
         path = folder / "meetbot.db"
         yield f"sqlite+aiosqlite:///{path}", f"SQLite (temp file {path})"
         return
-    url = make_url(args.postgres)
+    url = make_url(postgres)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+asyncpg")
     name = f"meetbot_bench_{uuid.uuid4().hex[:12]}"
@@ -55,3 +59,24 @@ async def database(args: argparse.Namespace, folder: Path) -> AsyncIterator[tupl
                 await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+class BenchError(Exception):
+    """The benchmark could not measure what it set out to; the message says why."""
+
+
+def run_main(work: Coroutine[Any, Any, int]) -> int:
+    """Run a benchmark to its exit status: a clear line for failures, 130 on Ctrl-C."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return asyncio.run(work)
+    except BenchError as exc:
+        print(f"bench failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        traceback.print_exc()
+        print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1

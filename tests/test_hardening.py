@@ -29,7 +29,7 @@ from tests.support.meetings import (
     wait_for_mails,
     wait_for_summary,
 )
-from tests.support.signed import SlackSender
+from tests.support.signed import SlackSender, sign
 
 
 async def test_a_bad_signature_or_an_old_timestamp_is_refused(
@@ -126,8 +126,6 @@ async def test_a_redelivered_event_is_not_handled_again(
         }
     )
     stamp = str(int(time.time()))
-    from tests.support.signed import sign
-
     headers = {
         "Content-Type": "application/json",
         "X-Slack-Request-Timestamp": stamp,
