@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 from bot.availability import SEARCH_DAYS, Availability, Busy  # noqa: E402
 from bot.drafts import MAX_LENGTH  # noqa: E402
 from bot.people import Person  # noqa: E402
+from bot.preferences import Preferences  # noqa: E402
 from storage.database import (  # noqa: E402
     create_engine,
     create_session_factory,
@@ -370,7 +371,8 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> None
         analyze = engine.dialect.name == "sqlite" and args.analyze_sqlite
         seeded = await seed(engine, args.events, rng, now, analyze=analyze)
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
-        availability = Availability(create_session_factory(engine), StandInPeople())  # type: ignore[arg-type]
+        sessions = create_session_factory(engine)
+        availability = Availability(sessions, StandInPeople(), Preferences(sessions))  # type: ignore[arg-type]
         members = [user_id(n) for n in sorted(rng.sample(range(WORKSPACE_SIZE), args.members))]
         viewer = members[0]
         start = now

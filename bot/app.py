@@ -31,16 +31,18 @@ from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
 from bot.files import SlackFiles
+from bot.held_forms import HeldForms
 from bot.home import HomeTab
 from bot.mail.imap import ImapPoller
 from bot.mail.inbox import Inbox
-from bot.mail.messages import Sender
 from bot.mail.receiver import SmtpReceiver
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
+from bot.mailboxes import Mailboxes, mailboxes_from
 from bot.meetings import Meetings
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.people import People
+from bot.preferences import Preferences
 from bot.quick import read_quick_text
 from bot.ratelimit import AnswerLimits
 from bot.services import Services
@@ -66,11 +68,20 @@ def build_tls_context(settings: Settings) -> ssl.SSLContext:
     return context
 
 
-def build_mailer(settings: Settings) -> Mailer:
+def build_mailer(settings: Settings, smtp_url: str | None) -> Mailer:
     """Return the SMTP mailer when a server is configured, else the .eml folder."""
-    if settings.smtp_url:
-        return SmtpMailer(settings.smtp_url, tls_context=build_tls_context(settings))
+    if smtp_url:
+        return SmtpMailer(smtp_url, tls_context=build_tls_context(settings))
     return FolderMailer(settings.mail_dir)
+
+
+def build_mailers(settings: Settings, mailboxes: Mailboxes) -> dict[str, Mailer]:
+    """Return each sending mailbox's mailer; mailboxes on one server share its mailer."""
+    by_server: dict[str | None, Mailer] = {}
+    for box in mailboxes.all:
+        if box.smtp_url not in by_server:
+            by_server[box.smtp_url] = build_mailer(settings, box.smtp_url)
+    return {box.key: by_server[box.smtp_url] for box in mailboxes.all}
 
 
 def build_imap_poller(settings: Settings, inbox: Inbox) -> ImapPoller | None:
@@ -138,7 +149,8 @@ class Meetbot:
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self.engine)
         self.client = build_slack_client(settings)
-        self.mailer = build_mailer(settings)
+        self.mailboxes = mailboxes_from(settings)
+        self.mailers = build_mailers(settings, self.mailboxes)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._runner: web.AppRunner | None = None
         self._receiver: SmtpReceiver | None = None
@@ -158,34 +170,39 @@ class Meetbot:
             TokenMinter(secret),
             SlackFiles(self.settings.slack_bot_token),
             on_deliveries=lambda: outbox.wake(),
+            guest_invites_per_month=self.settings.guest_invites_per_month,
         )
         feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
-        home = HomeTab(meetings, feeds)
+        people = People(self.client)
+        preferences = Preferences(self.sessions)
+        home = HomeTab(meetings, feeds, preferences, self.mailboxes, people)
         metrics = Metrics()
         outbox = Outbox(
             self.sessions,
             meetings,
             self.client,
-            self.mailer,
-            Sender(self.settings.mail_from),
+            self.mailboxes,
+            self.mailers,
             self.settings.base_url,
             home,
             metrics,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
-        people = People(self.client)
         services = Services(
             settings=self.settings,
             meetings=meetings,
             people=people,
             outbox=outbox,
-            availability=Availability(self.sessions, people),
+            availability=Availability(self.sessions, people, preferences),
             feeds=feeds,
             home=home,
             metrics=metrics,
             answer_limits=AnswerLimits(
                 self.settings.rsvp_rate_per_link, self.settings.rsvp_rate_per_address
             ),
+            preferences=preferences,
+            mailboxes=self.mailboxes,
+            held_forms=HeldForms(self.sessions),
         )
         self.services = services
         bolt = AsyncApp(
@@ -209,8 +226,7 @@ class Meetbot:
         self.scheduler.start()
         inbound = self.settings.inbound_address
         if inbound is not None:
-            domain = self.settings.mail_from.rpartition("@")[2]
-            self._receiver = SmtpReceiver(inbox, inbound[0], inbound[1], domain)
+            self._receiver = SmtpReceiver(inbox, inbound[0], inbound[1], self.mailboxes.domains)
             await self._receiver.start()
 
         web_app = web.Application()
@@ -229,7 +245,8 @@ class Meetbot:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
         logger.info("guest pages on %s (port %s)", self.settings.base_url, self.settings.port)
-        logger.info("e-mail goes to %s", self.mailer.describe())
+        for box in self.mailboxes.all:
+            logger.info("e-mail from %s goes to %s", box.address, self.mailers[box.key].describe())
         if self.settings.socket_mode:
             assert self.settings.slack_app_token is not None
             self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)

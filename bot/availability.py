@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
 from bot.people import People
+from bot.preferences import Preferences, WorkingHours
 from storage.models import Attendee, Event, ExternalBusy
 
-WORKDAY_START = time(9, 0)
-WORKDAY_END = time(18, 0)
-WORKING_DAYS = frozenset(range(5))  # Monday to Friday
 SLOT_STEP = timedelta(minutes=30)
 SEARCH_DAYS = 14
 
@@ -54,12 +52,12 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def within_working_hours(start: datetime, end: datetime, zone: ZoneInfo) -> bool:
-    """Tell whether a span lies inside one working day (9:00-18:00, Monday-Friday) in a zone."""
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    if local_start.weekday() not in WORKING_DAYS or local_start.date() != local_end.date():
-        return False
-    return local_start.time() >= WORKDAY_START and local_end.time() <= WORKDAY_END
+def within_working_hours(
+    start: datetime, end: datetime, zone: ZoneInfo, hours: WorkingHours | None = None
+) -> bool:
+    """Tell whether a span lies inside one working day in a zone (9:00-18:00, Mon-Fri unless
+    the member set their own hours)."""
+    return (hours or WorkingHours()).covers(start, end, zone)
 
 
 def merged(periods: Iterable[Busy]) -> list[tuple[datetime, datetime]]:
@@ -81,9 +79,15 @@ def overlapping(periods: Iterable[Busy], start: datetime, end: datetime) -> tupl
 class Availability:
     """Answer who is free when, for the form and for "Find a time"."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], people: People) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        people: People,
+        preferences: Preferences,
+    ) -> None:
         self._sessions = sessions
         self._people = people
+        self._preferences = preferences
 
     async def busy(
         self,
@@ -131,15 +135,17 @@ class Availability:
         periods = await self.busy(
             team_id, user_ids, start, end, viewer=viewer, ignore_meeting=ignore_meeting
         )
+        settings = await self._preferences.of_members(team_id, user_ids)
         statuses = []
         for user_id in user_ids:
             zone = zone_of((await self._people.get(user_id)).timezone)
+            hours = settings[user_id].working_hours
             statuses.append(
                 MemberStatus(
                     user_id=user_id,
                     clashes=overlapping(periods[user_id], start, end),
                     local_start=start.astimezone(zone),
-                    outside_hours=not within_working_hours(start, end, zone),
+                    outside_hours=not within_working_hours(start, end, zone, hours),
                 )
             )
         return statuses
@@ -159,7 +165,11 @@ class Availability:
         periods = await self.busy(
             team_id, user_ids, after, horizon, viewer="", ignore_meeting=ignore_meeting
         )
-        zones = [zone_of((await self._people.get(u)).timezone) for u in user_ids]
+        settings = await self._preferences.of_members(team_id, user_ids)
+        workdays = [
+            (zone_of((await self._people.get(u)).timezone), settings[u].working_hours)
+            for u in user_ids
+        ]
         blocks = merged(b for busy in periods.values() for b in busy)
         starts = [block_start for block_start, _ in blocks]
         slots: list[tuple[datetime, datetime]] = []
@@ -169,7 +179,9 @@ class Availability:
             # The only block that can overlap is the last one starting before the finish.
             index = bisect.bisect_left(starts, finish) - 1
             clash = index >= 0 and blocks[index][1] > candidate
-            if not clash and all(within_working_hours(candidate, finish, z) for z in zones):
+            if not clash and all(
+                within_working_hours(candidate, finish, zone, hours) for zone, hours in workdays
+            ):
                 slots.append((candidate, finish))
                 candidate = finish
                 continue

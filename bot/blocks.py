@@ -17,7 +17,9 @@ from bot.drafts import (
     REMINDER_CHOICES,
 )
 from bot.feeds import FeedStatus
+from bot.mailboxes import Mailbox, Mailboxes
 from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, Proposal, parse_time_text
+from bot.preferences import GUEST_LANGUAGES, PersonalSettings, WorkingHours
 
 Block = dict[str, Any]
 View = dict[str, Any]
@@ -36,6 +38,9 @@ CONNECT_FEED_ACTION = "connect_calendar"
 DISCONNECT_FEED_ACTION = "disconnect_calendar"
 FEED_CALLBACK = "calendar_feed"
 COUNTER_DECLINE_ACTION = "counter_decline"
+SETTINGS_ACTION = "open_settings"
+SETTINGS_CALLBACK = "personal_settings"
+MAILBOX_CALLBACK = "mailbox_question"
 ANSWER_ACTIONS = {
     "answer_accepted": Answer.ACCEPTED,
     "answer_tentative": Answer.TENTATIVE,
@@ -813,13 +818,17 @@ def _feed_blocks(feed: FeedStatus | None) -> list[Block]:
 
 
 def home_view(
-    agenda: Agenda, page_size: int = HOME_PAGE_SIZE, feed: FeedStatus | None = None
+    agenda: Agenda,
+    page_size: int = HOME_PAGE_SIZE,
+    feed: FeedStatus | None = None,
+    settings: Block | None = None,
 ) -> View:
     """Return the App Home tab: the person's upcoming meetings, organizing and invited."""
     limit = max(1, min(page_size, HOME_MAX_PER_GROUP))
     blocks: list[Block] = [
         _mrkdwn("Type `/meet` anywhere to set up a meeting with members and outside guests."),
         *_feed_blocks(feed),
+        *([settings] if settings is not None else []),
     ]
     entries, more = _agenda_blocks(agenda, limit, "")
     blocks += entries
@@ -859,3 +868,227 @@ def help_message() -> Message:
         ]
     )
     return text, [_mrkdwn(body)]
+
+
+LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _hours_text(hours: WorkingHours) -> str:
+    days = sorted(hours.days)
+    if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
+        named = f"{WEEKDAY_NAMES[days[0]][:3]}–{WEEKDAY_NAMES[days[-1]][:3]}"
+    else:
+        named = ", ".join(WEEKDAY_NAMES[day][:3] for day in days)
+    return f"{named} {hours.start:%H:%M}–{hours.end:%H:%M}"
+
+
+def _language_text(language: str | None) -> str:
+    return LANGUAGE_NAMES.get(language or "", "the same as my Slack")
+
+
+def settings_section(
+    settings: PersonalSettings, mailboxes: Mailboxes, organizer_name: str
+) -> Block:
+    """Return the Home tab's summary of the person's settings, with a button to change them."""
+    mailbox = mailboxes.get(settings.mailbox)
+    lines = [
+        "*Your settings*",
+        f"Reminder for new meetings: {_reminder_label(settings.reminder_minutes).lower()}",
+        "Notify me on decisions: " + ("yes" if settings.notify_on_decision else "no"),
+        f"Working hours: {_hours_text(settings.working_hours)}",
+        f"Guests' e-mails and pages in: {_language_text(settings.guest_language)}",
+        f"Guests see invitations from: {escape(mailbox.shown_as(organizer_name))}",
+    ]
+    return {
+        "type": "section",
+        "block_id": "settings",
+        "text": {"type": "mrkdwn", "text": "\n".join(lines)[:SECTION_TEXT_LIMIT]},
+        "accessory": _button("Change settings", SETTINGS_ACTION, "settings"),
+    }
+
+
+def _time_option(minute: int) -> dict[str, Any]:
+    label = f"{minute // 60:02d}:{minute % 60:02d}"
+    return _option(label, label)
+
+
+def _mailbox_option(mailbox: Mailbox, organizer_name: str) -> dict[str, Any]:
+    # Option texts hold 75 characters: the From line guests will see, then the mailbox's name.
+    return {
+        "text": _plain(_shorten(mailbox.shown_as(organizer_name), 75)),
+        "value": mailbox.key,
+        "description": _plain(_shorten(mailbox.name, 75)),
+    }
+
+
+def _replies_text(organizer_email: str | None) -> str:
+    if organizer_email:
+        return f"Guests' replies go to {escape(organizer_email)}."
+    return "Guests' calendars answer to Meetbot."
+
+
+def settings_modal(
+    settings: PersonalSettings,
+    mailboxes: Mailboxes,
+    organizer_name: str,
+    organizer_email: str | None,
+) -> View:
+    """Return the form where a member changes their own settings."""
+    reminder_options = [
+        _option(_reminder_label(m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
+    ]
+    reminder_value = "none" if settings.reminder_minutes is None else str(settings.reminder_minutes)
+    notify_option = _option("Notify me when someone accepts or declines", "notify")
+    notify_element: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": "value",
+        "options": [notify_option],
+    }
+    if settings.notify_on_decision:
+        notify_element["initial_options"] = [notify_option]
+    hours = settings.working_hours
+    day_options = [_option(name, str(day)) for day, name in enumerate(WEEKDAY_NAMES)]
+    language_options = [_option("The same as my Slack", "auto")] + [
+        _option(LANGUAGE_NAMES[code], code) for code in GUEST_LANGUAGES
+    ]
+    language_value = settings.guest_language or "auto"
+    blocks: list[Block] = [
+        _input(
+            "reminder",
+            "Reminder for new meetings",
+            {
+                "type": "static_select",
+                "action_id": "value",
+                "options": reminder_options,
+                "initial_option": next(
+                    (o for o in reminder_options if o["value"] == reminder_value),
+                    reminder_options[0],
+                ),
+            },
+        ),
+        _input("notify", "Notifications for new meetings", notify_element, optional=True),
+        _input(
+            "work_start",
+            "Working day starts",
+            {"type": "timepicker", "action_id": "value", "initial_time": f"{hours.start:%H:%M}"},
+        ),
+        _input(
+            "work_end",
+            "Working day ends",
+            {"type": "timepicker", "action_id": "value", "initial_time": f"{hours.end:%H:%M}"},
+        ),
+        _input(
+            "work_days",
+            "Working days",
+            {
+                "type": "checkboxes",
+                "action_id": "value",
+                "options": day_options,
+                **(
+                    {"initial_options": [day_options[day] for day in sorted(hours.days)]}
+                    if hours.days
+                    else {}
+                ),
+            },
+        ),
+        _input(
+            "guest_language",
+            "Language of your guests' e-mails and pages",
+            {
+                "type": "static_select",
+                "action_id": "value",
+                "options": language_options,
+                "initial_option": next(o for o in language_options if o["value"] == language_value),
+            },
+        ),
+    ]
+    chosen = mailboxes.get(settings.mailbox)
+    if mailboxes.single:
+        blocks.append(
+            _context(
+                f"Guests see invitations from {escape(chosen.shown_as(organizer_name))}. "
+                + _replies_text(organizer_email)
+            )
+        )
+    else:
+        options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
+        blocks.append(_context(_replies_text(organizer_email)))
+        blocks.append(
+            _input(
+                "mailbox",
+                "Mailbox your invitations come from",
+                {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": next(o for o in options if o["value"] == chosen.key),
+                },
+            )
+        )
+    blocks.append(
+        _context(
+            "Your calendar is connected or disconnected from the Home tab. "
+            "These settings apply to meetings you set up from now on."
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": SETTINGS_CALLBACK,
+        "title": _plain("Your settings"),
+        "submit": _plain("Save"),
+        "close": _plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def mailbox_question(
+    mailboxes: Mailboxes,
+    organizer_name: str,
+    organizer_email: str | None,
+    held_form: int,
+    guest_count: int,
+) -> View:
+    """Return the question pushed over the create form before a person's first guest invitation.
+
+    With several mailboxes the organizer picks one; with one, they see how guests will see it.
+    """
+    replies = _replies_text(organizer_email)
+    guests = "your guest" if guest_count == 1 else f"your {guest_count} guests"
+    blocks: list[Block]
+    if mailboxes.single:
+        blocks = [
+            _mrkdwn(
+                f"Before the invitations go out: {guests} will see them come from\n"
+                f"*{escape(mailboxes.default.shown_as(organizer_name))}*\n{replies}"
+            ),
+            _context("You will see this only once. Settings on Meetbot's Home tab show it again."),
+        ]
+    else:
+        options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
+        blocks = [
+            _mrkdwn(
+                f"Which mailbox should send your invitations? {guests.capitalize()} will see "
+                f"the mail come from it, with your name. {replies}"
+            ),
+            _input(
+                "mailbox",
+                "Send my invitations from",
+                {
+                    "type": "radio_buttons",
+                    "action_id": "value",
+                    "options": options,
+                    "initial_option": options[0],
+                },
+            ),
+            _context("Meetbot remembers your choice; change it in Settings on the Home tab."),
+        ]
+    return {
+        "type": "modal",
+        "callback_id": MAILBOX_CALLBACK,
+        "title": _plain("Sending mailbox"),
+        "submit": _plain("Send invitations"),
+        "close": _plain("Back"),
+        "private_metadata": json.dumps({"held_form": held_form}),
+        "blocks": blocks,
+    }

@@ -13,10 +13,11 @@ from pythonjsonlogger.json import JsonFormatter
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import text
 
-from bot.app import Meetbot, build_mailer, build_slack_client, build_tls_context
+from bot.app import Meetbot, build_mailers, build_slack_client, build_tls_context
 from bot.config import Settings, SettingsError, load_database_url, load_settings
 from bot.mail.imap import ImapPoller
 from bot.mail.transport import SmtpMailer
+from bot.mailboxes import mailboxes_from
 from storage.database import create_engine, upgrade_database
 
 logger = logging.getLogger("meetbot")
@@ -125,15 +126,17 @@ async def _check(settings: Settings) -> int:
         report("slack", False, f"auth.test answered {error.response.get('error')}")
     except Exception as error:
         report("slack", False, str(error).splitlines()[0])
-    mailer = build_mailer(settings)
-    if isinstance(mailer, SmtpMailer):
-        try:
-            await mailer.check()
-            report("smtp", True, mailer.describe())
-        except Exception as error:
-            report("smtp", False, f"{mailer.describe()}: {error}")
-    else:
-        report("smtp", True, f"not configured; e-mail goes to {mailer.describe()}")
+    for mailer in {
+        id(m): m for m in build_mailers(settings, mailboxes_from(settings)).values()
+    }.values():
+        if isinstance(mailer, SmtpMailer):
+            try:
+                await mailer.check()
+                report("smtp", True, mailer.describe())
+            except Exception as error:
+                report("smtp", False, f"{mailer.describe()}: {error}")
+        else:
+            report("smtp", True, f"not configured; e-mail goes to {mailer.describe()}")
     if settings.imap_url:
         poller = ImapPoller(settings.imap_url, inbox=None, tls_context=build_tls_context(settings))
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets people paste from examples; a deployment must not run on them.
@@ -28,6 +28,39 @@ class DatabaseSettings(BaseSettings):
         alias="MEETBOT_DATABASE_URL",
         description="SQLAlchemy async URL; default a SQLite file in the working folder.",
     )
+
+
+class MailboxSetting(BaseModel):
+    """One sending mailbox an admin offers organizers: who guests see invitations come from."""
+
+    name: str = Field(min_length=1, max_length=75)
+    address: str
+    smtp_url: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _address_shape(cls, value: str) -> str:
+        return _bare_address(value)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_shape(cls, value: str | None) -> str | None:
+        return _smtp_url(value)
+
+
+def _bare_address(value: str) -> str:
+    if "@" not in value or any(c in value for c in "\r\n<> "):
+        raise ValueError("must be a bare e-mail address such as invites@example.com")
+    return value
+
+
+def _smtp_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
+    return value
 
 
 class Settings(DatabaseSettings):
@@ -141,6 +174,21 @@ class Settings(DatabaseSettings):
         pattern="^(text|json)$",
         description="text, or json for one JSON object a line.",
     )
+    mailboxes: list[MailboxSetting] = Field(
+        default_factory=list,
+        alias="MEETBOT_MAILBOXES",
+        description=(
+            'Sending mailboxes organizers choose from, as JSON: [{"name": "Invitations", '
+            '"address": "invites@acme.example", "smtp_url": "smtp://..."}]; unset, the one '
+            "mailbox is MEETBOT_MAIL_FROM through MEETBOT_SMTP_URL."
+        ),
+    )
+    guest_invites_per_month: int | None = Field(
+        default=None,
+        alias="MEETBOT_GUEST_INVITES_PER_MONTH",
+        ge=0,
+        description="New guest invitations a workspace may send per calendar month; unset, no cap.",
+    )
     outbox_interval_seconds: float = Field(
         default=5.0,
         alias="MEETBOT_OUTBOX_INTERVAL",
@@ -170,12 +218,7 @@ class Settings(DatabaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url_shape(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
-        return value
+        return _smtp_url(value)
 
     @field_validator("inbound_smtp")
     @classmethod
@@ -207,8 +250,14 @@ class Settings(DatabaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_from_shape(cls, value: str) -> str:
-        if "@" not in value or any(c in value for c in "\r\n<> "):
-            raise ValueError("must be a bare e-mail address such as invites@example.com")
+        return _bare_address(value)
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _mailboxes_distinct(cls, value: list[MailboxSetting]) -> list[MailboxSetting]:
+        addresses = [box.address.lower() for box in value]
+        if len(set(addresses)) != len(addresses):
+            raise ValueError("lists the same address twice")
         return value
 
     @field_validator("secret_key")

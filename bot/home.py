@@ -1,19 +1,32 @@
-"""The App Home tab's content for one person: their meetings and their connected calendar."""
+"""The App Home tab's content for one person: their meetings, calendar and settings."""
 
 from __future__ import annotations
 
 from bot import blocks
 from bot.feeds import CalendarFeeds
+from bot.mailboxes import Mailboxes
 from bot.meetings import Meetings
+from bot.people import People
+from bot.preferences import Preferences
 from storage.models import utc_now
 
 
 class HomeTab:
     """Gather what a person's Home tab shows and draw it."""
 
-    def __init__(self, meetings: Meetings, feeds: CalendarFeeds) -> None:
+    def __init__(
+        self,
+        meetings: Meetings,
+        feeds: CalendarFeeds,
+        preferences: Preferences,
+        mailboxes: Mailboxes,
+        people: People,
+    ) -> None:
         self._meetings = meetings
         self._feeds = feeds
+        self._preferences = preferences
+        self._mailboxes = mailboxes
+        self._people = people
 
     async def view(
         self, team_id: str, user_id: str, page_size: int = blocks.HOME_PAGE_SIZE
@@ -21,4 +34,7 @@ class HomeTab:
         """Return the person's Home tab as it should look now."""
         agenda = await self._meetings.agenda(team_id, user_id, utc_now())
         feed = await self._feeds.status(team_id, user_id)
-        return blocks.home_view(agenda, page_size, feed)
+        settings = await self._preferences.get(team_id, user_id)
+        person = await self._people.get(user_id)
+        section = blocks.settings_section(settings, self._mailboxes, person.name)
+        return blocks.home_view(agenda, page_size, feed, section)

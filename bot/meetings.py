@@ -19,7 +19,15 @@ from sqlalchemy.orm import selectinload, undefer
 from bot.drafts import FileRef, MeetingDraft, reminder_due
 from bot.guests import Guest
 from bot.tokens import TokenMinter, hash_token, new_salt
-from storage.models import Attendee, CounterProposal, Event, EventFile, OutboxEntry, utc_now
+from storage.models import (
+    Attendee,
+    CounterProposal,
+    Event,
+    EventFile,
+    GuestInviteCount,
+    OutboxEntry,
+    utc_now,
+)
 
 
 class Answer(StrEnum):
@@ -86,6 +94,26 @@ class EventChanged(MeetingError):
         "This meeting was changed in the meantime, so your change was not saved. "
         "Open it again to see the latest version."
     )
+
+
+class GuestQuotaExceeded(MeetingError):
+    """The workspace's monthly allowance of new guest invitations would be overrun."""
+
+    def __init__(self, remaining: int, asked: int) -> None:
+        super().__init__(remaining, asked)
+        self.remaining = remaining
+        self.asked = asked
+        if remaining == 0:
+            self.message = (
+                "Your workspace has used all its guest invitations for this month, so new "
+                "guests cannot be invited until next month. Members can still be invited."
+            )
+        else:
+            self.message = (
+                f"Your workspace can invite {remaining} more "
+                f"{'guest' if remaining == 1 else 'guests'} this month; this would invite "
+                f"{asked}. Remove {asked - remaining} to send the invitations."
+            )
 
 
 class UnknownLink(LookupError):
@@ -237,6 +265,8 @@ class Meeting:
     reminder_minutes: int | None = None
     remind_guests: bool = False
     cancel_message: str = ""
+    # Address of the sending mailbox guests' mail comes from; None means the default one.
+    mailbox: str | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -362,6 +392,7 @@ def meeting_from_row(event: Event) -> Meeting:
         reminder_minutes=event.reminder_minutes,
         remind_guests=event.remind_guests,
         cancel_message=event.cancel_message,
+        mailbox=event.mailbox,
     )
 
 
@@ -389,11 +420,13 @@ class Meetings:
         tokens: TokenMinter,
         files: FileSource,
         on_deliveries: Callable[[], None] = lambda: None,
+        guest_invites_per_month: int | None = None,
     ) -> None:
         self._sessions = sessions
         self._tokens = tokens
         self._files = files
         self._on_deliveries = on_deliveries
+        self._guest_cap = guest_invites_per_month
 
     async def create(
         self,
@@ -402,10 +435,12 @@ class Meetings:
         draft: MeetingDraft,
         *,
         source_view: str | None = None,
+        mailbox: str | None = None,
     ) -> Meeting:
         """Store a new meeting and queue the invitations and the organizer's summary.
 
         A form submitted twice (a double click, Slack retrying) creates the meeting once.
+        Guests' mail goes out from `mailbox` (an address; None: the default mailbox).
         """
         if source_view is not None:
             existing = await self._created_from(team_id, source_view)
@@ -413,7 +448,7 @@ class Meetings:
                 return existing
         uploads = await self._download(draft.new_files)
         try:
-            meeting = await self._insert(team_id, organizer, draft, uploads, source_view)
+            meeting = await self._insert(team_id, organizer, draft, uploads, source_view, mailbox)
         except IntegrityError:
             if source_view is None:
                 raise
@@ -440,10 +475,13 @@ class Meetings:
         draft: MeetingDraft,
         uploads: list[EventFile],
         source_view: str | None,
+        mailbox: str | None,
     ) -> Meeting:
         async with self._sessions.begin() as session:
+            await self._count_guest_invites(session, team_id, len(draft.guests))
             event = Event(
                 source_view=source_view,
+                mailbox=mailbox,
                 uid=f"{uuid.uuid4()}@meetbot",
                 team_id=team_id,
                 organizer_id=organizer.user_id,
@@ -538,6 +576,7 @@ class Meetings:
             membership = _membership_changes(before, draft)
             if not changes and not settings_changed and not membership.any:
                 return Revision(before, (), False)
+            await self._count_guest_invites(session, team_id, len(membership.added_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             event.title = draft.title
             event.start_at = draft.start
@@ -577,6 +616,52 @@ class Meetings:
             )
         self._on_deliveries()
         return revision
+
+    async def guest_invites_left(self, team_id: str) -> int | None:
+        """Return how many new guests the workspace may still invite this month (None: no cap)."""
+        if self._guest_cap is None:
+            return None
+        async with self._sessions() as session:
+            used = await session.scalar(
+                select(GuestInviteCount.count).where(
+                    GuestInviteCount.team_id == team_id,
+                    GuestInviteCount.month == _quota_month(utc_now()),
+                )
+            )
+        return max(self._guest_cap - (used or 0), 0)
+
+    async def _count_guest_invites(self, session: AsyncSession, team_id: str, new: int) -> None:
+        """Count new guest invitations against the month's cap, or refuse them all."""
+        if self._guest_cap is None or new == 0:
+            return
+        cap, month = self._guest_cap, _quota_month(utc_now())
+        # One conditional UPDATE: two meetings created at once cannot both take the last places.
+        counted = await session.execute(
+            update(GuestInviteCount)
+            .where(
+                GuestInviteCount.team_id == team_id,
+                GuestInviteCount.month == month,
+                GuestInviteCount.count + new <= cap,
+            )
+            .values(count=GuestInviteCount.count + new)
+        )
+        if counted.rowcount == 1:  # type: ignore[attr-defined]
+            return
+        used = await session.scalar(
+            select(GuestInviteCount.count).where(
+                GuestInviteCount.team_id == team_id, GuestInviteCount.month == month
+            )
+        )
+        if used is None and new <= cap:
+            try:
+                async with session.begin_nested():
+                    session.add(GuestInviteCount(team_id=team_id, month=month, count=new))
+                return
+            except IntegrityError:
+                # Another meeting started this month's count first; count against it.
+                await self._count_guest_invites(session, team_id, new)
+                return
+        raise GuestQuotaExceeded(max(cap - (used or 0), 0), new)
 
     def _apply_membership(
         self, event: Event, draft: MeetingDraft, membership: _Membership
@@ -971,6 +1056,11 @@ def _membership_changes(before: Meeting, draft: MeetingDraft) -> _Membership:
         added_guests=tuple(g for g in draft.guests if g.key not in current_guests),
         removed_guests=tuple(k for k in current_guests if k not in wanted_guest_keys),
     )
+
+
+def _quota_month(moment: datetime) -> str:
+    """Return the calendar month a guest invitation counts in (UTC), e.g. `2026-11`."""
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def _describe_changes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from bot.mail.messages import (
     reminder_message,
 )
 from bot.mail.transport import Mailer
+from bot.mailboxes import Mailboxes
 from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
 from bot.metrics import Metrics
 from storage.models import Attendee, Event, OutboxEntry, utc_now
@@ -130,8 +131,8 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         meetings: Meetings,
         client: AsyncWebClient,
-        mailer: Mailer,
-        sender: Sender,
+        mailboxes: Mailboxes,
+        mailers: Mapping[str, Mailer],
         base_url: str,
         home: HomeTab,
         metrics: Metrics,
@@ -140,8 +141,8 @@ class Outbox:
         self._sessions = sessions
         self._meetings = meetings
         self._client = client
-        self._mailer = mailer
-        self._sender = sender
+        self._mailboxes = mailboxes
+        self._mailers = mailers
         self._base_url = base_url
         self._attachment_limit = attachment_limit
         self._home = home
@@ -331,32 +332,40 @@ class Outbox:
             await self._post_dm(meeting.organizer.user_id, message)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
+            sender, mailer = self._mail_route(meeting)
             mail = declinecounter_message(
-                meeting, invitee, proposal, sender=self._sender, stamp=utc_now()
+                meeting, invitee, proposal, sender=sender, stamp=utc_now()
             )
-            await self._mailer.send(mail, envelope_from=self._sender.address)
+            await mailer.send(mail, envelope_from=sender.address)
         elif kind is Delivery.GUEST_INVITATION:
             if int(payload.get("sequence", meeting.sequence)) < meeting.sequence:
                 return  # the meeting changed again; a newer message to this guest is queued
             await self._send_guest_invitation(meeting, invitee, payload)
         elif kind is Delivery.GUEST_CANCELLATION:
+            sender, mailer = self._mail_route(meeting)
             mail = cancellation_message(
                 meeting,
                 invitee,
-                sender=self._sender,
+                sender=sender,
                 stamp=utc_now(),
                 removed=payload.get("reason") == "removed",
             )
-            await self._mailer.send(mail, envelope_from=self._sender.address)
+            await mailer.send(mail, envelope_from=sender.address)
         elif kind is Delivery.GUEST_REMINDER:
+            sender, mailer = self._mail_route(meeting)
             mail = reminder_message(
                 meeting,
                 invitee,
-                sender=self._sender,
+                sender=sender,
                 answer_url=self.answer_url(self._meetings.link_token(invitee)),
                 stamp=utc_now(),
             )
-            await self._mailer.send(mail, envelope_from=self._sender.address)
+            await mailer.send(mail, envelope_from=sender.address)
+
+    def _mail_route(self, meeting: Meeting) -> tuple[Sender, Mailer]:
+        """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
+        mailbox = self._mailboxes.get(meeting.mailbox)
+        return Sender(mailbox.address), self._mailers[mailbox.key]
 
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)
@@ -446,14 +455,15 @@ class Outbox:
         self, meeting: Meeting, guest: Invitee, payload: dict[str, Any]
     ) -> None:
         token = self._meetings.link_token(guest)
+        sender, mailer = self._mail_route(meeting)
         message = invitation_message(
             meeting,
             guest,
-            sender=self._sender,
+            sender=sender,
             answer_url=self.answer_url(token),
             stamp=utc_now(),
             changes=changes_from_payload(payload),
             answers_reset=bool(payload.get("reset")),
             files=await self._guest_files(meeting, token),
         )
-        await self._mailer.send(message, envelope_from=self._sender.address)
+        await mailer.send(message, envelope_from=sender.address)

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
+from bot.held_forms import HeldForms
 from bot.home import HomeTab
+from bot.mailboxes import Mailboxes
 from bot.meetings import Meetings
 from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.people import People
+from bot.preferences import Preferences
 from bot.ratelimit import AnswerLimits
 
 
@@ -28,3 +31,6 @@ class Services:
     home: HomeTab
     metrics: Metrics
     answer_limits: AnswerLimits
+    preferences: Preferences
+    mailboxes: Mailboxes
+    held_forms: HeldForms

@@ -25,10 +25,12 @@ from handlers.home import (
     connect_feed,
     disconnect_feed,
     open_feed_form,
+    open_settings,
     publish_home,
+    save_settings,
     show_more_on_home,
 )
-from handlers.views import submit_cancel, submit_edit, submit_meeting
+from handlers.views import answer_mailbox_question, submit_cancel, submit_edit, submit_meeting
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -68,3 +70,6 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.CONNECT_FEED_ACTION)(open_feed_form)
     app.action(blocks.DISCONNECT_FEED_ACTION)(disconnect_feed)
     app.view(blocks.FEED_CALLBACK)(connect_feed)
+    app.action(blocks.SETTINGS_ACTION)(open_settings)
+    app.view(blocks.SETTINGS_CALLBACK)(save_settings)
+    app.view(blocks.MAILBOX_CALLBACK)(answer_mailbox_question)

@@ -42,7 +42,9 @@ async def meet(
         reply, message_blocks = blocks.agenda_message(agenda)
         await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
         return
+    assert context.team_id is not None
     person = await services.people.get(body["user_id"])
+    settings = await services.preferences.get(context.team_id, body["user_id"])
     try:
         zone = ZoneInfo(person.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -58,6 +60,8 @@ async def meet(
             location=draft.location,
             member_ids=tuple(m for m in draft.member_ids if m != body["user_id"]),
             guests_text=draft.guests_text,
+            notify=settings.notify_on_decision,
+            reminder_minutes=settings.reminder_minutes,
         )
     )
     try:

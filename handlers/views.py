@@ -12,8 +12,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
-from bot.drafts import FileRef, FormErrors, MeetingForm, check_form
-from bot.meetings import MeetingError, Organizer
+from bot.drafts import FileRef, FormErrors, MeetingDraft, MeetingForm, check_form
+from bot.meetings import GuestQuotaExceeded, MeetingError, Organizer
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)
@@ -90,27 +90,96 @@ async def submit_meeting(
     client: AsyncWebClient,
     context: AsyncBoltContext,
 ) -> None:
-    """Check the form; show field errors, or create the meeting and close the form."""
-    organizer_id = context.user_id
-    assert organizer_id is not None and context.team_id is not None
+    """Check the form; show field errors, ask for the sending mailbox once, or create."""
+    organizer_id, team_id = context.user_id, context.team_id
+    assert organizer_id is not None and team_id is not None
     outcome = check_form(form_from_view(view), organizer_id=organizer_id, now=datetime.now(UTC))
     if isinstance(outcome, FormErrors):
         await ack(response_action="errors", errors=outcome.by_block)
         return
+    services = services_of(context)
+    left = await services.meetings.guest_invites_left(team_id)
+    if left is not None and len(outcome.guests) > left:
+        refusal = GuestQuotaExceeded(left, len(outcome.guests))
+        await ack(response_action="errors", errors={"guests": refusal.message})
+        return
+    settings = await services.preferences.get(team_id, organizer_id)
+    if outcome.guests and not services.mailboxes.offers(settings.mailbox):
+        # The organizer's first guests: say (or ask) which mailbox they will see, over the form.
+        held = await services.held_forms.hold(team_id, organizer_id, view)
+        person = await services.people.get(organizer_id)
+        question = blocks.mailbox_question(
+            services.mailboxes, person.name, person.email, held, len(outcome.guests)
+        )
+        await ack(response_action="push", view=question)
+        return
     await ack()
+    await _create(client, context, outcome, str(view.get("id") or "") or None, settings.mailbox)
+
+
+async def answer_mailbox_question(
+    ack: AsyncAck,
+    view: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Remember the organizer's sending mailbox, then create the meeting from the held form."""
+    organizer_id, team_id = context.user_id, context.team_id
+    assert organizer_id is not None and team_id is not None
+    services = services_of(context)
+    held_id = int(json.loads(view.get("private_metadata") or "{}").get("held_form", 0))
+    chosen = (
+        _value(view.get("state", {}).get("values", {}), "mailbox").get("selected_option") or {}
+    ).get("value") or services.mailboxes.default.key
+    if not services.mailboxes.offers(str(chosen)):
+        await ack(response_action="errors", errors={"mailbox": "Choose one of the mailboxes."})
+        return
+    await services.preferences.confirm_mailbox(team_id, organizer_id, str(chosen))
+    form_view = await services.held_forms.get(team_id, organizer_id, held_id)
+    outcome = (
+        check_form(form_from_view(form_view), organizer_id=organizer_id, now=datetime.now(UTC))
+        if form_view is not None
+        else None
+    )
+    if not isinstance(outcome, MeetingDraft):
+        # The form went stale while the question was open (or was already sent): close only
+        # the question; the form beneath is still filled in and shows what to fix on submit.
+        await ack()
+        return
+    await ack(response_action="clear")
+    assert form_view is not None
+    await _create(client, context, outcome, str(form_view.get("id") or "") or None, str(chosen))
+    await services.held_forms.release(team_id, organizer_id, held_id)
+
+
+async def _create(
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    draft: MeetingDraft,
+    source_view: str | None,
+    mailbox: str | None,
+) -> None:
+    organizer_id, team_id = context.user_id, context.team_id
+    assert organizer_id is not None and team_id is not None
     services = services_of(context)
     try:
         person = await services.people.get(organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
         await services.meetings.create(
-            context.team_id, organizer, outcome, source_view=str(view.get("id") or "") or None
+            team_id, organizer, draft, source_view=source_view, mailbox=mailbox
         )
-    except Exception:
-        logger.exception("could not create the meeting %r", outcome.title)
+    except GuestQuotaExceeded as refusal:
         await _tell_by_dm(
             client,
             organizer_id,
-            f"Sorry, “{outcome.title}” could not be saved, so no invitations went out. "
+            f"“{draft.title}” was not saved and no invitations went out: {refusal.message}",
+        )
+    except Exception:
+        logger.exception("could not create the meeting %r", draft.title)
+        await _tell_by_dm(
+            client,
+            organizer_id,
+            f"Sorry, “{draft.title}” could not be saved, so no invitations went out. "
             "Please try /meet again in a moment.",
         )
 
@@ -143,7 +212,8 @@ async def submit_edit(
         if closed_early:
             await _tell_by_dm(client, user_id, error.message)
         else:
-            await ack(response_action="errors", errors={"title": error.message})
+            block = "guests" if isinstance(error, GuestQuotaExceeded) else "title"
+            await ack(response_action="errors", errors={block: error.message})
         return
     if not closed_early:
         await ack()

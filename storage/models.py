@@ -57,6 +57,8 @@ class Event(Base):
     cancel_message: Mapped[str] = mapped_column(Text, default="")
     # The Slack form it was created from: submitting the same form twice creates one meeting.
     source_view: Mapped[str | None] = mapped_column(String(64))
+    # The sending mailbox guests' mail comes from (its address); empty means the default one.
+    mailbox: Mapped[str | None] = mapped_column(String(320))
     summary_channel: Mapped[str | None] = mapped_column(String(32))
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
@@ -210,3 +212,49 @@ class ExternalBusy(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     start_at: Mapped[datetime]
     end_at: Mapped[datetime]
+
+
+class PersonSettings(Base):
+    """One member's own defaults: reminders, notifications, working hours, guests' language."""
+
+    __tablename__ = "person_settings"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", name="uq_person_settings_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    # Minutes before a meeting; empty means "no reminder" is the person's default.
+    reminder_minutes: Mapped[int | None]
+    notify_on_decision: Mapped[bool] = mapped_column(default=False)
+    # Working hours as minutes after local midnight, and the working weekdays (0 = Monday).
+    work_start_minute: Mapped[int] = mapped_column(default=9 * 60)
+    work_end_minute: Mapped[int] = mapped_column(default=18 * 60)
+    work_days: Mapped[str] = mapped_column(String(7), default="01234")
+    # Language of the e-mails and pages this person's guests get; empty: their Slack language.
+    guest_language: Mapped[str | None] = mapped_column(String(8))
+    # The sending mailbox's address, once the person has seen and confirmed the choice.
+    mailbox: Mapped[str | None] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class HeldForm(Base):
+    """A create form waiting for its organizer to confirm the sending mailbox."""
+
+    __tablename__ = "held_forms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(32))
+    # The form's Slack view, with what was typed into it, as Slack sent it on submit.
+    view: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+
+
+class GuestInviteCount(Base):
+    """How many new guest invitations a workspace sent in one calendar month (for the cap)."""
+
+    __tablename__ = "guest_invite_counts"
+
+    team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
+    count: Mapped[int] = mapped_column(default=0)

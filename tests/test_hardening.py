@@ -18,7 +18,7 @@ from bot.guests import Guest
 from bot.meetings import Organizer
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
-from tests.support.flows import in_days, open_create_form, send_invitations
+from tests.support.flows import confirm_mailbox, in_days, open_create_form, send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
     answer_link,
@@ -92,8 +92,12 @@ async def test_a_form_submitted_twice_creates_one_meeting(
     first, second = await asyncio.gather(
         sender.submit_view(ORGANIZER, view, **typed), sender.submit_view(ORGANIZER, view, **typed)
     )
-
     assert first.status == second.status == 200
+    # Both submissions ask the first-guest mailbox question; both answers arrive too.
+    await asyncio.gather(
+        confirm_mailbox(sender, ORGANIZER, first.json()),
+        confirm_mailbox(sender, ORGANIZER, second.json()),
+    )
     await wait_for_mails(mailbox, "bob@client.example", 1)
     assert meetbot.services is not None
     await asyncio.sleep(0.3)

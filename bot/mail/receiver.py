@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -14,15 +15,15 @@ logger = logging.getLogger(__name__)
 
 
 class _Handler:
-    def __init__(self, inbox: Inbox, domain: str) -> None:
+    def __init__(self, inbox: Inbox, domains: Iterable[str]) -> None:
         self._inbox = inbox
-        self._domain = domain.lower()
+        self._domains = frozenset(domain.lower() for domain in domains)
 
     async def handle_RCPT(  # aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
-        # Meetbot only takes mail for its own mailbox's domain; it relays nothing.
-        if address.rpartition("@")[2].lower() != self._domain:
+        # Meetbot only takes mail for its own mailboxes' domains; it relays nothing.
+        if address.rpartition("@")[2].lower() not in self._domains:
             return "550 5.7.1 Relaying denied"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -43,8 +44,8 @@ class _Handler:
 class SmtpReceiver:
     """Listen for SMTP on host:port in the running event loop and feed the inbox."""
 
-    def __init__(self, inbox: Inbox, host: str, port: int, domain: str) -> None:
-        self._handler = _Handler(inbox, domain)
+    def __init__(self, inbox: Inbox, host: str, port: int, domains: Iterable[str]) -> None:
+        self._handler = _Handler(inbox, domains)
         self._host = host
         self._port = port
         self._server: asyncio.Server | None = None

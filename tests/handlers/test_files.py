@@ -11,7 +11,7 @@ import pytest
 from bot.app import Meetbot
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
-from tests.support.flows import in_days, open_create_form
+from tests.support.flows import confirm_mailbox, in_days, open_create_form
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
     answer_link,
@@ -52,7 +52,8 @@ async def invite_with_files(
         guests="Bob Client <bob@client.example>",
         files=files,
     )
-    assert response.json() == {}
+    # Bob is the organizer's first guest: the mailbox notice is confirmed, everything closes.
+    assert await confirm_mailbox(sender, ORGANIZER, response.json()) == {"response_action": "clear"}
 
 
 def attachments(mail_message: object) -> dict[str, bytes]:

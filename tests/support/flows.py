@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.blocks import MAILBOX_CALLBACK
 from tests.fakes.slack_api import FakeSlack
 from tests.support.signed import SlackSender
 
@@ -60,5 +61,22 @@ async def send_invitations(
         notify=(["notify"] if notify else []) + (["remind_guests"] if remind_guests else []),
         reminder=reminder,
     )
+    assert response.status == 200
+    return await confirm_mailbox(sender, organizer, response.json())
+
+
+async def confirm_mailbox(
+    sender: SlackSender, organizer: str, answer: dict[str, Any], mailbox: str | None = None
+) -> dict[str, Any]:
+    """Answer the sending-mailbox question if the app pushed it over the form.
+
+    It is asked before an organizer's first guest invitation; `mailbox` picks one of
+    several, else the one offered first is kept. Returns the app's final answer.
+    """
+    pushed = answer.get("view") or {}
+    if answer.get("response_action") != "push" or pushed.get("callback_id") != MAILBOX_CALLBACK:
+        return answer
+    typed = {"mailbox": mailbox} if mailbox is not None else {}
+    response = await sender.submit_view(organizer, pushed, **typed)
     assert response.status == 200
     return response.json()

@@ -38,8 +38,8 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
 
     `typed` maps a block id to the value a person entered: text for text inputs,
     a timestamp for datetimepickers, a list of user ids for user pickers, a
-    list of option values for checkboxes, an option value for selects and a list
-    of Slack file objects for file inputs.
+    list of option values for checkboxes, an option value for selects and radio
+    buttons, "HH:MM" for timepickers and a list of Slack file objects for file inputs.
     """
     values: dict[str, Any] = {}
     for block in view["blocks"]:
@@ -76,7 +76,12 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
                 "type": kind,
                 "selected_options": [o for o in element["options"] if o["value"] in chosen],
             }
-        elif kind == "static_select":
+        elif kind == "timepicker":
+            state = {
+                "type": kind,
+                "selected_time": given if given is not None else element.get("initial_time"),
+            }
+        elif kind in ("static_select", "radio_buttons"):
             initial = element.get("initial_option")
             option = next((o for o in element["options"] if o["value"] == given), initial)
             state = {"type": kind, "selected_option": option}
@@ -93,7 +98,7 @@ def find_button(
 ) -> tuple[dict[str, Any], str]:
     """Return a button shown in a message or view, and its block id."""
     for block in surface.get("blocks", []):
-        for element in block.get("elements", []):
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
             if element.get("action_id") == action_id and value in (None, element.get("value")):
                 return element, block.get("block_id", "")
     raise AssertionError(f"no button {action_id} ({value}) is shown")

@@ -1,0 +1,84 @@
+"""The sending mailboxes an admin offers: the address guests see invitations come from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import formataddr
+
+from bot.config import Settings
+from bot.mail.messages import header_safe
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One sending mailbox: its name for organizers, its address, the server it sends through."""
+
+    name: str
+    address: str
+    smtp_url: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Return how the mailbox is remembered: its address, lower-cased."""
+        return self.address.lower()
+
+    @property
+    def domain(self) -> str:
+        """Return the mail domain of the address, where guests' replies arrive."""
+        return self.key.rpartition("@")[2]
+
+    def shown_as(self, organizer_name: str) -> str:
+        """Return the From line guests see: `"Olga Organizer via Meet" <invites@acme.example>`."""
+        return formataddr((f"{header_safe(organizer_name)} via Meet", self.address))
+
+
+class Mailboxes:
+    """The configured mailboxes, in the admin's order; the first is the default."""
+
+    def __init__(self, boxes: Sequence[Mailbox]) -> None:
+        if not boxes:
+            raise ValueError("at least one sending mailbox is needed")
+        self._boxes = tuple(boxes)
+        self._by_key = {box.key: box for box in self._boxes}
+
+    @property
+    def all(self) -> tuple[Mailbox, ...]:
+        """Return every mailbox, the default first."""
+        return self._boxes
+
+    @property
+    def default(self) -> Mailbox:
+        """Return the mailbox used when nobody chose one."""
+        return self._boxes[0]
+
+    @property
+    def single(self) -> bool:
+        """Tell whether there is nothing to choose."""
+        return len(self._boxes) == 1
+
+    def offers(self, address: str | None) -> bool:
+        """Tell whether an address is one of the configured mailboxes (still)."""
+        return address is not None and address.lower() in self._by_key
+
+    def get(self, address: str | None) -> Mailbox:
+        """Return the mailbox with this address; the default when it is unset or gone."""
+        return self._by_key.get((address or "").lower(), self.default)
+
+    @property
+    def domains(self) -> frozenset[str]:
+        """Return every domain replies may arrive for."""
+        return frozenset(box.domain for box in self._boxes)
+
+
+def mailboxes_from(settings: Settings) -> Mailboxes:
+    """Return the admin's mailboxes, or the one made of MEETBOT_MAIL_FROM and MEETBOT_SMTP_URL."""
+    if settings.mailboxes:
+        return Mailboxes(
+            # A mailbox without its own server sends through the common one.
+            [
+                Mailbox(box.name, box.address, box.smtp_url or settings.smtp_url)
+                for box in settings.mailboxes
+            ]
+        )
+    return Mailboxes([Mailbox("Meetbot", settings.mail_from, settings.smtp_url)])
