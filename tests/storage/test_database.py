@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.database import create_engine, create_session_factory, upgrade_database
-from storage.models import Event
+from storage.models import Base, Event
 from storage.secrets import load_or_create_secret
 
 
@@ -83,3 +86,17 @@ async def test_a_generated_secret_is_made_once_and_shared(
     assert first == second
     assert len(first) >= 48
     assert await load_or_create_secret(sessions, "other") != first
+
+
+async def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    engine = create_engine(database_url)
+    await upgrade_database(engine)
+
+    def differences(sync: Connection) -> list[Any]:
+        context = MigrationContext.configure(sync, opts={"compare_type": False})
+        return list(compare_metadata(context, Base.metadata))
+
+    async with engine.connect() as connection:
+        found = await connection.run_sync(differences)
+    await engine.dispose()
+    assert found == []
