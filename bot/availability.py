@@ -133,7 +133,7 @@ class Availability:
         )
         statuses = []
         for user_id in user_ids:
-            zone = zone_of((await self._people.get(user_id)).timezone)
+            zone = zone_of((await self._people.get(team_id, user_id)).timezone)
             statuses.append(
                 MemberStatus(
                     user_id=user_id,
@@ -159,7 +159,7 @@ class Availability:
         periods = await self.busy(
             team_id, user_ids, after, horizon, viewer="", ignore_meeting=ignore_meeting
         )
-        zones = [zone_of((await self._people.get(u)).timezone) for u in user_ids]
+        zones = [zone_of((await self._people.get(team_id, u)).timezone) for u in user_ids]
         blocks = merged(b for busy in periods.values() for b in busy)
         starts = [block_start for block_start, _ in blocks]
         slots: list[tuple[datetime, datetime]] = []

@@ -13,6 +13,7 @@ from bot.metrics import Metrics
 from bot.outbox import Outbox
 from bot.people import People
 from bot.ratelimit import AnswerLimits
+from bot.workspaces import Workspaces
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,4 @@ class Services:
     home: HomeTab
     metrics: Metrics
     answer_limits: AnswerLimits
+    workspaces: Workspaces

@@ -29,6 +29,7 @@ from handlers.home import (
     show_more_on_home,
 )
 from handlers.views import submit_cancel, submit_edit, submit_meeting
+from handlers.workspaces import forget_revoked_tokens, forget_uninstalled_workspace
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -68,3 +69,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.CONNECT_FEED_ACTION)(open_feed_form)
     app.action(blocks.DISCONNECT_FEED_ACTION)(disconnect_feed)
     app.view(blocks.FEED_CALLBACK)(connect_feed)
+    app.event("app_uninstalled")(forget_uninstalled_workspace)
+    app.event("tokens_revoked")(forget_revoked_tokens)

@@ -42,7 +42,8 @@ async def meet(
         reply, message_blocks = blocks.agenda_message(agenda)
         await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
         return
-    person = await services.people.get(body["user_id"])
+    assert context.team_id is not None
+    person = await services.people.get(context.team_id, body["user_id"])
     try:
         zone = ZoneInfo(person.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -100,7 +100,7 @@ async def submit_meeting(
     await ack()
     services = services_of(context)
     try:
-        person = await services.people.get(organizer_id)
+        person = await services.people.get(context.team_id, organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
         await services.meetings.create(
             context.team_id, organizer, outcome, source_view=str(view.get("id") or "") or None
