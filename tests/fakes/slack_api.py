@@ -897,8 +897,12 @@ class FakeSlack:
                 grant.revoked = True
 
     def tokens_of(self, team_id: str) -> list[str]:
-        """Return the access tokens issued for a workspace, oldest first."""
-        return [token for token, grant in self._grants.items() if grant.team_id == team_id]
+        """Return the access tokens oauth.v2.access issued for a workspace, oldest first."""
+        return [
+            token
+            for token, grant in self._grants.items()
+            if grant.team_id == team_id and token != self.bot_token
+        ]
 
     def token_expired(self, token: str) -> bool:
         """Tell whether an access token is past its expiry."""
