@@ -342,7 +342,7 @@ def flatten(periods: dict[str, list[Busy]]) -> Answer:
 class StandInPeople:
     """Answers every profile look-up at once with Europe/Warsaw, like a warm People cache."""
 
-    async def get(self, user_id: str) -> Person:
+    async def get(self, team_id: str, user_id: str) -> Person:
         return Person(user_id=user_id, name=user_id, email=None, timezone=STANDIN_TIMEZONE)
 
 

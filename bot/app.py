@@ -17,11 +17,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
+from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,7 +50,10 @@ from bot.preferences import Preferences
 from bot.quick import read_quick_text
 from bot.ratelimit import AnswerLimits
 from bot.services import Services
+from bot.slack_clients import InstalledWorkspaces, SingleWorkspace, SlackClients
 from bot.tokens import TokenMinter
+from bot.workspaces import Workspaces
+from handlers.install import INSTALL_PAGES
 from handlers.web import HEALTH_KEY, SERVICES_KEY, add_routes
 from storage.database import create_engine, create_session_factory, upgrade_database
 from storage.secrets import load_or_create_secret
@@ -58,6 +65,10 @@ OUTBOX_JOB = "outbox"
 REMINDER_JOB = "reminders"
 IMAP_JOB = "imap"
 FEEDS_JOB = "calendar_feeds"
+INSTALL_PATH = "/slack/install"
+OAUTH_REDIRECT_PATH = "/slack/oauth_redirect"
+# How long a person has between opening /slack/install and pressing Allow in Slack.
+OAUTH_STATE_SECONDS = 600
 
 
 def build_tls_context(settings: Settings) -> ssl.SSLContext:
@@ -100,10 +111,10 @@ async def poll_mailbox(poller: ImapPoller) -> None:
         logger.warning("could not poll %s: %s", poller.describe(), error)
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
-    """Return the Web API client every Slack call goes through, waiting out 429s and blips."""
+def build_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
+    """Return a Web API client (the environment's token by default) that waits out 429s."""
     return AsyncWebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),
@@ -141,6 +152,23 @@ def _is_background_work(task: asyncio.Task[object]) -> bool:
     return getattr(task.get_coro(), "__qualname__", "") in BACKGROUND_WORK
 
 
+def add_install_routes(web_app: web.Application, bolt: AsyncApp) -> None:
+    """Serve Slack's OAuth flow: the install link and the page Slack sends people back to."""
+    flow = bolt.oauth_flow
+    assert flow is not None
+
+    async def begin_install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(
+            await flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def finish_install(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await flow.handle_callback(await to_bolt_request(request)))
+
+    web_app.router.add_get(flow.install_path, begin_install)
+    web_app.router.add_get(flow.redirect_uri_path, finish_install)
+
+
 class Meetbot:
     """One running Meetbot process: database, Slack app, web server and scheduler."""
 
@@ -149,6 +177,24 @@ class Meetbot:
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self.engine)
         self.client = build_slack_client(settings)
+        self.installations: AsyncSQLAlchemyInstallationStore | None = None
+        self.clients: SlackClients = SingleWorkspace(self.client)
+        if settings.installs_into_many_workspaces:
+            assert settings.slack_client_id and settings.slack_client_secret
+            self.installations = AsyncSQLAlchemyInstallationStore(
+                settings.slack_client_id, self.engine
+            )
+            rotator = AsyncTokenRotator(
+                client_id=settings.slack_client_id,
+                client_secret=settings.slack_client_secret.get_secret_value(),
+                client=self.client,
+            )
+            self.clients = InstalledWorkspaces(
+                self.installations,
+                rotator,
+                lambda token: build_slack_client(settings, token),
+                refresh_minutes=settings.token_refresh_minutes,
+            )
         self.mailboxes = mailboxes_from(settings)
         self.mailers = build_mailers(settings, self.mailboxes)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -168,19 +214,19 @@ class Meetbot:
         meetings = Meetings(
             self.sessions,
             TokenMinter(secret),
-            SlackFiles(self.settings.slack_bot_token),
+            SlackFiles(self.clients),
             on_deliveries=lambda: outbox.wake(),
             guest_invites_per_month=self.settings.guest_invites_per_month,
         )
         feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
-        people = People(self.client)
+        people = People(self.clients)
         preferences = Preferences(self.sessions)
         home = HomeTab(meetings, feeds, preferences, self.mailboxes, people)
         metrics = Metrics()
         outbox = Outbox(
             self.sessions,
             meetings,
-            self.client,
+            self.clients,
             self.mailboxes,
             self.mailers,
             self.settings.base_url,
@@ -203,12 +249,14 @@ class Meetbot:
             preferences=preferences,
             mailboxes=self.mailboxes,
             held_forms=HeldForms(self.sessions),
+            workspaces=Workspaces(self.sessions, self.clients, self.installations),
         )
         self.services = services
         bolt = AsyncApp(
             client=self.client,
             signing_secret=self.settings.slack_signing_secret or "",
             process_before_response=False,
+            oauth_settings=self._oauth_settings(),
         )
         handlers.register(bolt, services)
 
@@ -241,6 +289,8 @@ class Meetbot:
                 )
 
             web_app.router.add_post("/slack/events", slack_events)
+        if bolt.oauth_flow is not None:
+            add_install_routes(web_app, bolt)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
@@ -260,6 +310,29 @@ class Meetbot:
             logger.info("connected to Slack in Socket Mode")
         else:
             logger.info("serving Slack at POST /slack/events")
+
+    def _oauth_settings(self) -> AsyncOAuthSettings | None:
+        """Return how workspaces install Meetbot through Slack, when they do."""
+        if self.installations is None:
+            return None
+        assert self.settings.slack_client_id and self.settings.slack_client_secret
+        return AsyncOAuthSettings(
+            client_id=self.settings.slack_client_id,
+            client_secret=self.settings.slack_client_secret.get_secret_value(),
+            scopes=self.settings.bot_scopes,
+            user_scopes=[],
+            redirect_uri=f"{self.settings.base_url}{OAUTH_REDIRECT_PATH}",
+            install_path=INSTALL_PATH,
+            redirect_uri_path=OAUTH_REDIRECT_PATH,
+            # Straight on to Slack's page: our own "Add to Slack" page would be one more click.
+            install_page_rendering_enabled=False,
+            callback_options=INSTALL_PAGES,
+            installation_store=self.installations,
+            state_store=AsyncSQLAlchemyOAuthStateStore(
+                expiration_seconds=OAUTH_STATE_SECONDS, engine=self.engine
+            ),
+            token_rotation_expiration_minutes=self.settings.token_refresh_minutes,
+        )
 
     def _every(
         self, seconds: float, job_id: str, job: Callable[[Any], Awaitable[None]], target: object

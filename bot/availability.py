@@ -138,7 +138,7 @@ class Availability:
         settings = await self._preferences.of_members(team_id, user_ids)
         statuses = []
         for user_id in user_ids:
-            zone = zone_of((await self._people.get(user_id)).timezone)
+            zone = zone_of((await self._people.get(team_id, user_id)).timezone)
             hours = settings[user_id].working_hours
             statuses.append(
                 MemberStatus(
@@ -167,7 +167,7 @@ class Availability:
         )
         settings = await self._preferences.of_members(team_id, user_ids)
         workdays = [
-            (zone_of((await self._people.get(u)).timezone), settings[u].working_hours)
+            (zone_of((await self._people.get(team_id, u)).timezone), settings[u].working_hours)
             for u in user_ids
         ]
         blocks = merged(b for busy in periods.values() for b in busy)

@@ -119,13 +119,17 @@ async def _check(settings: Settings) -> int:
         report("database", False, str(error).splitlines()[0])
     finally:
         await engine.dispose()
-    try:
-        identity = await build_slack_client(settings).auth_test()
-        report("slack", True, f"bot {identity.get('user')} in workspace {identity.get('team')}")
-    except SlackApiError as error:
-        report("slack", False, f"auth.test answered {error.response.get('error')}")
-    except Exception as error:
-        report("slack", False, str(error).splitlines()[0])
+    if settings.installs_into_many_workspaces:
+        # Each workspace's token arrives through Slack's flow as it installs; none is here.
+        report("slack", True, f"workspaces install at {settings.base_url}/slack/install")
+    else:
+        try:
+            identity = await build_slack_client(settings).auth_test()
+            report("slack", True, f"bot {identity.get('user')} in workspace {identity.get('team')}")
+        except SlackApiError as error:
+            report("slack", False, f"auth.test answered {error.response.get('error')}")
+        except Exception as error:
+            report("slack", False, str(error).splitlines()[0])
     for mailer in {
         id(m): m for m in build_mailers(settings, mailboxes_from(settings)).values()
     }.values():

@@ -5,11 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets people paste from examples; a deployment must not run on them.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
+# The bot scopes manifest.yml asks for; a workspace installing through /slack/install grants these.
+BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email", "files:read")
 
 
 class SettingsError(Exception):
@@ -66,8 +75,31 @@ def _smtp_url(value: str | None) -> str | None:
 class Settings(DatabaseSettings):
     """Everything Meetbot reads from its environment, validated at start-up."""
 
-    slack_bot_token: str = Field(
-        alias="SLACK_BOT_TOKEN", description="Bot token (xoxb-...) of the installed app."
+    slack_bot_token: str | None = Field(
+        default=None,
+        alias="SLACK_BOT_TOKEN",
+        description="Bot token (xoxb-...) of the app installed in one workspace.",
+    )
+    slack_client_id: str | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_ID",
+        description="The app's Client ID; with the secret, workspaces install at /slack/install.",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None,
+        alias="SLACK_CLIENT_SECRET",
+        description="The app's Client Secret, for Slack's OAuth flow and refreshing tokens.",
+    )
+    slack_scopes: str = Field(
+        default=",".join(BOT_SCOPES),
+        alias="SLACK_SCOPES",
+        description="Bot scopes asked for on install, comma separated; default manifest.yml's.",
+    )
+    token_refresh_minutes: int = Field(
+        default=120,
+        alias="MEETBOT_TOKEN_REFRESH_MINUTES",
+        ge=0,
+        description="With token rotation on, refresh a workspace's token this long before expiry.",
     )
     slack_signing_secret: str | None = Field(
         default=None,
@@ -198,7 +230,9 @@ class Settings(DatabaseSettings):
 
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token_shape(cls, value: str) -> str:
+    def _bot_token_shape(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         if not value.startswith("xoxb-"):
             raise ValueError("must be a bot token starting with xoxb-")
         return value
@@ -269,6 +303,47 @@ class Settings(DatabaseSettings):
             raise ValueError("must be a random string of at least 32 characters")
         return value
 
+    @field_validator("slack_client_id")
+    @classmethod
+    def _client_id_or_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value else None
+
+    @field_validator("slack_client_secret")
+    @classmethod
+    def _client_secret_not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if value.get_secret_value().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("must be the app's Client Secret (Basic Information in Slack)")
+        return value
+
+    @field_validator("slack_scopes")
+    @classmethod
+    def _scopes_listed(cls, value: str) -> str:
+        scopes = [scope.strip() for scope in value.split(",") if scope.strip()]
+        if not scopes:
+            raise ValueError("must list at least one bot scope, e.g. commands,chat:write")
+        return ",".join(scopes)
+
+    @model_validator(mode="after")
+    def _one_way_into_slack(self) -> Settings:
+        has_client = self.slack_client_id is not None, self.slack_client_secret is not None
+        if has_client == (True, False):
+            raise ValueError("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
+        if has_client == (False, True):
+            raise ValueError("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
+        if self.slack_bot_token and all(has_client):
+            raise ValueError(
+                "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(installs into many workspaces), not both"
+            )
+        if not self.slack_bot_token and not all(has_client):
+            raise ValueError(
+                "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+                "(installs into many workspaces) are required"
+            )
+        return self
+
     @model_validator(mode="after")
     def _http_needs_signing_secret(self) -> Settings:
         if not self.slack_app_token and not self.slack_signing_secret:
@@ -281,6 +356,16 @@ class Settings(DatabaseSettings):
     def socket_mode(self) -> bool:
         """Tell whether Slack is reached over Socket Mode rather than HTTP."""
         return self.slack_app_token is not None
+
+    @property
+    def installs_into_many_workspaces(self) -> bool:
+        """Tell whether workspaces install Meetbot through Slack's OAuth flow."""
+        return self.slack_client_id is not None
+
+    @property
+    def bot_scopes(self) -> list[str]:
+        """Return the bot scopes asked for on install."""
+        return self.slack_scopes.split(",")
 
     @property
     def inbound_address(self) -> tuple[str, int] | None:

@@ -1,10 +1,11 @@
-"""Files organizers upload in the form, fetched from Slack with the bot token."""
+"""Files organizers upload in the form, fetched from Slack with their workspace's bot token."""
 
 from __future__ import annotations
 
 import aiohttp
 
 from bot.drafts import FileRef
+from bot.slack_clients import SlackClients
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -16,15 +17,16 @@ class FileTooLarge(ValueError):
 class SlackFiles:
     """Download uploaded files from Slack (`url_private_download`, bot token in the header)."""
 
-    def __init__(self, bot_token: str, timeout: float = 60.0) -> None:
-        self._token = bot_token
+    def __init__(self, clients: SlackClients, timeout: float = 60.0) -> None:
+        self._clients = clients
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def fetch(self, file: FileRef) -> bytes:
-        """Return the file's bytes."""
+    async def fetch(self, team_id: str, file: FileRef) -> bytes:
+        """Return the bytes of a file uploaded in a workspace."""
         if file.size > MAX_FILE_BYTES:
             raise FileTooLarge(file.name)
-        headers = {"Authorization": f"Bearer {self._token}"}
+        client = await self._clients.for_team(team_id)
+        headers = {"Authorization": f"Bearer {client.token}"}
         async with (
             aiohttp.ClientSession(timeout=self._timeout) as session,
             session.get(file.download_url, headers=headers) as response,

@@ -35,6 +35,6 @@ class HomeTab:
         agenda = await self._meetings.agenda(team_id, user_id, utc_now())
         feed = await self._feeds.status(team_id, user_id)
         settings = await self._preferences.get(team_id, user_id)
-        person = await self._people.get(user_id)
+        person = await self._people.get(team_id, user_id)
         section = blocks.settings_section(settings, self._mailboxes, person.name)
         return blocks.home_view(agenda, page_size, feed, section)

@@ -188,9 +188,9 @@ def recipient_hash(address: str) -> str:
 
 
 class FileSource(Protocol):
-    """Where uploaded files are fetched from (Slack, with the bot token)."""
+    """Where uploaded files are fetched from (Slack, with the workspace's bot token)."""
 
-    async def fetch(self, file: FileRef) -> bytes:
+    async def fetch(self, team_id: str, file: FileRef) -> bytes:
         """Return the file's content."""
 
 
@@ -446,7 +446,7 @@ class Meetings:
             existing = await self._created_from(team_id, source_view)
             if existing is not None:
                 return existing
-        uploads = await self._download(draft.new_files)
+        uploads = await self._download(team_id, draft.new_files)
         try:
             meeting = await self._insert(team_id, organizer, draft, uploads, source_view, mailbox)
         except IntegrityError:
@@ -511,7 +511,7 @@ class Meetings:
             _enqueue_home_refresh(session, event, [organizer.user_id, *draft.member_ids])
             return meeting_from_row(event)
 
-    async def _download(self, files: Sequence[FileRef]) -> list[EventFile]:
+    async def _download(self, team_id: str, files: Sequence[FileRef]) -> list[EventFile]:
         return [
             EventFile(
                 slack_file_id=ref.slack_file_id,
@@ -522,7 +522,7 @@ class Meetings:
                 content=content,
             )
             for ref in files
-            for content in [await self._files.fetch(ref)]
+            for content in [await self._files.fetch(team_id, ref)]
         ]
 
     def _new_guest(self, guest: Guest) -> Attendee:
@@ -560,7 +560,7 @@ class Meetings:
         draft: MeetingDraft,
     ) -> Revision:
         """Apply the organizer's edit and tell everyone affected what changed."""
-        uploads = await self._download(draft.new_files)
+        uploads = await self._download(team_id, draft.new_files)
         async with self._sessions.begin() as session:
             event = await _load_event(session, team_id, meeting_id, for_update=True)
             _check_organizer(event, user_id)

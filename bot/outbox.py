@@ -11,7 +11,6 @@ from typing import Any
 
 import aiosmtplib
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +28,7 @@ from bot.mail.transport import Mailer
 from bot.mailboxes import Mailboxes
 from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
 from bot.metrics import Metrics
+from bot.slack_clients import SlackClients, WorkspaceNotInstalled
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ def describe_failure(error: Exception) -> str:
         return f"{error.code} {error.message}"
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error')}"
+    if isinstance(error, WorkspaceNotInstalled):
+        return "Meetbot was removed from the Slack workspace"
     if isinstance(error, OSError | aiosmtplib.SMTPException):
         return "the mail server could not be reached for two days"
     return str(error) or type(error).__name__
@@ -98,7 +100,7 @@ def retry_delay(attempts: int) -> timedelta:
 
 def is_permanent(error: Exception) -> bool:
     """Tell whether retrying could ever help: not for a refused recipient or a revoked token."""
-    if isinstance(error, PermanentFailure):
+    if isinstance(error, PermanentFailure | WorkspaceNotInstalled):
         return True
     if isinstance(error, SlackApiError):
         return error.response.get("error") in PERMANENT_SLACK_ERRORS
@@ -130,7 +132,7 @@ class Outbox:
         self,
         sessions: async_sessionmaker[AsyncSession],
         meetings: Meetings,
-        client: AsyncWebClient,
+        clients: SlackClients,
         mailboxes: Mailboxes,
         mailers: Mapping[str, Mailer],
         base_url: str,
@@ -140,7 +142,7 @@ class Outbox:
     ) -> None:
         self._sessions = sessions
         self._meetings = meetings
-        self._client = client
+        self._clients = clients
         self._mailboxes = mailboxes
         self._mailers = mailers
         self._base_url = base_url
@@ -229,7 +231,7 @@ class Outbox:
         try:
             if kind == Delivery.FEED_FAILURE:
                 message = blocks.feed_failure_notice(str(payload.get("reason", "")))
-                await self._post_dm(str(payload["user_id"]), message)
+                await self._post_dm(team_id, str(payload["user_id"]), message)
                 await self._mark(entry_id, "sent")
                 return
             assert event_id is not None
@@ -311,9 +313,11 @@ class Outbox:
             message = blocks.member_notice(
                 meeting, str(payload["reason"]), changes, bool(payload.get("reset"))
             )
-            await self._post_dm(invitee.slack_user_id, message)
+            await self._post_dm(meeting.team_id, invitee.slack_user_id, message)
         elif kind is Delivery.MEMBER_REMINDER:
-            await self._post_dm(invitee.slack_user_id, blocks.member_reminder(meeting))
+            await self._post_dm(
+                meeting.team_id, invitee.slack_user_id, blocks.member_reminder(meeting)
+            )
         elif kind is Delivery.DECISION_NOTICE:
             message = blocks.decision_notice(
                 meeting,
@@ -322,14 +326,14 @@ class Outbox:
                 str(payload.get("comment", "")),
                 stale=bool(payload.get("stale")),
             )
-            await self._post_dm(meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.COUNTER_NOTICE:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
             message = blocks.counter_notice(meeting, invitee, proposal)
-            await self._post_dm(meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.BOUNCE_NOTICE:
             message = blocks.bounce_notice(meeting, invitee, str(payload.get("reason", "")))
-            await self._post_dm(meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
             sender, mailer = self._mail_route(meeting)
@@ -367,8 +371,9 @@ class Outbox:
         mailbox = self._mailboxes.get(meeting.mailbox)
         return Sender(mailbox.address), self._mailers[mailbox.key]
 
-    async def _dm_channel(self, user_id: str) -> str:
-        response = await self._client.conversations_open(users=user_id)
+    async def _dm_channel(self, team_id: str, user_id: str) -> str:
+        client = await self._clients.for_team(team_id)
+        response = await client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
 
     async def _pace(self, channel: str) -> None:
@@ -381,19 +386,21 @@ class Outbox:
                 await asyncio.sleep(wait)
         recent.append(loop.time())
 
-    async def _post_dm(self, user_id: str | None, message: blocks.Message) -> None:
+    async def _post_dm(self, team_id: str, user_id: str | None, message: blocks.Message) -> None:
         assert user_id is not None
         text, message_blocks = message
-        channel = await self._dm_channel(user_id)
+        channel = await self._dm_channel(team_id, user_id)
         await self._pace(channel)
-        await self._client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+        client = await self._clients.for_team(team_id)
+        await client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
 
     def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
         return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
 
     async def _publish_home(self, team_id: str, user_id: str) -> None:
         view = await self._home.view(team_id, user_id)
-        await self._client.views_publish(user_id=user_id, view=view)
+        client = await self._clients.for_team(team_id)
+        await client.views_publish(user_id=user_id, view=view)
 
     async def _refresh_summary(self, meeting: Meeting) -> None:
         message = blocks.organizer_summary(meeting, self._member_file_links(meeting))
@@ -401,7 +408,9 @@ class Outbox:
             event = await session.get(Event, meeting.id)
             assert event is not None
             channel, ts = event.summary_channel, event.summary_ts
-        posted = await self._post_or_update(meeting.organizer.user_id, channel, ts, message)
+        posted = await self._post_or_update(
+            meeting.team_id, meeting.organizer.user_id, channel, ts, message
+        )
         if posted is not None:
             async with self._sessions.begin() as session:
                 await session.execute(
@@ -419,7 +428,9 @@ class Outbox:
             channel, ts = attendee.dm_channel, attendee.dm_ts
         if not (channel and ts) and (meeting.cancelled or invitee.removed):
             return  # never invited in Slack, so there is nothing to take back
-        posted = await self._post_or_update(invitee.slack_user_id, channel, ts, message)
+        posted = await self._post_or_update(
+            meeting.team_id, invitee.slack_user_id, channel, ts, message
+        )
         if posted is not None:
             async with self._sessions.begin() as session:
                 await session.execute(
@@ -429,19 +440,23 @@ class Outbox:
                 )
 
     async def _post_or_update(
-        self, user_id: str, channel: str | None, ts: str | None, message: blocks.Message
+        self,
+        team_id: str,
+        user_id: str,
+        channel: str | None,
+        ts: str | None,
+        message: blocks.Message,
     ) -> tuple[str, str] | None:
         """Redraw a DM we sent before, or send it; return where a new one was posted."""
         text, message_blocks = message
+        client = await self._clients.for_team(team_id)
         if channel and ts:
             await self._pace(channel)
-            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
+            await client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
             return None
-        channel = await self._dm_channel(user_id)
+        channel = await self._dm_channel(team_id, user_id)
         await self._pace(channel)
-        posted = await self._client.chat_postMessage(
-            channel=channel, text=text, blocks=message_blocks
-        )
+        posted = await client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
         return str(posted["channel"]), str(posted["ts"])
 
     async def _guest_files(self, meeting: Meeting, token: str) -> Files:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from slack_sdk.web.async_client import AsyncWebClient
+from bot.slack_clients import SlackClients
 
 PROFILE_TTL_SECONDS = 300.0
 
@@ -23,17 +23,19 @@ class Person:
 class People:
     """Look members up with `users.info`, remembering answers for a few minutes."""
 
-    def __init__(self, client: AsyncWebClient, ttl: float = PROFILE_TTL_SECONDS) -> None:
-        self._client = client
+    def __init__(self, clients: SlackClients, ttl: float = PROFILE_TTL_SECONDS) -> None:
+        self._clients = clients
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Person]] = {}
+        # Keyed by workspace too: a user id means nothing outside its workspace.
+        self._cache: dict[tuple[str, str], tuple[float, Person]] = {}
 
-    async def get(self, user_id: str) -> Person:
-        """Return a member's profile."""
-        cached = self._cache.get(user_id)
+    async def get(self, team_id: str, user_id: str) -> Person:
+        """Return a member's profile, asked of their own workspace."""
+        cached = self._cache.get((team_id, user_id))
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        response = await self._client.users_info(user=user_id)
+        client = await self._clients.for_team(team_id)
+        response = await client.users_info(user=user_id)
         user = response["user"]
         profile = user.get("profile") or {}
         person = Person(
@@ -42,5 +44,5 @@ class People:
             email=profile.get("email"),
             timezone=user.get("tz") or "UTC",
         )
-        self._cache[user_id] = (time.monotonic() + self._ttl, person)
+        self._cache[team_id, user_id] = (time.monotonic() + self._ttl, person)
         return person

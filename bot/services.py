@@ -16,6 +16,7 @@ from bot.outbox import Outbox
 from bot.people import People
 from bot.preferences import Preferences
 from bot.ratelimit import AnswerLimits
+from bot.workspaces import Workspaces
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,4 @@ class Services:
     preferences: Preferences
     mailboxes: Mailboxes
     held_forms: HeldForms
+    workspaces: Workspaces

@@ -31,6 +31,7 @@ from handlers.home import (
     show_more_on_home,
 )
 from handlers.views import answer_mailbox_question, submit_cancel, submit_edit, submit_meeting
+from handlers.workspaces import forget_revoked_tokens, forget_uninstalled_workspace
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -73,3 +74,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.action(blocks.SETTINGS_ACTION)(open_settings)
     app.view(blocks.SETTINGS_CALLBACK)(save_settings)
     app.view(blocks.MAILBOX_CALLBACK)(answer_mailbox_question)
+    app.event("app_uninstalled")(forget_uninstalled_workspace)
+    app.event("tokens_revoked")(forget_revoked_tokens)

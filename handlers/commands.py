@@ -43,7 +43,7 @@ async def meet(
         await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
         return
     assert context.team_id is not None
-    person = await services.people.get(body["user_id"])
+    person = await services.people.get(context.team_id, body["user_id"])
     settings = await services.preferences.get(context.team_id, body["user_id"])
     try:
         zone = ZoneInfo(person.timezone)

@@ -87,7 +87,7 @@ async def open_settings(
     assert context.team_id is not None and context.user_id is not None
     services = services_of(context)
     settings = await services.preferences.get(context.team_id, context.user_id)
-    person = await services.people.get(context.user_id)
+    person = await services.people.get(context.team_id, context.user_id)
     view = blocks.settings_modal(settings, services.mailboxes, person.name, person.email)
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 

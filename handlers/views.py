@@ -107,7 +107,7 @@ async def submit_meeting(
     if outcome.guests and not services.mailboxes.offers(settings.mailbox):
         # The organizer's first guests: say (or ask) which mailbox they will see, over the form.
         held = await services.held_forms.hold(team_id, organizer_id, view)
-        person = await services.people.get(organizer_id)
+        person = await services.people.get(team_id, organizer_id)
         question = blocks.mailbox_question(
             services.mailboxes, person.name, person.email, held, len(outcome.guests)
         )
@@ -163,7 +163,7 @@ async def _create(
     assert organizer_id is not None and team_id is not None
     services = services_of(context)
     try:
-        person = await services.people.get(organizer_id)
+        person = await services.people.get(team_id, organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
         await services.meetings.create(
             team_id, organizer, draft, source_view=source_view, mailbox=mailbox

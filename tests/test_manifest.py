@@ -34,7 +34,11 @@ def test_manifest_asks_for_what_meetbot_uses() -> None:
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+    ]
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == "/meet"
     assert command["should_escape"] is True  # mentions arrive as <@U…|name>, which /meet reads

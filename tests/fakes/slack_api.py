@@ -6,6 +6,14 @@ The app under test talks to it through an unmodified ``AsyncWebClient`` whose
 Block Kit is checked by explicit rules for the documented limits and then by a
 round trip through ``slack_sdk.models`` that catches unknown keys and types.
 
+Tokens belong to workspaces: the constructor's bot token speaks for ``team_id``,
+and more workspaces install the app through Slack's OAuth v2 flow
+(``approve_install`` stands for a person pressing Allow on Slack's page, then
+``oauth.v2.access`` exchanges the code; with ``token_rotation`` on, tokens expire
+and ``grant_type=refresh_token`` hands out new ones). A token sees only its own
+workspace's people, conversations and views; expired, revoked or unknown tokens
+are refused as Slack refuses them.
+
 It also plays Slack's side of Socket Mode: ``apps.connections.open`` (app-level
 token only) hands out a one-use WebSocket URL on the same server; the app
 connects, is greeted with ``hello``, receives envelopes from ``send_envelope``
@@ -15,6 +23,8 @@ and must acknowledge each one (within 3 s, as Slack requires).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import copy
 import itertools
@@ -28,6 +38,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -93,6 +104,10 @@ _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _FIRST_TS_MICROS = 1_700_000_000_000_100
 # Methods that take the app-level token (xapp-...) instead of the bot token.
 _APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+# Methods that take the app's client id and secret instead of a token.
+_CLIENT_CREDENTIAL_METHODS = frozenset({"oauth.v2.access"})
+AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
+DEFAULT_TOKEN_LIFETIME_SECONDS = 43_200  # Slack's rotating tokens live twelve hours
 _ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
 # Interactive payloads whose ack may carry a response (response_action, options).
 _RESPONDING_INTERACTIONS = frozenset({"view_submission", "block_suggestion"})
@@ -107,6 +122,7 @@ class SlackCall:
     args: dict[str, Any]
     error: str | None = None
     response: dict[str, Any] = field(default_factory=dict)
+    token: str | None = None
 
 
 class SlackRefusal(Exception):
@@ -137,6 +153,7 @@ class _StoredView:
     hash: str
     view: dict[str, Any]
     user_id: str | None
+    team_id: str = ""
 
 
 @dataclass
@@ -147,6 +164,33 @@ class _User:
     tz: str
     is_bot: bool
     deleted: bool
+    team_id: str
+
+
+@dataclass
+class _Workspace:
+    team_id: str
+    name: str
+    bot_user_id: str
+    bot_id: str
+
+
+@dataclass
+class _Grant:
+    """A token Slack handed out: whose it is, until when, and whether it was taken back."""
+
+    team_id: str
+    expires_at: float | None = None
+    revoked: bool = False
+
+
+@dataclass
+class _Code:
+    team_id: str
+    installer: str
+    redirect_uri: str | None
+    scopes: str
+    used: bool = False
 
 
 # ---------------------------------------------------------------------------
@@ -714,6 +758,18 @@ class FakeSlack:
         self.bot_user_id = bot_user_id
         self.bot_id = "B0BOT"
         self.app_id = "A0APP"
+        # The app's OAuth credentials, and its token rotation setting as in Slack's app config.
+        self.client_id = "1111.2222"
+        self.client_secret = "fake-client-secret-0123456789abcdef"
+        self.token_rotation = False
+        self.token_lifetime_seconds = DEFAULT_TOKEN_LIFETIME_SECONDS
+        self._workspaces: dict[str, _Workspace] = {
+            team_id: _Workspace(team_id, "Meetbot Test", bot_user_id, self.bot_id)
+        }
+        self._grants: dict[str, _Grant] = {bot_token: _Grant(team_id)}
+        self._refresh_tokens: dict[str, _Grant] = {}
+        self._codes: dict[str, _Code] = {}
+        self._caller = _Grant(team_id)  # the workspace of the call being answered
         self.trigger_lifetime = TRIGGER_LIFETIME_SECONDS
         self.api_url = ""
         self.response_url_base = ""
@@ -756,6 +812,7 @@ class FakeSlack:
             "views.push": self._views_push,
             "views.publish": self._views_publish,
             "apps.connections.open": self._apps_connections_open,
+            "oauth.v2.access": self._oauth_v2_access,
         }
 
     # -- lifecycle ----------------------------------------------------------
@@ -801,10 +858,56 @@ class FakeSlack:
         tz: str = "Europe/Warsaw",
         is_bot: bool = False,
         deleted: bool = False,
+        team_id: str | None = None,
     ) -> None:
-        """Add a workspace member that users.info and conversations.open know."""
+        """Add a member of a workspace (default the first) that users.info and DMs know."""
         ZoneInfo(tz)  # fail at arrangement time on a typo, not inside a request
-        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted)
+        team = team_id or self.team_id
+        if team not in self._workspaces:
+            raise AssertionError(f"add_workspace({team!r}) before adding its members")
+        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted, team)
+
+    def add_workspace(self, team_id: str, *, name: str, bot_user_id: str) -> None:
+        """Add a workspace that can install the app through the OAuth flow."""
+        self._workspaces[team_id] = _Workspace(team_id, name, bot_user_id, f"B{team_id}")
+
+    def approve_install(self, authorize_url: str, *, team_id: str, user_id: str) -> str:
+        """Press Allow on Slack's install page that authorize_url opens; return the code.
+
+        Slack then sends the browser to the redirect URL with this code and the state.
+        """
+        parts = urlsplit(authorize_url)
+        if f"{parts.scheme}://{parts.netloc}{parts.path}" != AUTHORIZE_URL:
+            raise AssertionError(f"not Slack's authorize page: {authorize_url}")
+        query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+        if query.get("client_id") != self.client_id:
+            raise AssertionError(f"Slack knows no app with client_id {query.get('client_id')!r}")
+        if not query.get("state"):
+            raise AssertionError("the authorize URL carries no state")
+        if team_id not in self._workspaces or self._user(user_id).team_id != team_id:
+            raise AssertionError(f"{user_id} is not a member of workspace {team_id}")
+        code = f"code-{secrets.token_hex(8)}"
+        self._codes[code] = _Code(team_id, user_id, query.get("redirect_uri"), query["scope"])
+        return code
+
+    def uninstall(self, team_id: str) -> None:
+        """Take back every token of a workspace, as Slack does when the app is removed."""
+        for grant in [*self._grants.values(), *self._refresh_tokens.values()]:
+            if grant.team_id == team_id:
+                grant.revoked = True
+
+    def tokens_of(self, team_id: str) -> list[str]:
+        """Return the access tokens oauth.v2.access issued for a workspace, oldest first."""
+        return [
+            token
+            for token, grant in self._grants.items()
+            if grant.team_id == team_id and token != self.bot_token
+        ]
+
+    def token_expired(self, token: str) -> bool:
+        """Tell whether an access token is past its expiry."""
+        expires_at = self._grants[token].expires_at
+        return expires_at is not None and expires_at <= time.time()
 
     def new_trigger_id(self) -> str:
         """Issue a trigger_id that views.open/push accept once, within the trigger lifetime."""
@@ -865,12 +968,16 @@ class FakeSlack:
         return found
 
     def add_file(
-        self, name: str, content: bytes, mimetype: str = "application/pdf"
+        self,
+        name: str,
+        content: bytes,
+        mimetype: str = "application/pdf",
+        team_id: str | None = None,
     ) -> dict[str, Any]:
         """Upload a file as a person would in a file_input; return Slack's file object."""
         assert self.base_url, "start() the fake before uploading files"
         file_id = f"F{next(self._counter):08d}"
-        key = f"{self.team_id}-{file_id}"
+        key = f"{team_id or self.team_id}-{file_id}"
         file = {
             "id": file_id,
             "name": name,
@@ -885,9 +992,16 @@ class FakeSlack:
         return dict(file)
 
     async def _handle_file_download(self, request: web.Request) -> web.Response:
-        """Serve a file to the bot token; anyone else gets the sign-in page, as Slack does."""
-        file_id = request.match_info["key"].rpartition("-")[2]
-        authorized = request.headers.get("Authorization") == f"Bearer {self.bot_token}"
+        """Serve a file to its workspace's bot token; others get the sign-in page, as Slack does."""
+        team_id, _, file_id = request.match_info["key"].rpartition("-")
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        grant = self._grants.get(token)
+        authorized = (
+            grant is not None
+            and grant.team_id == team_id
+            and not grant.revoked
+            and not (grant.expires_at is not None and grant.expires_at <= time.time())
+        )
         self.file_downloads.append((file_id, authorized))
         if file_id not in self._files:
             return web.Response(status=404, text="file_not_found")
@@ -1117,7 +1231,12 @@ class FakeSlack:
         try:
             args.update(await self._read_body(request))
             token, in_header = self._token(request, args)
-            body, status, headers = self._answer(method, args, token, in_header=in_header)
+            if method in _CLIENT_CREDENTIAL_METHODS:
+                self._check_client(request, args)
+                token, in_header = None, False
+                body, status, headers = {"ok": True, **self._oauth_v2_access(args)}, 200, {}
+            else:
+                body, status, headers = self._answer(method, args, token, in_header=in_header)
         except SlackRefusal as refusal:
             body = {"ok": False, "error": refusal.error}
             if refusal.messages:
@@ -1127,6 +1246,7 @@ class FakeSlack:
             args=args,
             error=None if body["ok"] else str(body["error"]),
             response=body,
+            token=token,
         )
         self.calls.append(call)
         async with self._changed:
@@ -1171,6 +1291,21 @@ class FakeSlack:
             return authorization.removeprefix("Bearer ").strip(), True
         return (form_token if isinstance(form_token, str) else None), False
 
+    def _check_client(self, request: web.Request, args: dict[str, Any]) -> None:
+        """Refuse a call without the app's client id and secret (Basic auth or form)."""
+        client_id, client_secret = args.pop("client_id", None), args.pop("client_secret", None)
+        authorization = request.headers.get("Authorization", "")
+        if authorization.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(authorization.removeprefix("Basic ")).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                raise SlackRefusal("invalid_client_id") from None
+            client_id, _, client_secret = decoded.partition(":")
+        if client_id != self.client_id:
+            raise SlackRefusal("invalid_client_id")
+        if client_secret != self.client_secret:
+            raise SlackRefusal("bad_client_secret")
+
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None, *, in_header: bool
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -1187,8 +1322,15 @@ class FakeSlack:
                 raise SlackRefusal("invalid_auth")
         elif token == self.app_token:
             raise SlackRefusal("not_allowed_token_type")
-        elif token != self.bot_token:
-            raise SlackRefusal("invalid_auth")
+        else:
+            grant = self._grants.get(token)
+            if grant is None:
+                raise SlackRefusal("invalid_auth")
+            if grant.revoked:
+                raise SlackRefusal("token_revoked")
+            if grant.expires_at is not None and grant.expires_at <= time.time():
+                raise SlackRefusal("token_expired")
+            self._caller = grant
         queued = self._failures.get(method)
         if queued:
             failure = queued.popleft()
@@ -1202,16 +1344,30 @@ class FakeSlack:
 
     # -- helpers ------------------------------------------------------------
 
+    @property
+    def _workspace(self) -> _Workspace:
+        """Return the workspace of the token the call being answered came with."""
+        return self._workspaces[self._caller.team_id]
+
     def _user(self, user_id: Any) -> _User:
-        if not isinstance(user_id, str) or user_id not in self._users:
+        user = self._users.get(user_id) if isinstance(user_id, str) else None
+        if user is None:
             raise SlackRefusal("user_not_found")
-        return self._users[user_id]
+        return user
+
+    def _member(self, user_id: Any) -> _User:
+        """Return a member of the calling workspace; others do not exist for its token."""
+        user = self._user(user_id)
+        if user.team_id != self._caller.team_id:
+            raise SlackRefusal("user_not_found")
+        return user
 
     def _next_ts(self) -> str:
         micros = _FIRST_TS_MICROS + 100 * next(self._ts_counter)
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _postable_channel(self, channel: Any) -> str:
+        self._own_channel(channel)
         if isinstance(channel, str) and channel in self._users:
             # Slack lets a bot post to a user id; the message lands in their DM.
             user_id = channel
@@ -1226,13 +1382,22 @@ class FakeSlack:
             raise SlackRefusal("cannot_dm_bot")
         return channel
 
+    def _own_channel(self, channel: Any) -> None:
+        """Refuse a DM (or user id) of another workspace's member: this token cannot see it."""
+        if not isinstance(channel, str):
+            return
+        user_id = self._open_dms.get(channel, channel)
+        user = self._users.get(user_id)
+        if user is not None and user.team_id != self._caller.team_id:
+            raise SlackRefusal("channel_not_found")
+
     def _new_message(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
         message: dict[str, Any] = {
             "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "user": self._workspace.bot_user_id,
+            "bot_id": self._workspace.bot_id,
             "app_id": self.app_id,
-            "team": self.team_id,
+            "team": self._caller.team_id,
             "text": args.get("text") or "",
             "ts": ts,
         }
@@ -1274,7 +1439,11 @@ class FakeSlack:
         ):
             raise SlackRefusal("duplicate_external_id")
         stored = _StoredView(
-            id=f"V{next(self._counter):08d}", hash=self._new_hash(), view=view, user_id=user_id
+            id=f"V{next(self._counter):08d}",
+            hash=self._new_hash(),
+            view=view,
+            user_id=user_id,
+            team_id=self._caller.team_id,
         )
         self._views[stored.id] = stored
         return stored
@@ -1282,7 +1451,7 @@ class FakeSlack:
     def _view_answer(self, stored: _StoredView) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "id": stored.id,
-            "team_id": self.team_id,
+            "team_id": stored.team_id,
             "private_metadata": "",
             "callback_id": "",
             "external_id": "",
@@ -1293,8 +1462,8 @@ class FakeSlack:
             "previous_view_id": None,
             "root_view_id": stored.id,
             "app_id": self.app_id,
-            "app_installed_team_id": self.team_id,
-            "bot_id": self.bot_id,
+            "app_installed_team_id": stored.team_id,
+            "bot_id": self._workspaces[stored.team_id].bot_id,
         }
         answer.update(copy.deepcopy(stored.view))
         return {"view": answer}
@@ -1302,18 +1471,19 @@ class FakeSlack:
     # -- methods ------------------------------------------------------------
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        workspace = self._workspace
         return {
-            "url": "https://meetbot-test.slack.com/",
-            "team": "Meetbot Test",
+            "url": f"https://{workspace.team_id.lower()}.slack.com/",
+            "team": workspace.name,
             "user": "meetbot",
-            "team_id": self.team_id,
-            "user_id": self.bot_user_id,
-            "bot_id": self.bot_id,
+            "team_id": workspace.team_id,
+            "user_id": workspace.bot_user_id,
+            "bot_id": workspace.bot_id,
             "is_enterprise_install": False,
         }
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(args.get("user"))
+        user = self._member(args.get("user"))
         zone = ZoneInfo(user.tz)
         now = datetime.now(tz=zone)
         offset = now.utcoffset()
@@ -1324,7 +1494,7 @@ class FakeSlack:
         return {
             "user": {
                 "id": user.id,
-                "team_id": self.team_id,
+                "team_id": user.team_id,
                 "name": name,
                 "real_name": user.real_name,
                 "tz": user.tz,
@@ -1347,7 +1517,7 @@ class FakeSlack:
             raise SlackRefusal(
                 "invalid_arguments", ["[ERROR] the fake opens DMs with exactly one user"]
             )
-        user = self._user(ids[0])
+        user = self._member(ids[0])
         if user.deleted:
             raise SlackRefusal("user_disabled")
         channel = self.dm_channel(user.id)
@@ -1366,6 +1536,7 @@ class FakeSlack:
         channel = args.get("channel")
         if not isinstance(channel, str) or channel not in self._open_dms:
             raise SlackRefusal("channel_not_found")
+        self._own_channel(channel)
         found = [m for m in self._messages.get(channel, []) if m["ts"] == args.get("ts")]
         if not found:
             raise SlackRefusal("message_not_found")
@@ -1379,7 +1550,7 @@ class FakeSlack:
                 message["blocks"] = copy.deepcopy(args["blocks"])
             else:
                 message.pop("blocks", None)
-        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        message["edited"] = {"user": self._workspace.bot_user_id, "ts": self._next_ts()}
         return {
             "channel": channel,
             "ts": message["ts"],
@@ -1388,7 +1559,7 @@ class FakeSlack:
         }
 
     def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(args.get("user"))
+        user = self._member(args.get("user"))
         channel = args.get("channel")
         if isinstance(channel, str) and channel in self._users:
             channel = self.dm_channel(channel)
@@ -1424,7 +1595,7 @@ class FakeSlack:
             stored = next(
                 (v for v in self._views.values() if v.view.get("external_id") == external_id), None
             )
-        if stored is None:
+        if stored is None or stored.team_id != self._caller.team_id:
             raise SlackRefusal("not_found")
         if args.get("hash") and args["hash"] != stored.hash:
             raise SlackRefusal("hash_conflict")
@@ -1433,7 +1604,7 @@ class FakeSlack:
         return self._view_answer(stored)
 
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        user = self._user(args.get("user_id"))
+        user = self._member(args.get("user_id"))
         view = self._valid_view(args, "home")
         stored = next((v for v in self._views.values() if v.user_id == user.id), None)
         if stored is None:
@@ -1448,3 +1619,49 @@ class FakeSlack:
         ticket = secrets.token_hex(16)
         self._tickets.add(ticket)
         return {"url": f"{self._socket_url}?ticket={ticket}&app_id={self.app_id}"}
+
+    def _oauth_v2_access(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Exchange an install's code, or a refresh token, for the workspace's bot token."""
+        if args.get("grant_type") == "refresh_token":
+            refreshed = self._refresh_tokens.pop(str(args.get("refresh_token")), None)
+            if refreshed is None or refreshed.revoked:
+                raise SlackRefusal("invalid_refresh_token")
+            return self._issue_bot_token(refreshed.team_id, self._scopes_of(refreshed.team_id))
+        code = self._codes.get(str(args.get("code")))
+        if code is None or code.used:
+            raise SlackRefusal("invalid_code")
+        if code.redirect_uri is not None and args.get("redirect_uri") != code.redirect_uri:
+            raise SlackRefusal("bad_redirect_uri")
+        code.used = True
+        answer = self._issue_bot_token(code.team_id, code.scopes)
+        answer["authed_user"] = {"id": code.installer}
+        return answer
+
+    def _scopes_of(self, team_id: str) -> str:
+        return next(c.scopes for c in reversed(self._codes.values()) if c.team_id == team_id)
+
+    def _issue_bot_token(self, team_id: str, scopes: str) -> dict[str, Any]:
+        workspace = self._workspaces[team_id]
+        number = next(self._counter)
+        grant = _Grant(team_id)
+        answer: dict[str, Any] = {
+            "token_type": "bot",
+            "scope": scopes,
+            "bot_user_id": workspace.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"name": workspace.name, "id": team_id},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if self.token_rotation:
+            token = f"xoxe.xoxb-1-{team_id}-{number}-{secrets.token_hex(8)}"
+            refresh_token = f"xoxe-1-{team_id}-{number}-{secrets.token_hex(8)}"
+            grant.expires_at = time.time() + self.token_lifetime_seconds
+            self._refresh_tokens[refresh_token] = _Grant(team_id)
+            answer["refresh_token"] = refresh_token
+            answer["expires_in"] = self.token_lifetime_seconds
+        else:
+            token = f"xoxb-{team_id}-{number}-{secrets.token_hex(8)}"
+        self._grants[token] = grant
+        answer["access_token"] = token
+        return answer

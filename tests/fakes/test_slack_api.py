@@ -480,3 +480,96 @@ async def test_wait_for_returns_a_call_made_while_waiting(
     call = await waiting
 
     assert call.args["text"] == "second"
+
+
+async def install_beta(slack: FakeSlack, *, rotation: bool) -> dict[str, Any]:
+    """Install the app into a second workspace through oauth.v2.access; return the answer."""
+    slack.add_workspace("T2BETA", name="Beta", bot_user_id="U2BETABOT")
+    slack.add_user("U2BEA", real_name="Bea Beta", email="bea@beta.example", team_id="T2BETA")
+    slack.token_rotation = rotation
+    code = slack.approve_install(
+        f"https://slack.com/oauth/v2/authorize?client_id={slack.client_id}&scope=commands"
+        "&state=s1&redirect_uri=https://meet.example/slack/oauth_redirect",
+        team_id="T2BETA",
+        user_id="U2BEA",
+    )
+    answer = await AsyncWebClient(base_url=slack.api_url).oauth_v2_access(
+        client_id=slack.client_id,
+        client_secret=slack.client_secret,
+        code=code,
+        redirect_uri="https://meet.example/slack/oauth_redirect",
+    )
+    return answer.data  # type: ignore[return-value]
+
+
+async def test_a_workspaces_token_sees_only_its_own_people(slack: FakeSlack) -> None:
+    answer = await install_beta(slack, rotation=False)
+    beta = AsyncWebClient(token=answer["access_token"], base_url=slack.api_url)
+
+    assert answer["team"] == {"name": "Beta", "id": "T2BETA"}
+    assert answer["bot_user_id"] == "U2BETABOT" and answer["token_type"] == "bot"
+    assert (await beta.auth_test())["team_id"] == "T2BETA"
+    assert (await beta.users_info(user="U2BEA"))["user"]["team_id"] == "T2BETA"
+    with pytest.raises(SlackApiError) as refused:
+        await beta.users_info(user="U1ANA")
+    assert refused.value.response["error"] == "user_not_found"
+    with pytest.raises(SlackApiError) as refused:
+        await beta.chat_postMessage(channel="U1ANA", text="hello from Beta")
+    assert refused.value.response["error"] == "channel_not_found"
+
+
+async def test_a_code_works_once_and_only_with_the_apps_secret(slack: FakeSlack) -> None:
+    await install_beta(slack, rotation=False)
+    code = slack.approve_install(
+        f"https://slack.com/oauth/v2/authorize?client_id={slack.client_id}&scope=commands&state=s",
+        team_id="T2BETA",
+        user_id="U2BEA",
+    )
+    anonymous = AsyncWebClient(base_url=slack.api_url)
+
+    with pytest.raises(SlackApiError) as refused:
+        await anonymous.oauth_v2_access(client_id=slack.client_id, client_secret="nope", code=code)
+    assert refused.value.response["error"] == "bad_client_secret"
+    await anonymous.oauth_v2_access(
+        client_id=slack.client_id, client_secret=slack.client_secret, code=code
+    )
+    with pytest.raises(SlackApiError) as refused:
+        await anonymous.oauth_v2_access(
+            client_id=slack.client_id, client_secret=slack.client_secret, code=code
+        )
+    assert refused.value.response["error"] == "invalid_code"
+
+
+async def test_rotating_tokens_expire_refresh_once_and_die_with_the_uninstall(
+    slack: FakeSlack,
+) -> None:
+    slack.token_lifetime_seconds = 1
+    answer = await install_beta(slack, rotation=True)
+    anonymous = AsyncWebClient(base_url=slack.api_url)
+    assert answer["expires_in"] == 1 and answer["access_token"].startswith("xoxe.xoxb-")
+
+    await asyncio.sleep(1.1)
+    with pytest.raises(SlackApiError) as refused:
+        await AsyncWebClient(token=answer["access_token"], base_url=slack.api_url).auth_test()
+    assert refused.value.response["error"] == "token_expired"
+    refreshed = await anonymous.oauth_v2_access(
+        client_id=slack.client_id,
+        client_secret=slack.client_secret,
+        grant_type="refresh_token",
+        refresh_token=answer["refresh_token"],
+    )
+    renewed = AsyncWebClient(token=refreshed["access_token"], base_url=slack.api_url)
+    assert (await renewed.auth_test())["team_id"] == "T2BETA"
+    with pytest.raises(SlackApiError) as refused:
+        await anonymous.oauth_v2_access(
+            client_id=slack.client_id,
+            client_secret=slack.client_secret,
+            grant_type="refresh_token",
+            refresh_token=answer["refresh_token"],
+        )
+    assert refused.value.response["error"] == "invalid_refresh_token"
+
+    slack.uninstall("T2BETA")
+    with pytest.raises(SlackApiError) as refused:
+        await renewed.auth_test()
+    assert refused.value.response["error"] == "token_revoked"

@@ -92,8 +92,14 @@ async def test_the_migrations_build_the_schema_the_models_describe(database_url:
     engine = create_engine(database_url)
     await upgrade_database(engine)
 
+    def ours(name: str | None, kind: str, _parent: Any) -> bool:
+        # The Slack installation tables are slack_sdk's own, described by its stores.
+        return not (kind == "table" and (name or "").startswith("slack_"))
+
     def differences(sync: Connection) -> list[Any]:
-        context = MigrationContext.configure(sync, opts={"compare_type": False})
+        context = MigrationContext.configure(
+            sync, opts={"compare_type": False, "include_name": ours}
+        )
         return list(compare_metadata(context, Base.metadata))
 
     async with engine.connect() as connection:
