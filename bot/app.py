@@ -7,7 +7,7 @@ import imaplib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -172,6 +172,7 @@ class Meetbot:
             home,
             metrics,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
+            lease=timedelta(seconds=self.settings.outbox_lease_seconds),
         )
         people = People(self.client)
         services = Services(

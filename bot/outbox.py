@@ -136,6 +136,7 @@ class Outbox:
         home: HomeTab,
         metrics: Metrics,
         attachment_limit: int = 10 * 1024 * 1024,
+        lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
         self._meetings = meetings
@@ -144,6 +145,7 @@ class Outbox:
         self._sender = sender
         self._base_url = base_url
         self._attachment_limit = attachment_limit
+        self._lease = lease
         self._home = home
         self._metrics = metrics
         self._wake: Callable[[], None] = lambda: None
@@ -201,7 +203,7 @@ class Outbox:
                     OutboxEntry.state == "pending",
                     OutboxEntry.available_at <= now,
                 )
-                .values(available_at=now + LEASE)
+                .values(available_at=now + self._lease)
             )
             return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 

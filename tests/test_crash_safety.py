@@ -1,0 +1,76 @@
+"""A `meetbot run` killed mid-send, or asked to stop, leaves every invitee one invitation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
+from tests.fakes.slack_api import FakeSlack
+from tests.support.flows import send_invitations
+from tests.support.mailbox import Mailbox
+from tests.support.network import free_port
+from tests.support.processes import (
+    meetbot_environment,
+    nothing_owed,
+    owed_messages,
+    start_meetbot,
+    wait_until,
+)
+from tests.support.signed import SlackSender
+
+GUESTS = [f"guest{n}@client.example" for n in range(12)]
+# Short, so a delivery the killed process had taken comes back within the test.
+LEASE_SECONDS = "2"
+
+
+def message_ids_by_recipient(mailbox: Mailbox) -> dict[str, list[str]]:
+    """Return the Message-ID of every copy each address received."""
+    copies: dict[str, list[str]] = {}
+    for mail in mailbox.received:
+        for recipient in mail.recipients:
+            copies.setdefault(recipient, []).append(str(mail.message["Message-ID"]))
+    return copies
+
+
+async def test_a_kill_mid_send_leaves_each_guest_one_invitation(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = meetbot_environment(
+        database_url, slack, mailbox, port, MEETBOT_OUTBOX_LEASE_SECONDS=LEASE_SECONDS
+    )
+    first = await start_meetbot(env, tmp_path, port, "first")
+    try:
+        # Four invitations are answered at once, then the server keeps the sender waiting.
+        mailbox.hold_answers_after(4)
+        sender = SlackSender(first.url, SIGNING_SECRET, slack, TEAM_ID)
+        await send_invitations(sender, slack, ORGANIZER, members=[ANA], guests="\n".join(GUESTS))
+        await mailbox.wait_until_held()
+    finally:
+        await first.kill()
+
+    received_before = {r for mail in mailbox.received for r in mail.recipients}
+    owed = await owed_messages(database_url, "guest_invitation")
+    # In flight at the kill: the server has the message, the database still owes it.
+    in_flight = {row.email for row in owed if row.state == "pending"} & received_before
+    assert len(in_flight) == 1, (in_flight, owed)
+    assert 4 < len(received_before) < len(GUESTS)
+
+    mailbox.answer_all()
+    second = await start_meetbot(env, tmp_path, port, "second")
+    try:
+        await wait_until(lambda: nothing_owed(database_url), timeout=30)
+    finally:
+        assert await second.terminate() == 0
+
+    copies = message_ids_by_recipient(mailbox)
+    assert sorted(copies) == sorted(GUESTS)
+    # Never two different messages for one change: a second copy is the same message again.
+    assert {guest: len(set(ids)) for guest, ids in copies.items()} == dict.fromkeys(GUESTS, 1)
+    doubled = Counter({guest: len(ids) - 1 for guest, ids in copies.items() if len(ids) > 1})
+    assert set(doubled) <= in_flight
+    assert sum(doubled.values()) <= len(in_flight)
+    # The DM and summary went out before any e-mail: Ana was invited exactly once.
+    assert len(slack.messages(slack.dm_channel(ANA))) == 1
+    assert "Traceback" not in second.log()
