@@ -286,6 +286,8 @@ class Meetbot:
 
     async def stop(self) -> None:
         """Stop taking work, then close connections."""
+        if self.services is not None:
+            self.services.outbox.stop_taking_work()
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None

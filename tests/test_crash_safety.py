@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.network import free_port
 from tests.support.processes import (
+    RunningMeetbot,
     meetbot_environment,
     nothing_owed,
     owed_messages,
@@ -74,3 +77,46 @@ async def test_a_kill_mid_send_leaves_each_guest_one_invitation(
     # The DM and summary went out before any e-mail: Ana was invited exactly once.
     assert len(slack.messages(slack.dm_channel(ANA))) == 1
     assert "Traceback" not in second.log()
+
+
+async def test_sigterm_finishes_the_send_in_flight_and_takes_no_new_one(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = meetbot_environment(database_url, slack, mailbox, port)
+    first = await start_meetbot(env, tmp_path, port, "first")
+    try:
+        mailbox.hold_answers_after(2)
+        sender = SlackSender(first.url, SIGNING_SECRET, slack, TEAM_ID)
+        await send_invitations(sender, slack, ORGANIZER, guests="\n".join(GUESTS))
+        await mailbox.wait_until_held()
+        in_flight = mailbox.received[-1].recipients
+        first.process.send_signal(signal.SIGTERM)
+        await wait_until(lambda: logged(first, "stopping"), timeout=10)
+        # The server answers only now: the process must still be there to hear it.
+        mailbox.answer_all()
+        status = await asyncio.wait_for(first.process.wait(), 20)
+    finally:
+        if first.process.returncode is None:
+            await first.kill()
+    assert status == 0
+    assert "Traceback" not in first.log()
+    owed = await owed_messages(database_url, "guest_invitation")
+    states = {row.email: row.state for row in owed}
+    assert [states[guest] for guest in in_flight] == ["sent"]
+    # Stopping means no new sends: the rest waits in the database for the next start.
+    assert len(mailbox.received) == 3
+    assert sorted(states.values()).count("pending") == len(GUESTS) - 3
+
+    second = await start_meetbot(env, tmp_path, port, "second")
+    try:
+        await wait_until(lambda: nothing_owed(database_url), timeout=30)
+    finally:
+        assert await second.terminate() == 0
+    copies = message_ids_by_recipient(mailbox)
+    assert {guest: len(ids) for guest, ids in copies.items()} == dict.fromkeys(GUESTS, 1)
+
+
+async def logged(meetbot: RunningMeetbot, text: str) -> bool:
+    """Tell whether the process has logged a line containing `text`."""
+    return text in meetbot.log()
