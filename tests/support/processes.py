@@ -115,8 +115,8 @@ async def owed_messages(database_url: str, kind: str | None = None) -> list[Owed
 
 
 async def nothing_owed(database_url: str) -> bool:
-    """Tell whether every outbox row has been sent."""
-    return all(row.state == "sent" for row in await owed_messages(database_url))
+    """Tell whether the outbox owes nothing more (each row sent, superseded or given up)."""
+    return all(row.state != "pending" for row in await owed_messages(database_url))
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:  # noqa: ASYNC109
