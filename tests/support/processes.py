@@ -23,19 +23,19 @@ def meetbot_environment(
     database_url: str, slack: FakeSlack, mailbox: Mailbox, port: int, **extra: str
 ) -> dict[str, str]:
     """Return the environment of a process serving HTTP on `port` against the test's servers."""
-    return clean_environment(
-        SLACK_BOT_TOKEN=slack.bot_token,
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        SLACK_API_URL=slack.api_url,
-        MEETBOT_DATABASE_URL=database_url,
-        MEETBOT_SMTP_URL=mailbox.url,
-        MEETBOT_MAIL_FROM="invites@meetbot.example",
-        MEETBOT_PORT=str(port),
-        MEETBOT_HOST="127.0.0.1",
-        MEETBOT_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        MEETBOT_OUTBOX_INTERVAL="0.1",
-        **extra,
-    )
+    settings = {
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "MEETBOT_DATABASE_URL": database_url,
+        "MEETBOT_SMTP_URL": mailbox.url,
+        "MEETBOT_MAIL_FROM": "invites@meetbot.example",
+        "MEETBOT_PORT": str(port),
+        "MEETBOT_HOST": "127.0.0.1",
+        "MEETBOT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "MEETBOT_OUTBOX_INTERVAL": "0.1",
+    }
+    return clean_environment(**(settings | extra))
 
 
 @dataclass
