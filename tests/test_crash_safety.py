@@ -11,6 +11,7 @@ from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
+from tests.support.meetings import eventually, texts
 from tests.support.network import free_port
 from tests.support.processes import (
     RunningMeetbot,
@@ -120,3 +121,43 @@ async def test_sigterm_finishes_the_send_in_flight_and_takes_no_new_one(
 async def logged(meetbot: RunningMeetbot, text: str) -> bool:
     """Tell whether the process has logged a line containing `text`."""
     return text in meetbot.log()
+
+
+async def test_a_kill_while_slack_posts_a_dm_leaves_the_member_invited_and_able_to_answer(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = meetbot_environment(
+        database_url, slack, mailbox, port, MEETBOT_OUTBOX_LEASE_SECONDS=LEASE_SECONDS
+    )
+    first = await start_meetbot(env, tmp_path, port, "first")
+    try:
+        # Slack posts Ana's invitation, but the process dies before it hears where.
+        slack.hold_answers(
+            "chat.postMessage", lambda args: args["channel"] == slack.dm_channel(ANA)
+        )
+        sender = SlackSender(first.url, SIGNING_SECRET, slack, TEAM_ID)
+        await send_invitations(sender, slack, ORGANIZER, members=[ANA], guests=GUESTS[0])
+        await slack.wait_until_held()
+    finally:
+        await first.kill()
+    slack.release_answers()
+    assert len(slack.messages(ANA)) == 1
+
+    second = await start_meetbot(env, tmp_path, port, "second")
+    try:
+        await wait_until(lambda: nothing_owed(database_url), timeout=30)
+        # What Ana sees: the invitation, and a second copy of it, as Slack cannot tell
+        # the process which message it posted for the one that died.
+        invitations = slack.messages(ANA)
+        assert 1 <= len(invitations) <= 2
+        assert all("invites you to *Design review*" in texts(m) for m in invitations)
+        # Whichever copy she answers, her answer counts and the copy kept up to date shows it.
+        sender = SlackSender(second.url, SIGNING_SECRET, slack, TEAM_ID)
+        await sender.click(ANA, invitations[0], slack.dm_channel(ANA), "answer_accepted")
+        await eventually(lambda: "Your answer: *accepted*" in texts(slack.messages(ANA)[-1]))
+        await eventually(lambda: f"<@{ANA}> accepted" in texts(slack.messages(ORGANIZER)[-1]))
+    finally:
+        assert await second.terminate() == 0
+    assert len(slack.messages(ANA)) == len(invitations)
+    assert [m.recipients for m in mailbox.received] == [(GUESTS[0],)]

@@ -746,6 +746,9 @@ class FakeSlack:
         self._triggers: dict[str, _Trigger] = {}
         self._views: dict[str, _StoredView] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        # method -> (which calls, released): Slack did the work but the answer is slow to come.
+        self._slow_answers: dict[str, tuple[Callable[[dict[str, Any]], bool], asyncio.Event]] = {}
+        self.held_answers = 0  # answers being held right now
         self._counter = itertools.count(1)
         self._ts_counter = itertools.count(0)
         self._changed = asyncio.Condition()
@@ -790,6 +793,7 @@ class FakeSlack:
     async def stop(self) -> None:
         """Close Socket Mode connections (going away), stop serving and free the port."""
         self._stopping = True
+        self.release_answers()
         for socket in list(self._sockets.values()):
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
         if self._runner is not None:
@@ -829,6 +833,32 @@ class FakeSlack:
         if error == "ratelimited":
             status = 429  # Slack never answers ratelimited with anything but 429
         self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after))
+
+    def hold_answers(
+        self, method: str, which: Callable[[dict[str, Any]], bool] = lambda args: True
+    ) -> None:
+        """Do the work of matching ``method`` calls but keep their answers until released.
+
+        A message is posted (people see it) while the app still waits to learn its ``ts``,
+        as when the network is slow; the app may die in between.
+        """
+        self._slow_answers[method] = (which, asyncio.Event())
+
+    def release_answers(self) -> None:
+        """Send every held answer, and hold no more."""
+        for _, released in self._slow_answers.values():
+            released.set()
+        self._slow_answers.clear()
+
+    async def wait_until_held(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+        """Wait until an answer is being held from the app."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.held_answers > 0)
+        except TimeoutError:
+            raise AssertionError(
+                f"no answer was held within {timeout} s; calls so far:\n{self._transcript()}"
+            ) from None
 
     # -- inspecting ---------------------------------------------------------
 
@@ -1172,6 +1202,15 @@ class FakeSlack:
         self.calls.append(call)
         async with self._changed:
             self._changed.notify_all()
+        slow = self._slow_answers.get(method)
+        if slow is not None and body["ok"] and slow[0](args):
+            self.held_answers += 1
+            async with self._changed:
+                self._changed.notify_all()
+            try:
+                await slow[1].wait()
+            finally:
+                self.held_answers -= 1
         return web.json_response(body, status=status, headers=headers)
 
     async def _read_body(self, request: web.Request) -> dict[str, Any]:
