@@ -390,3 +390,39 @@ async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_not
     assert f"<@{ANA}> accepted" in texts(organizer[1])
     assert len([c for c in slack.calls_to("views.publish") if c.args["user_id"] == BEN]) == 1
     assert len(await owed_messages(database_url, "guest_invitation")) == 2
+
+
+async def test_the_fake_holds_ten_connections_and_delivers_to_the_one_chosen(
+    slack: FakeSlack, app_client: AsyncWebClient
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        sockets = []
+        for number in range(1, 11):
+            opened = await app_client.apps_connections_open(app_token=slack.app_token)
+            socket = await session.ws_connect(opened["url"], autoping=False)
+            hello = await socket.receive_json(timeout=5)
+            assert hello["num_connections"] == number
+            sockets.append(socket)
+        await slack.wait_for_socket(count=10)
+        opened = await app_client.apps_connections_open(app_token=slack.app_token)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as eleventh:
+            await session.ws_connect(opened["url"])
+        assert eleventh.value.status == 429
+        assert slack.open_connections == list(range(1, 11))
+
+        event = {"type": "event_callback", "event": {"type": "app_home_opened"}}
+        envelope_id = await slack.send_envelope("events_api", event, connection=3)
+        received = await sockets[2].receive_json(timeout=5)
+        assert received["envelope_id"] == envelope_id and received["retry_attempt"] == 0
+        retry_id = await slack.redeliver(envelope_id, connection=7)
+        retried = await sockets[6].receive_json(timeout=5)
+        assert retried["envelope_id"] == retry_id != envelope_id
+        assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
+        assert retried["payload"] == event
+        # Nobody else was given either envelope.
+        for other in sockets[:2] + sockets[3:6] + sockets[7:]:
+            with pytest.raises(TimeoutError):
+                await other.receive_json(timeout=0.05)
+        for socket in sockets:
+            await socket.close()
+    assert slack.socket_problems[-1].endswith("the app already holds 10 connections")
