@@ -7,7 +7,7 @@ import imaplib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -233,6 +233,7 @@ class Meetbot:
             home,
             metrics,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
+            lease=timedelta(seconds=self.settings.outbox_lease_seconds),
         )
         services = Services(
             settings=self.settings,
@@ -375,6 +376,8 @@ class Meetbot:
 
     async def stop(self) -> None:
         """Stop taking work, then close connections."""
+        if self.services is not None:
+            self.services.outbox.stop_taking_work()
         if self._receiver is not None:
             await self._receiver.stop()
             self._receiver = None

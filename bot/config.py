@@ -227,6 +227,13 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often the outbox is checked besides the wake-up after each change.",
     )
+    outbox_lease_seconds: float = Field(
+        default=120.0,
+        alias="MEETBOT_OUTBOX_LEASE_SECONDS",
+        gt=0,
+        description="How long a delivery taken by one process is hidden from the others; "
+        "after a crash mid-send it is sent again once this has passed.",
+    )
 
     @field_validator("slack_bot_token")
     @classmethod

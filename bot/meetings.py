@@ -741,7 +741,8 @@ class Meetings:
     ) -> Decision:
         """Record a workspace member's answer from their invitation's buttons."""
         async with self._sessions.begin() as session:
-            event = await _load_event(session, team_id, meeting_id)
+            # Locked: the same press delivered twice at once is one decision, not two.
+            event = await _load_event(session, team_id, meeting_id, for_update=True)
             attendee = next(
                 (
                     a
@@ -765,7 +766,9 @@ class Meetings:
         """Record a guest's answer from their link."""
         async with self._sessions.begin() as session:
             attendee = await _attendee_by_token(session, token)
-            event = await _load_event(session, attendee.event.team_id, attendee.event_id)
+            event = await _load_event(
+                session, attendee.event.team_id, attendee.event_id, for_update=True
+            )
             if event.status == "cancelled":
                 raise MeetingCancelled(event.id)
             if attendee.removed_at is not None:
@@ -1137,7 +1140,8 @@ async def _load_event(
         .options(selectinload(Event.attendees), selectinload(Event.files))
     )
     if for_update:
-        query = query.with_for_update()
+        # Once the lock is ours, read what the transaction before us committed.
+        query = query.with_for_update().execution_options(populate_existing=True)
     event = await session.scalar(query)
     if event is None:
         raise MeetingNotFound(meeting_id)

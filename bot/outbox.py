@@ -139,6 +139,7 @@ class Outbox:
         home: HomeTab,
         metrics: Metrics,
         attachment_limit: int = 10 * 1024 * 1024,
+        lease: timedelta = LEASE,
     ) -> None:
         self._sessions = sessions
         self._meetings = meetings
@@ -147,10 +148,12 @@ class Outbox:
         self._mailers = mailers
         self._base_url = base_url
         self._attachment_limit = attachment_limit
+        self._lease = lease
         self._home = home
         self._metrics = metrics
         self._wake: Callable[[], None] = lambda: None
         self._more = False
+        self._stopping = False
         self._busy = asyncio.Lock()
         self._recent_posts: dict[str, collections.deque[float]] = {}
 
@@ -163,6 +166,10 @@ class Outbox:
         self._more = True
         if not self._busy.locked():
             self._wake()  # a drain under way sees `_more` and goes round again
+
+    def stop_taking_work(self) -> None:
+        """Finish the delivery under way but start no other: the process is shutting down."""
+        self._stopping = True
 
     def answer_url(self, token: str) -> str:
         """Return the guest page address for a link token."""
@@ -178,8 +185,10 @@ class Outbox:
                 # One meeting picture per batch: a thousand invitations need not load it 1000 times.
                 meetings: dict[tuple[str, int], Meeting] = {}
                 for entry_id in batch:
+                    if self._stopping:
+                        return handled  # the rest stays owed in the database for the next start
                     await self._deliver_one(entry_id, meetings)
-                handled += len(batch)
+                    handled += 1
                 if not batch and not self._more:
                     return handled
 
@@ -204,7 +213,7 @@ class Outbox:
                     OutboxEntry.state == "pending",
                     OutboxEntry.available_at <= now,
                 )
-                .values(available_at=now + LEASE)
+                .values(available_at=now + self._lease)
             )
             return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 

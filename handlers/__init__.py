@@ -47,8 +47,9 @@ def register(app: AsyncApp, services: Services) -> None:
         request: AsyncBoltRequest, next: Callable[[], Awaitable[BoltResponse]]
     ) -> BoltResponse:
         # Slack redelivers an event it thinks we missed; the first delivery was handled.
-        retried = request.headers.get("x-slack-retry-num")
-        if retried and request.body.get("type") == "event_callback":
+        # Socket Mode marks the first delivery too, as attempt 0.
+        attempt = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+        if attempt != "0" and request.body.get("type") == "event_callback":
             return BoltResponse(status=200, body="")
         return await next()
 

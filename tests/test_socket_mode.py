@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -14,9 +15,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import Meetbot
-from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
+from tests.conftest import ANA, BEN, ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
+from tests.support.flows import in_days
 from tests.support.mailbox import Mailbox
+from tests.support.meetings import eventually, texts
+from tests.support.network import free_port
+from tests.support.processes import nothing_owed, owed_messages, wait_until
 from tests.support.signed import SlackSender
 
 # The create modal's input blocks named in DESIGN.md; tests/handlers/test_meet.py checks
@@ -277,3 +282,147 @@ async def test_stop_closes_open_sockets_as_going_away(
     assert closing.type == WSMsgType.CLOSE
     assert closing.data == aiohttp.WSCloseCode.GOING_AWAY
     assert slack.connected_sockets == 0
+
+
+# -- several connections: two Meetbot processes' worth on one database -------
+
+
+def meet_form_entries(start: datetime) -> dict[str, Any]:
+    """Return what the organizer types into the create form."""
+    return {
+        "title": "Design review",
+        "start": int(start.timestamp()),
+        "end": int((start + timedelta(minutes=45)).timestamp()),
+        "location": "Room 4",
+        "description": "Walk through the new onboarding.",
+        "members": [ANA],
+        "guests": "bob@client.example\ncleo@client.example",
+        "notify": ["notify"],
+        "reminder": "15",
+    }
+
+
+def home_opened(slack: FakeSlack, user_id: str) -> dict[str, Any]:
+    """Return an app_home_opened event as Slack puts it in an events_api envelope."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": TEAM_ID,
+        "api_app_id": slack.app_id,
+        "type": "event_callback",
+        "event_id": "Ev0HOME0001",
+        "event_time": 1_700_000_000,
+        "event": {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": f"D{user_id}",
+            "tab": "home",
+            "event_ts": "1700000000.000100",
+        },
+    }
+
+
+async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_nothing_twice(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several processes share PostgreSQL, not a SQLite file")
+    apps = [
+        Meetbot(
+            make_settings(
+                database_url, slack, mailbox, free_port(), SLACK_APP_TOKEN=slack.app_token
+            )
+        )
+        for _ in range(2)
+    ]
+    try:
+        for count, app in enumerate(apps, start=1):
+            await app.start()
+            await slack.wait_for_socket(count=count)
+        first, second = slack.open_connections
+        sender = SlackSender(apps[0].settings.base_url, SIGNING_SECRET, slack, TEAM_ID)
+
+        # /meet reaches the first process; the form's submission the second.
+        trigger_id = slack.new_trigger_id()
+        command = await slack.send_envelope(
+            "slash_commands", slash_command(slack, ORGANIZER, "", trigger_id), connection=first
+        )
+        await slack.wait_for_ack(command)
+        opened = await slack.wait_for("views.open", lambda c: c.args["trigger_id"] == trigger_id)
+        view = {**opened.args["view"], "id": opened.response["view"]["id"]}
+        submission = sender.view_submission(ORGANIZER, view, **meet_form_entries(in_days(2)))
+        submitted = await slack.send_envelope("interactive", submission, connection=second)
+        await slack.wait_for_ack(submitted)
+        # Slack gives the same submission again, to the other process.
+        again = await slack.redeliver(submitted, connection=first)
+        await slack.wait_for_ack(again)
+
+        await mailbox.wait_for(2)
+        await eventually(lambda: slack.messages(ANA), timeout=10)
+        invitation = slack.messages(ANA)[0]
+
+        # Ana's Accept reaches the second process and, again, the first.
+        press = sender.button_press(ANA, invitation, slack.dm_channel(ANA), "answer_accepted")
+        accepted = await slack.send_envelope("interactive", press, connection=second)
+        accepted_again = await slack.redeliver(accepted, connection=first)
+        await slack.wait_for_ack(accepted)
+        await slack.wait_for_ack(accepted_again)
+
+        # The Home tab: the first delivery is handled, Slack's retry of it is not.
+        home = await slack.send_envelope("events_api", home_opened(slack, BEN), connection=first)
+        await slack.wait_for_ack(home)
+        await slack.wait_for("views.publish", lambda c: c.args["user_id"] == BEN)
+        await slack.wait_for_ack(await slack.redeliver(home, connection=second))
+        await wait_until(lambda: nothing_owed(database_url), timeout=20)
+    finally:
+        for app in apps:
+            await app.stop()  # waits for listeners still at work after their ack
+
+    assert slack.socket_problems == []
+    assert sorted(r for m in mailbox.received for r in m.recipients) == [
+        "bob@client.example",
+        "cleo@client.example",
+    ]
+    assert len(slack.messages(ANA)) == 1
+    assert "Your answer: *accepted*" in texts(slack.messages(ANA)[0])
+    organizer = slack.messages(ORGANIZER)
+    # The summary, and one notice of Ana's decision.
+    assert len(organizer) == 2, [texts(m)[:200] for m in organizer]
+    assert f"<@{ANA}> accepted" in texts(organizer[1])
+    assert len([c for c in slack.calls_to("views.publish") if c.args["user_id"] == BEN]) == 1
+    assert len(await owed_messages(database_url, "guest_invitation")) == 2
+
+
+async def test_the_fake_holds_ten_connections_and_delivers_to_the_one_chosen(
+    slack: FakeSlack, app_client: AsyncWebClient
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        sockets = []
+        for number in range(1, 11):
+            opened = await app_client.apps_connections_open(app_token=slack.app_token)
+            socket = await session.ws_connect(opened["url"], autoping=False)
+            hello = await socket.receive_json(timeout=5)
+            assert hello["num_connections"] == number
+            sockets.append(socket)
+        await slack.wait_for_socket(count=10)
+        opened = await app_client.apps_connections_open(app_token=slack.app_token)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as eleventh:
+            await session.ws_connect(opened["url"])
+        assert eleventh.value.status == 429
+        assert slack.open_connections == list(range(1, 11))
+
+        event = {"type": "event_callback", "event": {"type": "app_home_opened"}}
+        envelope_id = await slack.send_envelope("events_api", event, connection=3)
+        received = await sockets[2].receive_json(timeout=5)
+        assert received["envelope_id"] == envelope_id and received["retry_attempt"] == 0
+        retry_id = await slack.redeliver(envelope_id, connection=7)
+        retried = await sockets[6].receive_json(timeout=5)
+        assert retried["envelope_id"] == retry_id != envelope_id
+        assert (retried["retry_attempt"], retried["retry_reason"]) == (1, "timeout")
+        assert retried["payload"] == event
+        # Nobody else was given either envelope.
+        for other in sockets[:2] + sockets[3:6] + sockets[7:]:
+            with pytest.raises(TimeoutError):
+                await other.receive_json(timeout=0.05)
+        for socket in sockets:
+            await socket.close()
+    assert slack.socket_problems[-1].endswith("the app already holds 10 connections")

@@ -17,7 +17,10 @@ are refused as Slack refuses them.
 It also plays Slack's side of Socket Mode: ``apps.connections.open`` (app-level
 token only) hands out a one-use WebSocket URL on the same server; the app
 connects, is greeted with ``hello``, receives envelopes from ``send_envelope``
-and must acknowledge each one (within 3 s, as Slack requires).
+and must acknowledge each one (within 3 s, as Slack requires). Like Slack it
+holds up to ten connections of one app and gives each envelope to one of them
+(the test may choose which); ``redeliver`` sends an envelope's payload again, as
+Slack retries an event that was not acknowledged in time.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ CONFIRM_TEXT_MAX = 300
 CONFIRM_BUTTON_MAX = 30
 TRIGGER_LIFETIME_SECONDS = 3.0
 ACK_DEADLINE_SECONDS = 3.0  # Slack retries (events) or fails (commands) an envelope acked later
+MAX_SOCKET_CONNECTIONS = 10  # per app, at one time
 
 _TEXT_TYPES = frozenset({"plain_text", "mrkdwn"})
 _TEXT_KEYS = {
@@ -786,7 +790,9 @@ class FakeSlack:
         self.pings_answered = 0
         self._socket_url = ""
         self._tickets: set[str] = set()
-        self._sockets: list[web.WebSocketResponse] = []
+        # Open connections by number (1 for the first ever accepted, and so on).
+        self._sockets: dict[int, web.WebSocketResponse] = {}
+        self.envelope_connections: dict[str, int] = {}  # envelope id -> connection it went to
         self._envelope_sent: dict[str, float] = {}  # envelope id -> monotonic send time
         self._stopping = False
         self._users: dict[str, _User] = {}
@@ -796,6 +802,9 @@ class FakeSlack:
         self._triggers: dict[str, _Trigger] = {}
         self._views: dict[str, _StoredView] = {}
         self._failures: dict[str, deque[_Failure]] = {}
+        # method -> (which calls, released): Slack did the work but the answer is slow to come.
+        self._slow_answers: dict[str, tuple[Callable[[dict[str, Any]], bool], asyncio.Event]] = {}
+        self.held_answers = 0  # answers being held right now
         self._counter = itertools.count(1)
         self._ts_counter = itertools.count(0)
         self._changed = asyncio.Condition()
@@ -841,7 +850,8 @@ class FakeSlack:
     async def stop(self) -> None:
         """Close Socket Mode connections (going away), stop serving and free the port."""
         self._stopping = True
-        for socket in list(self._sockets):
+        self.release_answers()
+        for socket in list(self._sockets.values()):
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopping")
         if self._runner is not None:
             await self._runner.cleanup()
@@ -926,6 +936,32 @@ class FakeSlack:
         if error == "ratelimited":
             status = 429  # Slack never answers ratelimited with anything but 429
         self._failures.setdefault(method, deque()).append(_Failure(error, status, retry_after))
+
+    def hold_answers(
+        self, method: str, which: Callable[[dict[str, Any]], bool] = lambda args: True
+    ) -> None:
+        """Do the work of matching ``method`` calls but keep their answers until released.
+
+        A message is posted (people see it) while the app still waits to learn its ``ts``,
+        as when the network is slow; the app may die in between.
+        """
+        self._slow_answers[method] = (which, asyncio.Event())
+
+    def release_answers(self) -> None:
+        """Send every held answer, and hold no more."""
+        for _, released in self._slow_answers.values():
+            released.set()
+        self._slow_answers.clear()
+
+    async def wait_until_held(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+        """Wait until an answer is being held from the app."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(lambda: self.held_answers > 0)
+        except TimeoutError:
+            raise AssertionError(
+                f"no answer was held within {timeout} s; calls so far:\n{self._transcript()}"
+            ) from None
 
     # -- inspecting ---------------------------------------------------------
 
@@ -1065,14 +1101,19 @@ class FakeSlack:
         """Return how many Socket Mode connections are open right now."""
         return len(self._sockets)
 
-    async def wait_for_socket(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-        """Wait until the app holds an open Socket Mode connection."""
+    @property
+    def open_connections(self) -> list[int]:
+        """Return the numbers of the open Socket Mode connections, oldest first."""
+        return list(self._sockets)
+
+    async def wait_for_socket(self, timeout: float = 5.0, count: int = 1) -> None:  # noqa: ASYNC109
+        """Wait until the app holds `count` open Socket Mode connections."""
         try:
             async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: bool(self._sockets))
+                await self._changed.wait_for(lambda: len(self._sockets) >= count)
         except TimeoutError:
             raise AssertionError(
-                f"the app did not connect in Socket Mode within {timeout} s; "
+                f"the app did not open {count} Socket Mode connection(s) within {timeout} s; "
                 f"problems: {self.socket_problems or 'none'}; calls so far:\n{self._transcript()}"
             ) from None
 
@@ -1093,12 +1134,15 @@ class FakeSlack:
         *,
         accepts_response_payload: bool | None = None,
         retry_attempt: int = 0,
+        connection: int | None = None,
     ) -> str:
         """Push a Socket Mode envelope to the connected app; return its envelope id.
 
         ``type`` is ``slash_commands``, ``interactive`` or ``events_api``. Unless
         told otherwise, a response payload is accepted in the ack where Slack
         accepts one: slash commands, view submissions and block suggestions.
+        ``connection`` names the open connection that gets it (see
+        ``open_connections``); by default the newest, as good as any to Slack.
         """
         if type not in _ENVELOPE_TYPES:
             raise ValueError(
@@ -1106,6 +1150,12 @@ class FakeSlack:
             )
         if not self._sockets:
             raise AssertionError("no Socket Mode connection to send an envelope to")
+        if connection is None:
+            connection = self.open_connections[-1]
+        if connection not in self._sockets:
+            raise AssertionError(
+                f"Socket Mode connection {connection} is not open; open: {self.open_connections}"
+            )
         if accepts_response_payload is None:
             accepts_response_payload = type == "slash_commands" or (
                 type == "interactive" and payload.get("type") in _RESPONDING_INTERACTIONS
@@ -1122,9 +1172,24 @@ class FakeSlack:
             envelope["retry_reason"] = "timeout" if retry_attempt else ""
         self.envelopes.append(envelope)
         self._envelope_sent[envelope_id] = time.monotonic()
-        # Slack uses one of the app's connections; the newest is as good as any.
-        await self._sockets[-1].send_json(envelope)
+        self.envelope_connections[envelope_id] = connection
+        await self._sockets[connection].send_json(envelope)
         return envelope_id
+
+    async def redeliver(self, envelope_id: str, *, connection: int | None = None) -> str:
+        """Send an envelope's payload again in a new envelope; return the new envelope id.
+
+        Slack does this with an event not acknowledged in time (``retry_attempt`` one
+        higher, ``retry_reason`` ``timeout``), on whichever connection it picks.
+        """
+        first = next(e for e in self.envelopes if e["envelope_id"] == envelope_id)
+        return await self.send_envelope(
+            first["type"],
+            first["payload"],
+            accepts_response_payload=first["accepts_response_payload"],
+            retry_attempt=int(first.get("retry_attempt", 0)) + 1,
+            connection=connection,
+        )
 
     def ack_for(self, envelope_id: str) -> dict[str, Any] | None:
         """Return the app's acknowledgement of an envelope, if it has sent one."""
@@ -1150,16 +1215,22 @@ class FakeSlack:
         if self._stopping or ticket not in self._tickets:
             self.socket_problems.append(f"connection refused: unknown or used ticket {ticket!r}")
             return web.Response(status=401, text="invalid_ticket")
+        if len(self._sockets) >= MAX_SOCKET_CONNECTIONS:
+            self.socket_problems.append(
+                f"connection refused: the app already holds {MAX_SOCKET_CONNECTIONS} connections"
+            )
+            return web.Response(status=429, text="too_many_websockets")
         self._tickets.discard(ticket)  # a URL from apps.connections.open serves one connection
         socket = web.WebSocketResponse(autoping=False)
         await socket.prepare(request)
         self.socket_connections += 1
+        number = self.socket_connections
         await socket.send_json(
             {
                 "type": "hello",
                 "num_connections": len(self._sockets) + 1,
                 "debug_info": {
-                    "host": f"applink-fake-{self.socket_connections}",
+                    "host": f"applink-fake-{number}",
                     "build_number": 1,
                     "approximate_connection_time": 18060,
                 },
@@ -1167,7 +1238,7 @@ class FakeSlack:
             }
         )
         async with self._changed:
-            self._sockets.append(socket)
+            self._sockets[number] = socket
             self._changed.notify_all()
         try:
             async for message in socket:
@@ -1182,7 +1253,7 @@ class FakeSlack:
                     self.socket_problems.append("the app sent a binary frame")
         finally:
             async with self._changed:
-                self._sockets.remove(socket)
+                del self._sockets[number]
                 self._changed.notify_all()
         return socket
 
@@ -1251,6 +1322,15 @@ class FakeSlack:
         self.calls.append(call)
         async with self._changed:
             self._changed.notify_all()
+        slow = self._slow_answers.get(method)
+        if slow is not None and body["ok"] and slow[0](args):
+            self.held_answers += 1
+            async with self._changed:
+                self._changed.notify_all()
+            try:
+                await slow[1].wait()
+            finally:
+                self.held_answers -= 1
         return web.json_response(body, status=status, headers=headers)
 
     async def _read_body(self, request: web.Request) -> dict[str, Any]:

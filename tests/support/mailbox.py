@@ -28,6 +28,18 @@ class _Collector:
     def __init__(self) -> None:
         self.received: list[ReceivedMail] = []
         self.refused: set[str] = set()
+        # Messages taken in but not yet answered with 250: the sender cannot know they arrived.
+        self.answer_at_once = -1  # how many more to answer without holding; -1: all
+        self.held = 0
+        self._release: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
+
+    def release_held(self) -> None:
+        """Answer every held message now (called from the test's thread)."""
+        self.answer_at_once = -1
+        if self._release is not None:
+            loop, release = self._release
+            self._release = None
+            loop.call_soon_threadsafe(release.set)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -44,6 +56,19 @@ class _Collector:
         self.received.append(
             ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed)
         )
+        if self.answer_at_once == 0:
+            # Like a server that queued the message but is slow to say so: it is delivered
+            # whether or not the sender lives to read the answer.
+            if self._release is None:
+                self._release = (asyncio.get_running_loop(), asyncio.Event())
+            release = self._release[1]
+            self.held += 1
+            try:
+                await release.wait()
+            finally:
+                self.held -= 1
+        elif self.answer_at_once > 0:
+            self.answer_at_once -= 1
         return "250 OK"
 
 
@@ -74,6 +99,30 @@ class Mailbox:
     def refuse(self, address: str) -> None:
         """Answer 550 User unknown to mail for this address, as a real server would."""
         self._collector.refused.add(address.lower())
+
+    def hold_answers_after(self, count: int) -> None:
+        """Answer `count` more messages at once, then keep each sender waiting for its 250."""
+        self._collector.answer_at_once = count
+
+    def answer_all(self) -> None:
+        """Answer held and later messages at once again."""
+        self._collector.release_held()
+
+    @property
+    def held(self) -> int:
+        """Return how many messages are taken in but not yet answered."""
+        return self._collector.held
+
+    async def wait_until_held(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+        """Wait until a sender is kept waiting for the answer to a message it sent."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self._collector.held:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(
+                    f"no message was held within {timeout} s; "
+                    f"{len(self._collector.received)} received"
+                )
+            await asyncio.sleep(0.01)
 
     @property
     def received(self) -> list[ReceivedMail]:

@@ -191,7 +191,11 @@ class SlackSender:
 
     async def submit_view(self, user_id: str, view: dict[str, Any], **typed: Any) -> SlackResponse:
         """Submit a modal the user has open, with what they typed."""
-        payload = {
+        return await self.interact(self.view_submission(user_id, view, **typed))
+
+    def view_submission(self, user_id: str, view: dict[str, Any], **typed: Any) -> dict[str, Any]:
+        """Return the view_submission payload of a modal the user has open, with what they typed."""
+        return {
             "type": "view_submission",
             "team": {"id": self.team_id, "domain": "acme"},
             "user": {"id": user_id, "team_id": self.team_id, "name": user_id.lower()},
@@ -205,7 +209,6 @@ class SlackSender:
             },
             "response_urls": [],
         }
-        return await self.interact(payload)
 
     def _button_press(
         self, user_id: str, button: dict[str, Any], block_id: str, where: dict[str, Any]
@@ -313,6 +316,17 @@ class SlackSender:
         value: str | None = None,
     ) -> SlackResponse:
         """Press the button with this action id (and value) in a message the user sees."""
+        return await self.interact(self.button_press(user_id, message, channel, action_id, value))
+
+    def button_press(
+        self,
+        user_id: str,
+        message: dict[str, Any],
+        channel: str,
+        action_id: str,
+        value: str | None = None,
+    ) -> dict[str, Any]:
+        """Return the block_actions payload of pressing a button in a message the user sees."""
         button, block_id = find_button(message, action_id, value)
         where = {
             "container": {
@@ -325,4 +339,4 @@ class SlackSender:
             "message": message,
             "response_url": f"{self.slack.response_url_base}/actions/{user_id}",
         }
-        return await self.interact(self._button_press(user_id, button, block_id, where))
+        return self._button_press(user_id, button, block_id, where)
