@@ -351,10 +351,17 @@ async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_not
         view = {**opened.args["view"], "id": opened.response["view"]["id"]}
         submission = sender.view_submission(ORGANIZER, view, **meet_form_entries(in_days(2)))
         submitted = await slack.send_envelope("interactive", submission, connection=second)
-        await slack.wait_for_ack(submitted)
+        answer = (await slack.wait_for_ack(submitted))["payload"]
         # Slack gives the same submission again, to the other process.
         again = await slack.redeliver(submitted, connection=first)
         await slack.wait_for_ack(again)
+        # The organizer's first guests: the sending mailbox shown over the form is confirmed,
+        # and that answer too is delivered twice, to either process.
+        assert answer["response_action"] == "push"
+        confirmed = sender.view_submission(ORGANIZER, answer["view"])
+        confirmation = await slack.send_envelope("interactive", confirmed, connection=first)
+        assert (await slack.wait_for_ack(confirmation))["payload"] == {"response_action": "clear"}
+        await slack.wait_for_ack(await slack.redeliver(confirmation, connection=second))
 
         await mailbox.wait_for(2)
         await eventually(lambda: slack.messages(ANA), timeout=10)
