@@ -160,7 +160,8 @@ class Meetbot:
             on_deliveries=lambda: outbox.wake(),
         )
         feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
-        home = HomeTab(meetings, feeds)
+        people = People(self.client)
+        home = HomeTab(meetings, feeds, people)
         metrics = Metrics()
         outbox = Outbox(
             self.sessions,
@@ -171,9 +172,9 @@ class Meetbot:
             self.settings.base_url,
             home,
             metrics,
+            people,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
-        people = People(self.client)
         services = Services(
             settings=self.settings,
             meetings=meetings,

@@ -5,20 +5,23 @@ from __future__ import annotations
 from bot import blocks
 from bot.feeds import CalendarFeeds
 from bot.meetings import Meetings
+from bot.people import People
 from storage.models import utc_now
 
 
 class HomeTab:
     """Gather what a person's Home tab shows and draw it."""
 
-    def __init__(self, meetings: Meetings, feeds: CalendarFeeds) -> None:
+    def __init__(self, meetings: Meetings, feeds: CalendarFeeds, people: People) -> None:
         self._meetings = meetings
         self._feeds = feeds
+        self._people = people
 
     async def view(
         self, team_id: str, user_id: str, page_size: int = blocks.HOME_PAGE_SIZE
     ) -> blocks.View:
-        """Return the person's Home tab as it should look now."""
+        """Return the person's Home tab as it should look now, in their language."""
         agenda = await self._meetings.agenda(team_id, user_id, utc_now())
         feed = await self._feeds.status(team_id, user_id)
-        return blocks.home_view(agenda, page_size, feed)
+        language = (await self._people.get(user_id)).language
+        return blocks.home_view(agenda, page_size, feed, language=language)

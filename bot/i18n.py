@@ -39,6 +39,19 @@ def N_(message: str) -> str:
     return message
 
 
+class TranslatableError(ValueError):
+    """An error whose message is an English template with values, shown in the reader's words."""
+
+    def __init__(self, template: str, **values: object) -> None:
+        super().__init__(template.format(**values))
+        self.template = template
+        self.values = values
+
+    def translated(self, language: Language) -> str:
+        """Return the message in a language."""
+        return translator(language).gettext(self.template).format(**self.values)
+
+
 def language_of(code: str | None) -> Language:
     """Return the language a stored code names, or English for anything unknown."""
     try:
@@ -51,6 +64,25 @@ def language_for_slack_locale(locale: str | None) -> Language:
     """Return the language for a Slack locale such as `pl-PL` or `en-US`; English otherwise."""
     primary = (locale or "").replace("_", "-").partition("-")[0].lower()
     return language_of(primary)
+
+
+def language_for_accept_language(header: str | None) -> Language:
+    """Return the language a browser asks for first among ours (`pl,en;q=0.8` -> Polish)."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        weighted.append((-quality, position, tag))
+    for negative_quality, _, tag in sorted(weighted):
+        primary = tag.strip().partition("-")[0].lower()
+        if negative_quality < 0 and primary in {language.value for language in Language}:
+            return Language(primary)
+    return DEFAULT_LANGUAGE
 
 
 def catalog_path(language: Language) -> Path:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload, undefer
 
 from bot.drafts import FileRef, MeetingDraft, reminder_due
 from bot.guests import Guest
+from bot.i18n import DEFAULT_LANGUAGE, N_, Language, language_of
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, CounterProposal, Event, EventFile, OutboxEntry, utc_now
 
@@ -52,37 +53,37 @@ class Delivery(StrEnum):
 class MeetingError(Exception):
     """A request about a meeting that cannot be carried out; the message says why."""
 
-    message = "That cannot be done."
+    message = N_("That cannot be done.")
 
 
 class MeetingNotFound(MeetingError, LookupError):
     """No meeting with that id in that workspace."""
 
-    message = "That meeting no longer exists."
+    message = N_("That meeting no longer exists.")
 
 
 class NotInvited(MeetingError, PermissionError):
     """The person answering is not on the meeting's guest list."""
 
-    message = "This invitation is not addressed to you, so your answer was not recorded."
+    message = N_("This invitation is not addressed to you, so your answer was not recorded.")
 
 
 class NotOrganizer(MeetingError, PermissionError):
     """Someone other than the organizer tried to change a meeting."""
 
-    message = "Only the organizer can change or cancel this meeting."
+    message = N_("Only the organizer can change or cancel this meeting.")
 
 
 class MeetingCancelled(MeetingError):
     """The meeting was cancelled; it takes no answers and no edits."""
 
-    message = "This meeting was cancelled."
+    message = N_("This meeting was cancelled.")
 
 
 class EventChanged(MeetingError):
     """The meeting changed after the form or message was shown."""
 
-    message = (
+    message = N_(
         "This meeting was changed in the meantime, so your change was not saved. "
         "Open it again to see the latest version."
     )
@@ -95,7 +96,7 @@ class UnknownLink(LookupError):
 class ProposalNotFound(MeetingError, LookupError):
     """No pending counter-proposal with that id."""
 
-    message = "That proposal was already answered or no longer exists."
+    message = N_("That proposal was already answered or no longer exists.")
 
 
 class ReplyRefused(Exception):
@@ -237,6 +238,8 @@ class Meeting:
     reminder_minutes: int | None = None
     remind_guests: bool = False
     cancel_message: str = ""
+    # The language of the guests' e-mails and pages.
+    language: Language = DEFAULT_LANGUAGE
 
     @property
     def cancelled(self) -> bool:
@@ -362,6 +365,7 @@ def meeting_from_row(event: Event) -> Meeting:
         reminder_minutes=event.reminder_minutes,
         remind_guests=event.remind_guests,
         cancel_message=event.cancel_message,
+        language=language_of(event.language),
     )
 
 
@@ -401,10 +405,12 @@ class Meetings:
         organizer: Organizer,
         draft: MeetingDraft,
         *,
+        guest_language: Language = DEFAULT_LANGUAGE,
         source_view: str | None = None,
     ) -> Meeting:
         """Store a new meeting and queue the invitations and the organizer's summary.
 
+        Guests get their e-mails and pages in `guest_language`, whatever the organizer reads.
         A form submitted twice (a double click, Slack retrying) creates the meeting once.
         """
         if source_view is not None:
@@ -413,7 +419,9 @@ class Meetings:
                 return existing
         uploads = await self._download(draft.new_files)
         try:
-            meeting = await self._insert(team_id, organizer, draft, uploads, source_view)
+            meeting = await self._insert(
+                team_id, organizer, draft, uploads, source_view, guest_language
+            )
         except IntegrityError:
             if source_view is None:
                 raise
@@ -440,6 +448,7 @@ class Meetings:
         draft: MeetingDraft,
         uploads: list[EventFile],
         source_view: str | None,
+        guest_language: Language,
     ) -> Meeting:
         async with self._sessions.begin() as session:
             event = Event(
@@ -450,6 +459,7 @@ class Meetings:
                 organizer_name=organizer.name,
                 organizer_email=organizer.email,
                 timezone=organizer.timezone,
+                language=guest_language.value,
                 title=draft.title,
                 location=draft.location,
                 description=draft.description,
@@ -980,15 +990,15 @@ def _describe_changes(
     if (before.start, before.end) != (draft.start, draft.end):
         changes.append(
             Change(
-                "Time",
+                N_("Time"),
                 _time_text(before.start, before.end),
                 _time_text(draft.start, draft.end),
             )
         )
     for label, old, new in (
-        ("Title", before.title, draft.title),
-        ("Place", before.location, draft.location),
-        ("Description", before.description, draft.description),
+        (N_("Title"), before.title, draft.title),
+        (N_("Place"), before.location, draft.location),
+        (N_("Description"), before.description, draft.description),
     ):
         if old != new:
             changes.append(Change(label, old, new))
@@ -998,7 +1008,7 @@ def _describe_changes(
         old_names = ", ".join(f.name for f in before.files) or "none"
         remaining = [f.name for f in before.files if kept is None or f.id in kept]
         new_names = ", ".join(remaining + [u.name for u in uploads]) or "none"
-        changes.append(Change("Files", old_names, new_names))
+        changes.append(Change(N_("Files"), old_names, new_names))
     return changes
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
 from bot.home import HomeTab
+from bot.i18n import Language
 from bot.mail.messages import (
     Files,
     Sender,
@@ -28,6 +29,7 @@ from bot.mail.messages import (
 from bot.mail.transport import Mailer
 from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
 from bot.metrics import Metrics
+from bot.people import People
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,7 @@ class Outbox:
         base_url: str,
         home: HomeTab,
         metrics: Metrics,
+        people: People,
         attachment_limit: int = 10 * 1024 * 1024,
     ) -> None:
         self._sessions = sessions
@@ -146,6 +149,7 @@ class Outbox:
         self._attachment_limit = attachment_limit
         self._home = home
         self._metrics = metrics
+        self._people = people
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._busy = asyncio.Lock()
@@ -227,8 +231,11 @@ class Outbox:
             return
         try:
             if kind == Delivery.FEED_FAILURE:
-                message = blocks.feed_failure_notice(str(payload.get("reason", "")))
-                await self._post_dm(str(payload["user_id"]), message)
+                user_id = str(payload["user_id"])
+                message = blocks.feed_failure_notice(
+                    str(payload.get("reason", "")), language=await self._language(user_id)
+                )
+                await self._post_dm(user_id, message)
                 await self._mark(entry_id, "sent")
                 return
             assert event_id is not None
@@ -308,11 +315,18 @@ class Outbox:
         elif kind is Delivery.MEMBER_NOTICE:
             changes = changes_from_payload(payload)
             message = blocks.member_notice(
-                meeting, str(payload["reason"]), changes, bool(payload.get("reset"))
+                meeting,
+                str(payload["reason"]),
+                changes,
+                bool(payload.get("reset")),
+                language=await self._language(invitee.slack_user_id),
             )
             await self._post_dm(invitee.slack_user_id, message)
         elif kind is Delivery.MEMBER_REMINDER:
-            await self._post_dm(invitee.slack_user_id, blocks.member_reminder(meeting))
+            message = blocks.member_reminder(
+                meeting, language=await self._language(invitee.slack_user_id)
+            )
+            await self._post_dm(invitee.slack_user_id, message)
         elif kind is Delivery.DECISION_NOTICE:
             message = blocks.decision_notice(
                 meeting,
@@ -320,14 +334,22 @@ class Outbox:
                 Answer(str(payload["answer"])),
                 str(payload.get("comment", "")),
                 stale=bool(payload.get("stale")),
+                language=await self._language(meeting.organizer.user_id),
             )
             await self._post_dm(meeting.organizer.user_id, message)
         elif kind is Delivery.COUNTER_NOTICE:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
-            message = blocks.counter_notice(meeting, invitee, proposal)
+            message = blocks.counter_notice(
+                meeting, invitee, proposal, language=await self._language(meeting.organizer.user_id)
+            )
             await self._post_dm(meeting.organizer.user_id, message)
         elif kind is Delivery.BOUNCE_NOTICE:
-            message = blocks.bounce_notice(meeting, invitee, str(payload.get("reason", "")))
+            message = blocks.bounce_notice(
+                meeting,
+                invitee,
+                str(payload.get("reason", "")),
+                language=await self._language(meeting.organizer.user_id),
+            )
             await self._post_dm(meeting.organizer.user_id, message)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
@@ -358,6 +380,11 @@ class Outbox:
             )
             await self._mailer.send(mail, envelope_from=self._sender.address)
 
+    async def _language(self, user_id: str | None) -> Language:
+        """Return the language of the member a DM goes to (their Slack locale)."""
+        assert user_id is not None
+        return (await self._people.get(user_id)).language
+
     async def _dm_channel(self, user_id: str) -> str:
         response = await self._client.conversations_open(users=user_id)
         return str(response["channel"]["id"])
@@ -387,7 +414,11 @@ class Outbox:
         await self._client.views_publish(user_id=user_id, view=view)
 
     async def _refresh_summary(self, meeting: Meeting) -> None:
-        message = blocks.organizer_summary(meeting, self._member_file_links(meeting))
+        message = blocks.organizer_summary(
+            meeting,
+            self._member_file_links(meeting),
+            language=await self._language(meeting.organizer.user_id),
+        )
         async with self._sessions() as session:
             event = await session.get(Event, meeting.id)
             assert event is not None
@@ -403,7 +434,12 @@ class Outbox:
 
     async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee) -> None:
         assert invitee.slack_user_id is not None
-        message = blocks.member_invitation(meeting, invitee, self._member_file_links(meeting))
+        message = blocks.member_invitation(
+            meeting,
+            invitee,
+            self._member_file_links(meeting),
+            language=await self._language(invitee.slack_user_id),
+        )
         async with self._sessions() as session:
             attendee = await session.get(Attendee, invitee.id)
             assert attendee is not None

@@ -1,4 +1,4 @@
-"""Workspace members as Slack describes them: name, e-mail and time zone."""
+"""Workspace members as Slack describes them: name, e-mail, time zone and language."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.i18n import Language, language_for_slack_locale
 
 PROFILE_TTL_SECONDS = 300.0
 
@@ -18,6 +20,13 @@ class Person:
     name: str
     email: str | None
     timezone: str
+    # Slack's locale for the person, e.g. `pl-PL`; Slack texts to them follow it.
+    locale: str = "en-US"
+
+    @property
+    def language(self) -> Language:
+        """Return the language Meetbot writes to this person in."""
+        return language_for_slack_locale(self.locale)
 
 
 class People:
@@ -33,7 +42,7 @@ class People:
         cached = self._cache.get(user_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        response = await self._client.users_info(user=user_id)
+        response = await self._client.users_info(user=user_id, include_locale=True)
         user = response["user"]
         profile = user.get("profile") or {}
         person = Person(
@@ -41,6 +50,7 @@ class People:
             name=profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
             email=profile.get("email"),
             timezone=user.get("tz") or "UTC",
+            locale=user.get("locale") or "en-US",
         )
         self._cache[user_id] = (time.monotonic() + self._ttl, person)
         return person

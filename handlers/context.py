@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.context.async_context import AsyncBoltContext
 
+from bot.i18n import Language
 from bot.services import Services
 
 SERVICES = "services"
@@ -14,3 +15,8 @@ def services_of(context: AsyncBoltContext) -> Services:
     services = context[SERVICES]
     assert isinstance(services, Services)
     return services
+
+
+async def language_of_user(context: AsyncBoltContext, user_id: str) -> Language:
+    """Return the language of the person's Slack locale, which everything shown to them uses."""
+    return (await services_of(context).people.get(user_id)).language

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.feeds import FeedAddressError
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 
 
 async def publish_home(
@@ -37,10 +37,16 @@ async def show_more_on_home(
     await client.views_publish(user_id=context.user_id, view=view)
 
 
-async def open_feed_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def open_feed_form(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     """Ask for the secret iCal address of the person's calendar."""
     await ack()
-    await client.views_open(trigger_id=body["trigger_id"], view=blocks.feed_modal())
+    assert context.user_id is not None
+    language = await language_of_user(context, context.user_id)
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=blocks.feed_modal(language=language)
+    )
 
 
 async def connect_feed(
@@ -57,7 +63,8 @@ async def connect_feed(
     try:
         await services.feeds.connect(context.team_id, context.user_id, address)
     except FeedAddressError as error:
-        await ack(response_action="errors", errors={"feed_url": str(error)})
+        language = await language_of_user(context, context.user_id)
+        await ack(response_action="errors", errors={"feed_url": error.translated(language)})
         return
     await ack()
     await client.views_publish(

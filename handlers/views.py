@@ -13,8 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import FileRef, FormErrors, MeetingForm, check_form
+from bot.i18n import translator
 from bot.meetings import MeetingError, Organizer
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,25 +94,39 @@ async def submit_meeting(
     """Check the form; show field errors, or create the meeting and close the form."""
     organizer_id = context.user_id
     assert organizer_id is not None and context.team_id is not None
-    outcome = check_form(form_from_view(view), organizer_id=organizer_id, now=datetime.now(UTC))
+    services = services_of(context)
+    person = await services.people.get(organizer_id)
+    outcome = check_form(
+        form_from_view(view),
+        organizer_id=organizer_id,
+        now=datetime.now(UTC),
+        language=person.language,
+    )
     if isinstance(outcome, FormErrors):
         await ack(response_action="errors", errors=outcome.by_block)
         return
     await ack()
-    services = services_of(context)
     try:
-        person = await services.people.get(organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
         await services.meetings.create(
-            context.team_id, organizer, outcome, source_view=str(view.get("id") or "") or None
+            context.team_id,
+            organizer,
+            outcome,
+            # Until people choose it themselves, guests read the organizer's own language.
+            guest_language=person.language,
+            source_view=str(view.get("id") or "") or None,
         )
     except Exception:
         logger.exception("could not create the meeting %r", outcome.title)
         await _tell_by_dm(
             client,
             organizer_id,
-            f"Sorry, “{outcome.title}” could not be saved, so no invitations went out. "
-            "Please try /meet again in a moment.",
+            translator(person.language)
+            .gettext(
+                "Sorry, “{title}” could not be saved, so no invitations went out. "
+                "Please try /meet again in a moment."
+            )
+            .format(title=outcome.title),
         )
 
 
@@ -125,8 +140,14 @@ async def submit_edit(
     user_id, team_id = context.user_id, context.team_id
     assert user_id is not None and team_id is not None
     meeting_id, version = _metadata(view)
+    language = await language_of_user(context, user_id)
+    t = translator(language)
     outcome = check_form(
-        form_from_view(view), organizer_id=user_id, now=datetime.now(UTC), editing=True
+        form_from_view(view),
+        organizer_id=user_id,
+        now=datetime.now(UTC),
+        editing=True,
+        language=language,
     )
     if isinstance(outcome, FormErrors):
         await ack(response_action="errors", errors=outcome.by_block)
@@ -141,14 +162,18 @@ async def submit_edit(
         revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
     except MeetingError as error:
         if closed_early:
-            await _tell_by_dm(client, user_id, error.message)
+            await _tell_by_dm(client, user_id, t.gettext(error.message))
         else:
-            await ack(response_action="errors", errors={"title": error.message})
+            await ack(response_action="errors", errors={"title": t.gettext(error.message)})
         return
     if not closed_early:
         await ack()
     if not revision.changed:
-        await _tell_by_dm(client, user_id, f"Nothing changed in “{revision.meeting.title}”.")
+        await _tell_by_dm(
+            client,
+            user_id,
+            t.gettext("Nothing changed in “{title}”.").format(title=revision.meeting.title),
+        )
 
 
 async def submit_cancel(
@@ -167,4 +192,5 @@ async def submit_cancel(
     try:
         await services_of(context).meetings.cancel(team_id, user_id, meeting_id, message)
     except MeetingError as error:
-        await _tell_by_dm(client, user_id, error.message)
+        language = await language_of_user(context, user_id)
+        await _tell_by_dm(client, user_id, translator(language).gettext(error.message))

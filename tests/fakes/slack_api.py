@@ -147,6 +147,7 @@ class _User:
     tz: str
     is_bot: bool
     deleted: bool
+    locale: str = "en-US"
 
 
 # ---------------------------------------------------------------------------
@@ -801,10 +802,11 @@ class FakeSlack:
         tz: str = "Europe/Warsaw",
         is_bot: bool = False,
         deleted: bool = False,
+        locale: str = "en-US",
     ) -> None:
         """Add a workspace member that users.info and conversations.open know."""
         ZoneInfo(tz)  # fail at arrangement time on a typo, not inside a request
-        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted)
+        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted, locale)
 
     def new_trigger_id(self) -> str:
         """Issue a trigger_id that views.open/push accept once, within the trigger lifetime."""
@@ -1321,8 +1323,12 @@ class FakeSlack:
         if user.email is not None:
             profile["email"] = user.email
         name = (user.email or user.real_name).split("@")[0].lower().replace(" ", ".")
+        # Slack tells a user's locale only when asked with include_locale.
+        include_locale = str(args.get("include_locale", "")).lower() in ("true", "1")
+        locale = {"locale": user.locale} if include_locale else {}
         return {
             "user": {
+                **locale,
                 "id": user.id,
                 "team_id": self.team_id,
                 "name": name,
