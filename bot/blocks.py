@@ -768,7 +768,7 @@ DECISION_WORDS = {
     Answer.ACCEPTED: N_("{who} accepted {title}"),
     Answer.TENTATIVE: N_("{who} answered maybe to {title}"),
     Answer.DECLINED: N_("{who} declined {title}"),
-    Answer.NEEDS_ACTION: N_("{who} no answer yet {title}"),
+    Answer.NEEDS_ACTION: N_("{who} has not answered {title} yet"),
 }
 
 
