@@ -546,7 +546,8 @@ def invitee_line(invitee: Invitee, *, language: Language = DEFAULT_LANGUAGE) -> 
     if invitee.comment:
         line += f": _{escape(_shorten(invitee.comment, LINE_PART_LIMIT))}_"
     if invitee.delivery_error:
-        reason = escape(_shorten(invitee.delivery_error, 80))
+        # Reasons are stored in English; the ones Meetbot words itself have translations.
+        reason = escape(_shorten(t.gettext(invitee.delivery_error), 80))
         line += " :warning: " + t.gettext("undeliverable ({reason})").format(reason=reason)
     return line
 
@@ -856,6 +857,7 @@ def bounce_notice(
 ) -> Message:
     """Return the organizer's DM saying an invitee's invitation could not be delivered."""
     t = translator(language)
+    reason = t.gettext(reason)
     if invitee.is_member:
         who_text, who = t.gettext("a member"), f"<@{invitee.slack_user_id}>"
     else:
@@ -920,6 +922,7 @@ def _agenda_blocks(
 def feed_failure_notice(reason: str, *, language: Language = DEFAULT_LANGUAGE) -> Message:
     """Return the DM telling a member their connected calendar could not be read."""
     t = translator(language)
+    reason = t.gettext(reason)
     text = t.gettext("Meetbot could not read your connected calendar: {reason}").format(
         reason=reason
     )
@@ -978,7 +981,7 @@ def _feed_blocks(t: Translator, feed: FeedStatus | None) -> list[Block]:
             },
         ]
     if feed.last_error:
-        state = f":warning: {escape(feed.last_error)}"
+        state = f":warning: {escape(t.gettext(feed.last_error))}"
     elif feed.fetched_at:
         state = t.gettext("last read {when}").format(when=slack_time(feed.fetched_at))
     else:

@@ -250,8 +250,8 @@ def _describe(error: Exception) -> str:
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the calendar server answered {error.status} {error.message}"
     if isinstance(error, aiohttp.ClientError | TimeoutError):
-        return "the calendar server could not be reached"
-    return "the address did not return a calendar Meetbot can read"
+        return N_("the calendar server could not be reached")
+    return N_("the address did not return a calendar Meetbot can read")
 
 
 async def _feed_of(session: AsyncSession, team_id: str, user_id: str) -> CalendarFeed | None:

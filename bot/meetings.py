@@ -1005,9 +1005,10 @@ def _describe_changes(
     kept = set(draft.kept_file_ids) if draft.kept_file_ids is not None else None
     dropped = [f.name for f in before.files if kept is not None and f.id not in kept]
     if dropped or uploads:
-        old_names = ", ".join(f.name for f in before.files) or "none"
+        # No files reads as "none" in the reader's language, where the change is shown.
+        old_names = ", ".join(f.name for f in before.files)
         remaining = [f.name for f in before.files if kept is None or f.id in kept]
-        new_names = ", ".join(remaining + [u.name for u in uploads]) or "none"
+        new_names = ", ".join(remaining + [u.name for u in uploads])
         changes.append(Change(N_("Files"), old_names, new_names))
     return changes
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
 from bot.home import HomeTab
-from bot.i18n import Language
+from bot.i18n import N_, Language
 from bot.mail.messages import (
     Files,
     Sender,
@@ -82,7 +82,7 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error')}"
     if isinstance(error, OSError | aiosmtplib.SMTPException):
-        return "the mail server could not be reached for two days"
+        return N_("the mail server could not be reached for two days")
     return str(error) or type(error).__name__
 
 
