@@ -13,6 +13,7 @@ from bot.app import Meetbot
 from bot.i18n import Language, catalog_path, language_for_slack_locale
 from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
+from tests.handlers.test_home import home_of
 from tests.support.flows import in_days, send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
@@ -20,6 +21,7 @@ from tests.support.meetings import (
     dm_of,
     eventually,
     fetch,
+    open_form_from,
     texts,
     wait_for_mails,
 )
@@ -196,6 +198,55 @@ async def test_a_polish_organizer_sees_form_errors_in_polish(
     assert errors["title"] == "Nadaj spotkaniu tytuł."
     assert errors["end"] == "Koniec musi być po początku."
     assert errors["guests"] == "„not an address” nie jest adresem e-mail."
+
+
+async def test_a_polish_organizers_cancellation_reaches_each_person_in_their_language(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+) -> None:
+    add_polish_people(slack)
+    await send_invitations(
+        sender,
+        slack,
+        ZOFIA,
+        title="Przegląd projektu",
+        members=[PIOTR, ANA],
+        guests="bob@client.example",
+    )
+    await wait_for_mails(mailbox, "bob@client.example", 1)
+    await eventually(lambda: slack.messages(slack.dm_channel(ZOFIA)))
+    summary = slack.messages(slack.dm_channel(ZOFIA))[0]
+    assert "Odwołaj spotkanie" in texts(summary)
+
+    form = await open_form_from(sender, slack, ZOFIA, summary, "cancel_meeting")
+    assert form["title"]["text"] == "Odwołaj spotkanie"
+    assert "Wszystkie 3 zaproszone osoby zostaną powiadomione" in str(form["blocks"])
+    await sender.submit_view(ZOFIA, form, message="Klient przełożył termin.")
+
+    cancellation = (await wait_for_mails(mailbox, "bob@client.example", 2))[1].message
+    assert str(cancellation["Subject"]).startswith("Odwołane: Przegląd projektu @ ")
+    plain = cancellation.get_body(("plain",)).get_content()
+    assert "Zofia Kowalska odwołuje to spotkanie." in plain
+    assert "Zofia Kowalska pisze:" in plain and "Klient przełożył termin." in plain
+
+    def notices(user_id: str) -> str:
+        return " ".join(texts(m) for m in slack.messages(slack.dm_channel(user_id)))
+
+    await eventually(lambda: "Zofia Kowalska odwołuje Przegląd projektu" in notices(PIOTR))
+    await eventually(lambda: "Zofia Kowalska cancelled Przegląd projektu" in notices(ANA))
+
+
+async def test_the_home_tab_speaks_its_viewers_language(
+    sender: SlackSender, slack: FakeSlack, meetbot: Meetbot
+) -> None:
+    add_polish_people(slack)
+    await send_invitations(sender, slack, ORGANIZER, members=[PIOTR, ANA])
+
+    polish = await home_of(sender, slack, PIOTR)
+    english = await home_of(sender, slack, ANA)
+
+    assert "Zaproszenia (1)" in str(polish) and "Organizujesz (0)" in str(polish)
+    assert "Twoja odpowiedź: *bez odpowiedzi*" in str(polish)
+    assert "Invited (1)" in str(english) and "Your answer: *no answer yet*" in str(english)
 
 
 def _code_messages() -> dict[str, tuple[str, ...]]:
