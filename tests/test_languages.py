@@ -240,6 +240,8 @@ async def test_the_home_tab_speaks_its_viewers_language(
 ) -> None:
     add_polish_people(slack)
     await send_invitations(sender, slack, ORGANIZER, members=[PIOTR, ANA])
+    # The meeting is stored after the form closes; its invitations show it is there.
+    await eventually(lambda: slack.messages(slack.dm_channel(PIOTR)))
 
     polish = await home_of(sender, slack, PIOTR)
     english = await home_of(sender, slack, ANA)
