@@ -232,6 +232,7 @@ class Meetbot:
             self.settings.base_url,
             home,
             metrics,
+            people,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
             lease=timedelta(seconds=self.settings.outbox_lease_seconds),
         )

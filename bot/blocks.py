@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from babel.dates import get_day_names
 
 from bot.availability import MemberStatus
 from bot.drafts import (
@@ -17,6 +19,15 @@ from bot.drafts import (
     REMINDER_CHOICES,
 )
 from bot.feeds import FeedStatus
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    Language,
+    Translator,
+    babel_locale,
+    format_weekday_time,
+    translator,
+)
 from bot.mailboxes import Mailbox, Mailboxes
 from bot.meetings import Agenda, Answer, Change, Invitee, Meeting, Proposal, parse_time_text
 from bot.preferences import GUEST_LANGUAGES, PersonalSettings, WorkingHours
@@ -46,11 +57,19 @@ ANSWER_ACTIONS = {
     "answer_tentative": Answer.TENTATIVE,
     "answer_declined": Answer.DECLINED,
 }
+# English words, translated where shown.
 ANSWER_WORDS = {
-    Answer.ACCEPTED: "accepted",
-    Answer.TENTATIVE: "maybe",
-    Answer.DECLINED: "declined",
-    Answer.NEEDS_ACTION: "no answer yet",
+    Answer.ACCEPTED: N_("accepted"),
+    Answer.TENTATIVE: N_("maybe"),
+    Answer.DECLINED: N_("declined"),
+    Answer.NEEDS_ACTION: N_("no answer yet"),
+}
+# The same answers counted: `2 accepted`; a count comes first or last depending on the language.
+ANSWER_COUNTS = {
+    Answer.ACCEPTED: N_("{count} accepted"),
+    Answer.TENTATIVE: N_("{count} maybe"),
+    Answer.DECLINED: N_("{count} declined"),
+    Answer.NEEDS_ACTION: N_("{count} no answer yet"),
 }
 ANSWER_EMOJI = {
     Answer.ACCEPTED: ":white_check_mark:",
@@ -58,7 +77,11 @@ ANSWER_EMOJI = {
     Answer.DECLINED: ":x:",
     Answer.NEEDS_ACTION: ":hourglass_flowing_sand:",
 }
-BUTTON_LABELS = {Answer.ACCEPTED: "Accept", Answer.TENTATIVE: "Maybe", Answer.DECLINED: "Decline"}
+BUTTON_LABELS = {
+    Answer.ACCEPTED: N_("Accept"),
+    Answer.TENTATIVE: N_("Maybe"),
+    Answer.DECLINED: N_("Decline"),
+}
 # Slack refuses a message of more than 50 blocks, a view of more than 100, a section over 3000.
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
@@ -140,8 +163,12 @@ def _option(text: str, value: str) -> dict[str, Any]:
     return {"text": _plain(text), "value": value}
 
 
-def _reminder_label(minutes: int | None) -> str:
-    return "No reminder" if minutes is None else f"{minutes} minutes before"
+def _reminder_label(t: Translator, minutes: int | None) -> str:
+    if minutes is None:
+        return t.gettext("No reminder")
+    return t.ngettext("{count} minute before", "{count} minutes before", minutes).format(
+        count=minutes
+    )
 
 
 @dataclass(frozen=True)
@@ -168,15 +195,17 @@ class FormValues:
     time_revision: int = 0
 
 
-def create_modal(values: FormValues) -> View:
+def create_modal(values: FormValues, *, language: Language = DEFAULT_LANGUAGE) -> View:
     """Return the create form, pre-filled with the given values."""
-    return _meeting_modal(values, CREATE_CALLBACK, "New meeting", "Send invitations", "")
+    return _meeting_modal(values, CREATE_CALLBACK, "", language)
 
 
-def edit_modal(values: FormValues, meeting_id: int, version: int) -> View:
+def edit_modal(
+    values: FormValues, meeting_id: int, version: int, *, language: Language = DEFAULT_LANGUAGE
+) -> View:
     """Return the edit form for a meeting, pre-filled with how it is now."""
     metadata = json.dumps({"meeting_id": meeting_id, "version": version})
-    return _meeting_modal(values, EDIT_CALLBACK, "Edit meeting", "Save changes", metadata)
+    return _meeting_modal(values, EDIT_CALLBACK, metadata, language)
 
 
 def form_values_of(meeting: Meeting) -> FormValues:
@@ -212,49 +241,67 @@ def _text_element(
 
 
 MODAL_WORDS = {
-    CREATE_CALLBACK: ("New meeting", "Send invitations"),
-    EDIT_CALLBACK: ("Edit meeting", "Save changes"),
+    CREATE_CALLBACK: (N_("New meeting"), N_("Send invitations")),
+    EDIT_CALLBACK: (N_("Edit meeting"), N_("Save changes")),
 }
 
 
-def refreshed_modal(view: dict[str, Any], values: FormValues) -> View:
+def refreshed_modal(
+    view: dict[str, Any], values: FormValues, *, language: Language = DEFAULT_LANGUAGE
+) -> View:
     """Return an open create or edit form again, with new values, availability or slots."""
     callback_id = str(view.get("callback_id", CREATE_CALLBACK))
-    title, submit = MODAL_WORDS.get(callback_id, MODAL_WORDS[CREATE_CALLBACK])
-    return _meeting_modal(values, callback_id, title, submit, str(view.get("private_metadata", "")))
+    if callback_id not in MODAL_WORDS:
+        callback_id = CREATE_CALLBACK
+    metadata = str(view.get("private_metadata", ""))
+    return _meeting_modal(values, callback_id, metadata, language)
 
 
-def availability_lines(statuses: tuple[MemberStatus, ...]) -> str:
+def availability_lines(
+    statuses: tuple[MemberStatus, ...], *, language: Language = DEFAULT_LANGUAGE
+) -> str:
     """Return one line per picked member: free, or busy and with what, and their local time."""
+    t = translator(language)
     lines = []
     for status in statuses:
         who = f"<@{status.user_id}>"
         if status.free:
-            line = f":large_green_circle: {who} is free"
+            line = ":large_green_circle: " + t.gettext("{who} is free").format(who=who)
         else:
             clash = status.clashes[0]
             what = f" ({escape(_shorten(clash.title, 60))})" if clash.title else ""
-            line = f":red_circle: {who} is busy {span(clash.start, clash.end)}{what}"
-            if len(status.clashes) > 1:
-                line += f" and {len(status.clashes) - 1} more"
+            busy = t.gettext("{who} is busy {when}").format(
+                who=who, when=span(clash.start, clash.end)
+            )
+            line = f":red_circle: {busy}{what}"
+            more = len(status.clashes) - 1
+            if more > 0:
+                line += " " + t.ngettext("and {count} more", "and {count} more", more).format(
+                    count=more
+                )
         if status.outside_hours:
-            local = status.local_start
-            line += f" · their time {local:%a %H:%M}, outside working hours"
+            local = format_weekday_time(status.local_start, language)
+            line += " · " + t.gettext("their time {time}, outside working hours").format(time=local)
         lines.append(line)
     return "\n".join(lines)
 
 
-def _slot_buttons(slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
+def _slot_buttons(t: Translator, slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
     if not slots:
-        return [_context("No time in the next two weeks suits everyone; try a shorter meeting.")]
+        return [
+            _context(
+                t.gettext("No time in the next two weeks suits everyone; try a shorter meeting.")
+            )
+        ]
+    suiting = " · ".join(span(s, e) for s, e in slots)
     return [
-        _mrkdwn("*Times that suit everyone:* " + " · ".join(span(s, e) for s, e in slots)),
+        _mrkdwn(t.gettext("*Times that suit everyone:* {times}").format(times=suiting)),
         {
             "type": "actions",
             "block_id": "slots",
             "elements": [
                 _button(
-                    f"Option {n}",
+                    t.gettext("Option {number}").format(number=n),
                     f"{PICK_SLOT_ACTION}_{n}",
                     f"{int(start.timestamp())}-{int(end.timestamp())}",
                 )
@@ -264,13 +311,13 @@ def _slot_buttons(slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
     ]
 
 
-def _meeting_modal(
-    values: FormValues, callback_id: str, title: str, submit: str, metadata: str
-) -> View:
+def _meeting_modal(values: FormValues, callback_id: str, metadata: str, language: Language) -> View:
+    t = translator(language)
+    title, submit = (t.gettext(words) for words in MODAL_WORDS[callback_id])
     members_element: dict[str, Any] = {
         "type": "multi_users_select",
         "action_id": "value",
-        "placeholder": _plain("People from this workspace"),
+        "placeholder": _plain(t.gettext("People from this workspace")),
     }
     if values.member_ids:
         members_element["initial_users"] = list(values.member_ids)
@@ -281,8 +328,8 @@ def _meeting_modal(
         placeholder="Ana Client <ana@client.example>, bob@partner.example",
     )
     notify_options = [
-        _option("Notify me when someone accepts or declines", "notify"),
-        _option("E-mail guests a reminder too", "remind_guests"),
+        _option(t.gettext("Notify me when someone accepts or declines"), "notify"),
+        _option(t.gettext("E-mail guests a reminder too"), "remind_guests"),
     ]
     notify_element: dict[str, Any] = {
         "type": "checkboxes",
@@ -294,20 +341,22 @@ def _meeting_modal(
     if chosen:
         notify_element["initial_options"] = chosen
     reminder_options = [
-        _option(_reminder_label(m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
+        _option(_reminder_label(t, m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
     ]
     reminder_value = "none" if values.reminder_minutes is None else str(values.reminder_minutes)
     time_action = "value" if not values.time_revision else f"value_{values.time_revision}"
     blocks: list[Block] = [
         _input(
             "title",
-            "Title",
-            _text_element(values.title, MAX_TITLE, placeholder="Design review with Acme"),
+            t.gettext("Title"),
+            _text_element(
+                values.title, MAX_TITLE, placeholder=t.gettext("Design review with Acme")
+            ),
         ),
         {
             **_input(
                 "start",
-                "Starts",
+                t.gettext("Starts"),
                 {
                     "type": "datetimepicker",
                     "action_id": time_action,
@@ -319,7 +368,7 @@ def _meeting_modal(
         {
             **_input(
                 "end",
-                "Ends",
+                t.gettext("Ends"),
                 {
                     "type": "datetimepicker",
                     "action_id": time_action,
@@ -330,18 +379,22 @@ def _meeting_modal(
         },
         _input(
             "location",
-            "Place",
-            _text_element(values.location, MAX_LOCATION, placeholder="Room, address or video link"),
+            t.gettext("Place"),
+            _text_element(
+                values.location,
+                MAX_LOCATION,
+                placeholder=t.gettext("Room, address or video link"),
+            ),
             optional=True,
         ),
         _input(
             "description",
-            "Description",
+            t.gettext("Description"),
             _text_element(values.description, MAX_DESCRIPTION, multiline=True),
             optional=True,
         ),
         {
-            **_input("members", "Members", members_element, optional=True),
+            **_input("members", t.gettext("Members"), members_element, optional=True),
             "dispatch_action": True,
         },
     ]
@@ -350,22 +403,27 @@ def _meeting_modal(
             {
                 "type": "section",
                 "block_id": "availability",
-                "text": {"type": "mrkdwn", "text": availability_lines(values.availability)},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": availability_lines(values.availability, language=language),
+                },
             }
         )
     blocks.append(
         {
             "type": "actions",
             "block_id": "find_time",
-            "elements": [_button("Find a time", FIND_TIME_ACTION, "find")],
+            "elements": [_button(t.gettext("Find a time"), FIND_TIME_ACTION, "find")],
         }
     )
     if values.slots is not None:
-        blocks += _slot_buttons(values.slots)
+        blocks += _slot_buttons(t, values.slots)
     blocks += [
         {
-            **_input("guests", "Guests (e-mail)", guests_element, optional=True),
-            "hint": _plain("One per line or separated by commas, as in an e-mail's To: line."),
+            **_input("guests", t.gettext("Guests (e-mail)"), guests_element, optional=True),
+            "hint": _plain(
+                t.gettext("One per line or separated by commas, as in an e-mail's To: line.")
+            ),
         },
     ]
     if values.attached_files:
@@ -380,7 +438,7 @@ def _meeting_modal(
         blocks.append(
             _input(
                 "kept_files",
-                "Attached files (untick to remove)",
+                t.gettext("Attached files (untick to remove)"),
                 {
                     "type": "checkboxes",
                     "action_id": "value",
@@ -393,13 +451,13 @@ def _meeting_modal(
     blocks += [
         _input(
             "files",
-            "Add files" if values.attached_files else "Files",
+            t.gettext("Add files") if values.attached_files else t.gettext("Files"),
             {"type": "file_input", "action_id": "value", "max_files": MAX_FILES},
             optional=True,
         ),
         _input(
             "reminder",
-            "Reminder",
+            t.gettext("Reminder"),
             {
                 "type": "static_select",
                 "action_id": "value",
@@ -407,14 +465,14 @@ def _meeting_modal(
                 "initial_option": next(o for o in reminder_options if o["value"] == reminder_value),
             },
         ),
-        _input("notify", "Notifications", notify_element, optional=True),
+        _input("notify", t.gettext("Notifications"), notify_element, optional=True),
     ]
     view: View = {
         "type": "modal",
         "callback_id": callback_id,
         "title": _plain(title),
         "submit": _plain(submit),
-        "close": _plain("Close"),
+        "close": _plain(t.gettext("Close")),
         "blocks": blocks,
     }
     if metadata:
@@ -422,38 +480,48 @@ def _meeting_modal(
     return view
 
 
-def cancel_modal(meeting: Meeting) -> View:
+def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> View:
     """Return the confirmation asked before a meeting is cancelled."""
+    t = translator(language)
+    invited = len(meeting.invitees)
+    question = t.gettext("Cancel *{title}* ({when})?").format(
+        title=escape(meeting.title), when=time_range(meeting)
+    )
+    consequence = t.ngettext(
+        "The {count} invited person will be told, and it will be removed from guests' calendars.",
+        "All {count} invited people will be told, and it will be removed from guests' calendars.",
+        invited,
+    ).format(count=invited)
     return {
         "type": "modal",
         "callback_id": CANCEL_CALLBACK,
         "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
-        "title": _plain("Cancel meeting"),
-        "submit": _plain("Cancel meeting"),
-        "close": _plain("Keep it"),
+        "title": _plain(t.gettext("Cancel meeting")),
+        "submit": _plain(t.gettext("Cancel meeting")),
+        "close": _plain(t.gettext("Keep it")),
         "blocks": [
-            _mrkdwn(
-                f"Cancel *{escape(meeting.title)}* ({time_range(meeting)})? "
-                f"All {len(meeting.invitees)} invited people will be told, and it will be "
-                "removed from guests' calendars."
-            ),
+            _mrkdwn(f"{question} {consequence}"),
             _input(
                 "message",
-                "Message to attendees",
-                _text_element("", 1000, multiline=True, placeholder="Sorry, something came up."),
+                t.gettext("Message to attendees"),
+                _text_element(
+                    "", 1000, multiline=True, placeholder=t.gettext("Sorry, something came up.")
+                ),
                 optional=True,
             ),
         ],
     }
 
 
-def _details(meeting: Meeting, file_links: list[tuple[str, str]] | None = None) -> str:
-    lines = [f"*When:* {time_range(meeting)}"]
+def _details(
+    t: Translator, meeting: Meeting, file_links: list[tuple[str, str]] | None = None
+) -> str:
+    lines = [t.gettext("*When:* {when}").format(when=time_range(meeting))]
     if meeting.location:
-        lines.append(f"*Where:* {escape(meeting.location)}")
+        lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
     if file_links:
         links = ", ".join(f"<{url}|{escape(_shorten(name, 60))}>" for name, url in file_links)
-        lines.append(f"*Files:* {links}")
+        lines.append(t.gettext("*Files:* {links}").format(links=links))
     return "\n".join(lines)
 
 
@@ -464,35 +532,45 @@ def _description_blocks(meeting: Meeting) -> list[Block]:
     return [_mrkdwn(quoted)]
 
 
-def tally_line(meeting: Meeting) -> str:
+def tally_line(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> str:
     """Return the count of answers, e.g. `2 accepted · 1 maybe · 0 declined · 3 no answer yet`."""
+    t = translator(language)
     counts = meeting.tally()
     order = (Answer.ACCEPTED, Answer.TENTATIVE, Answer.DECLINED, Answer.NEEDS_ACTION)
-    return " · ".join(f"{ANSWER_EMOJI[a]} {counts[a]} {ANSWER_WORDS[a]}" for a in order)
+    return " · ".join(
+        f"{ANSWER_EMOJI[a]} {t.gettext(ANSWER_COUNTS[a]).format(count=counts[a])}" for a in order
+    )
 
 
-def invitee_line(invitee: Invitee) -> str:
+def invitee_line(invitee: Invitee, *, language: Language = DEFAULT_LANGUAGE) -> str:
     """Return one invitee with their answer, for the organizer's summary."""
+    t = translator(language)
     who = (
         f"<@{invitee.slack_user_id}>"
         if invitee.is_member
         else escape(_shorten(invitee.guest_label(), LINE_PART_LIMIT))
     )
-    line = f"{ANSWER_EMOJI[invitee.answer]} {who} — {ANSWER_WORDS[invitee.answer]}"
+    line = f"{ANSWER_EMOJI[invitee.answer]} {who} — {t.gettext(ANSWER_WORDS[invitee.answer])}"
     if invitee.comment:
         line += f": _{escape(_shorten(invitee.comment, LINE_PART_LIMIT))}_"
     if invitee.delivery_error:
-        line += f" :warning: undeliverable ({escape(_shorten(invitee.delivery_error, 80))})"
+        # Reasons are stored in English; the ones Meetbot words itself have translations.
+        reason = escape(_shorten(t.gettext(invitee.delivery_error), 80))
+        line += " :warning: " + t.gettext("undeliverable ({reason})").format(reason=reason)
     return line
 
 
-def _listing(heading: str, lines: list[str]) -> list[Block]:
+def _more(t: Translator, count: int) -> str:
+    return t.ngettext("…and {count} more", "…and {count} more", count).format(count=count)
+
+
+def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
     """Return sections listing lines under a heading, split to fit Slack's section limit."""
     if not lines:
         return []
     shown = lines[:LISTED_PER_GROUP]
     if len(lines) > len(shown):
-        shown.append(f"…and {len(lines) - len(shown)} more")
+        shown.append(_more(t, len(lines) - len(shown)))
     blocks: list[Block] = []
     text = f"*{heading}*"
     for line in shown:
@@ -505,38 +583,47 @@ def _listing(heading: str, lines: list[str]) -> list[Block]:
     return blocks
 
 
-def _organizer_buttons(meeting: Meeting) -> Block:
+def _organizer_buttons(t: Translator, meeting: Meeting) -> Block:
     return {
         "type": "actions",
         "block_id": f"manage_{meeting.id}",
         "elements": [
-            _button("Edit", EDIT_ACTION, str(meeting.id)),
-            _button("Cancel meeting", CANCEL_ACTION, str(meeting.id), "danger"),
+            _button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+            _button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
         ],
     }
 
 
-def organizer_summary(meeting: Meeting, file_links: list[tuple[str, str]] | None = None) -> Message:
+def organizer_summary(
+    meeting: Meeting,
+    file_links: list[tuple[str, str]] | None = None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+) -> Message:
     """Return the organizer's summary DM: the meeting and everyone's answer so far."""
+    t = translator(language)
     if meeting.cancelled:
-        text = f"You cancelled {meeting.title}"
+        text = t.gettext("You cancelled {title}").format(title=meeting.title)
+        header = t.gettext("Cancelled: {title}").format(title=_shorten(meeting.title, 130))
         return text, [
-            {"type": "header", "text": _plain(f"Cancelled: {_shorten(meeting.title, 130)}")},
-            _mrkdwn(f"~{time_range(meeting)}~\nEveryone invited was told."),
+            {"type": "header", "text": _plain(header)},
+            _mrkdwn(f"~{time_range(meeting)}~\n" + t.gettext("Everyone invited was told.")),
         ]
-    text = f"Your meeting {meeting.title}: invitations sent"
+    text = t.gettext("Your meeting {title}: invitations sent").format(title=meeting.title)
+    members = [invitee_line(m, language=language) for m in meeting.members]
+    guests = [invitee_line(g, language=language) for g in meeting.guests]
     blocks: list[Block] = [
         {"type": "header", "text": _plain(meeting.title)},
-        _mrkdwn(_details(meeting, file_links)),
+        _mrkdwn(_details(t, meeting, file_links)),
         *_description_blocks(meeting),
-        _context(tally_line(meeting)),
-        *_listing(f"Members ({len(meeting.members)})", [invitee_line(m) for m in meeting.members]),
-        *_listing(f"Guests ({len(meeting.guests)})", [invitee_line(g) for g in meeting.guests]),
+        _context(tally_line(meeting, language=language)),
+        *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
+        *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
     ]
     if not meeting.invitees:
-        blocks.append(_context("Nobody is invited yet."))
+        blocks.append(_context(t.gettext("Nobody is invited yet.")))
     blocks = blocks[: MESSAGE_BLOCK_LIMIT - 1]
-    blocks.append(_organizer_buttons(meeting))
+    blocks.append(_organizer_buttons(t, meeting))
     return text, blocks
 
 
@@ -551,109 +638,172 @@ def parse_answer_value(value: str) -> tuple[int, int | None]:
     return int(meeting_id), int(sequence) if sequence else None
 
 
-def _answer_buttons(meeting: Meeting, invitee: Invitee, block_id: str) -> Block:
+def _answer_buttons(t: Translator, meeting: Meeting, invitee: Invitee, block_id: str) -> Block:
     buttons = []
     for action_id, answer in ANSWER_ACTIONS.items():
         style = None
         if invitee.answer is answer:
             style = "danger" if answer is Answer.DECLINED else "primary"
-        buttons.append(_button(BUTTON_LABELS[answer], action_id, answer_value(meeting), style))
+        label = t.gettext(BUTTON_LABELS[answer])
+        buttons.append(_button(label, action_id, answer_value(meeting), style))
     return {"type": "actions", "block_id": block_id, "elements": buttons}
 
 
-def _own_answer(invitee: Invitee) -> str:
-    return f"{ANSWER_EMOJI[invitee.answer]} Your answer: *{ANSWER_WORDS[invitee.answer]}*"
+def _own_answer(t: Translator, invitee: Invitee) -> str:
+    answer = t.gettext("Your answer: *{answer}*").format(
+        answer=t.gettext(ANSWER_WORDS[invitee.answer])
+    )
+    return f"{ANSWER_EMOJI[invitee.answer]} {answer}"
 
 
 def member_invitation(
-    meeting: Meeting, invitee: Invitee, file_links: list[tuple[str, str]] | None = None
+    meeting: Meeting,
+    invitee: Invitee,
+    file_links: list[tuple[str, str]] | None = None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Message:
     """Return a member's invitation DM, with buttons to answer and their answer so far."""
+    t = translator(language)
     organizer = f"<@{meeting.organizer.user_id}>"
     title = escape(meeting.title)
     if meeting.cancelled or invitee.removed:
-        why = "cancelled this meeting" if meeting.cancelled else "took you off this meeting"
-        text = f"{meeting.organizer.name} {why}: {meeting.title}"
-        return text, [_mrkdwn(f"~*{title}*~ ({time_range(meeting)})\n{organizer} {why}.")]
-    text = f"{meeting.organizer.name} invites you to {meeting.title}"
+        if meeting.cancelled:
+            why = t.gettext("{organizer} cancelled this meeting")
+        else:
+            why = t.gettext("{organizer} took you off this meeting")
+        text = why.format(organizer=meeting.organizer.name) + f": {meeting.title}"
+        said = why.format(organizer=organizer)
+        return text, [_mrkdwn(f"~*{title}*~ ({time_range(meeting)})\n{said}.")]
+    text = t.gettext("{organizer} invites you to {title}").format(
+        organizer=meeting.organizer.name, title=meeting.title
+    )
+    invites = t.gettext("{organizer} invites you to *{title}*").format(
+        organizer=organizer, title=title
+    )
     blocks: list[Block] = [
-        _mrkdwn(f"{organizer} invites you to *{title}*\n{_details(meeting, file_links)}"),
+        _mrkdwn(f"{invites}\n{_details(t, meeting, file_links)}"),
         *_description_blocks(meeting),
     ]
     others = len(meeting.invitees) - 1
     if others > 0:
-        blocks.append(_context(f"{others} other people are invited."))
-    blocks.append(_answer_buttons(meeting, invitee, "answer"))
+        blocks.append(
+            _context(
+                t.ngettext(
+                    "{count} other person is invited.", "{count} other people are invited.", others
+                ).format(count=others)
+            )
+        )
+    blocks.append(_answer_buttons(t, meeting, invitee, "answer"))
     if invitee.answer is not Answer.NEEDS_ACTION:
-        blocks.append(_context(_own_answer(invitee)))
+        blocks.append(_context(_own_answer(t, invitee)))
     return text, blocks
 
 
-def describe_change(change: Change) -> str:
+def describe_change(change: Change, *, language: Language = DEFAULT_LANGUAGE) -> str:
     """Return one change for Slack, times in each reader's own zone."""
+    t = translator(language)
+    field = t.gettext(change.field)
     if change.field == "Time":
         was, now = parse_time_text(change.before), parse_time_text(change.after)
-        return f"*Time:* {span(*was)} → {span(*now)}"
+        return f"*{field}:* {span(*was)} → {span(*now)}"
     if change.field == "Description":
-        return "*Description:* changed"
-    before = escape(_shorten(change.before, 200)) or "_none_"
-    after = escape(_shorten(change.after, 200)) or "_none_"
-    return f"*{change.field}:* {before} → {after}"
+        return f"*{field}:* " + t.gettext("changed")
+    none = "_" + t.gettext("none") + "_"
+    before = escape(_shorten(change.before, 200)) or none
+    after = escape(_shorten(change.after, 200)) or none
+    return f"*{field}:* {before} → {after}"
 
 
 def member_notice(
-    meeting: Meeting, reason: str, changes: list[Change], answers_reset: bool
+    meeting: Meeting,
+    reason: str,
+    changes: list[Change],
+    answers_reset: bool,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Message:
     """Return the DM telling a member their meeting changed, was cancelled or dropped them."""
+    t = translator(language)
     organizer = f"<@{meeting.organizer.user_id}>"
     title = escape(meeting.title)
     if reason == "cancelled":
-        text = f"{meeting.organizer.name} cancelled {meeting.title}"
-        body = f":no_entry_sign: {organizer} cancelled *{title}* ({time_range(meeting)})."
+        text = t.gettext("{organizer} cancelled {title}").format(
+            organizer=meeting.organizer.name, title=meeting.title
+        )
+        body = ":no_entry_sign: " + t.gettext("{organizer} cancelled *{title}* ({when}).").format(
+            organizer=organizer, title=title, when=time_range(meeting)
+        )
         if meeting.cancel_message:
             quoted = "\n".join(f">{line}" for line in escape(meeting.cancel_message).splitlines())
             body += f"\n{quoted}"
         return text, [_mrkdwn(body)]
     if reason == "removed":
-        text = f"You are no longer invited to {meeting.title}"
+        text = t.gettext("You are no longer invited to {title}").format(title=meeting.title)
         return text, [
-            _mrkdwn(f"{organizer} took you off *{title}* ({time_range(meeting)}); nothing to do.")
+            _mrkdwn(
+                t.gettext("{organizer} took you off *{title}* ({when}); nothing to do.").format(
+                    organizer=organizer, title=title, when=time_range(meeting)
+                )
+            )
         ]
-    text = f"{meeting.organizer.name} changed {meeting.title}"
-    lines = [f":pencil2: {organizer} changed *{title}*:"]
-    lines += [f"• {describe_change(c)}" for c in changes]
+    text = t.gettext("{organizer} changed {title}").format(
+        organizer=meeting.organizer.name, title=meeting.title
+    )
+    lines = [
+        ":pencil2: "
+        + t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
+    ]
+    lines += [f"• {describe_change(c, language=language)}" for c in changes]
     if answers_reset:
-        lines.append("The time changed, so your answer was reset. Please answer again above.")
+        lines.append(
+            t.gettext("The time changed, so your answer was reset. Please answer again above.")
+        )
     return text, [_mrkdwn("\n".join(lines))]
 
 
-def member_reminder(meeting: Meeting) -> Message:
+def member_reminder(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> Message:
     """Return the DM reminding a member that a meeting starts soon."""
-    text = f"Reminder: {meeting.title} starts soon"
-    starts = slack_time(meeting.start, "{time}")
-    return text, [
-        _mrkdwn(f":alarm_clock: *{escape(meeting.title)}* starts {starts}.\n{_details(meeting)}")
-    ]
+    t = translator(language)
+    text = t.gettext("Reminder: {title} starts soon").format(title=meeting.title)
+    starts = t.gettext("*{title}* starts {time}.").format(
+        title=escape(meeting.title), time=slack_time(meeting.start, "{time}")
+    )
+    return text, [_mrkdwn(f":alarm_clock: {starts}\n{_details(t, meeting)}")]
+
+
+# What the organizer reads about a decision: `Ana accepted Design review`.
+DECISION_WORDS = {
+    Answer.ACCEPTED: N_("{who} accepted {title}"),
+    Answer.TENTATIVE: N_("{who} answered maybe to {title}"),
+    Answer.DECLINED: N_("{who} declined {title}"),
+    Answer.NEEDS_ACTION: N_("{who} has not answered {title} yet"),
+}
 
 
 def decision_notice(
-    meeting: Meeting, invitee: Invitee, answer: Answer, comment: str, *, stale: bool = False
+    meeting: Meeting,
+    invitee: Invitee,
+    answer: Answer,
+    comment: str,
+    *,
+    stale: bool = False,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Message:
     """Return the organizer's DM about one person's decision."""
+    t = translator(language)
     if invitee.is_member:
-        who_text, who_mrkdwn = "A member", f"<@{invitee.slack_user_id}>"
+        who_text, who_mrkdwn = t.gettext("A member"), f"<@{invitee.slack_user_id}>"
     else:
         who_text = invitee.guest_label()
         who_mrkdwn = escape(who_text)
-    word = ANSWER_WORDS[answer] if answer is not Answer.TENTATIVE else "answered maybe to"
-    text = f"{who_text} {word} {meeting.title}"
-    body = (
-        f"{ANSWER_EMOJI[answer]} {who_mrkdwn} {word} *{escape(meeting.title)}* "
-        f"({slack_time(meeting.start)})"
-    )
+    words = t.gettext(DECISION_WORDS[answer])
+    text = words.format(who=who_text, title=meeting.title)
+    said = words.format(who=who_mrkdwn, title=f"*{escape(meeting.title)}*")
+    body = f"{ANSWER_EMOJI[answer]} {said} ({slack_time(meeting.start)})"
     if stale:
-        body += (
-            "\n:warning: They answered an earlier version of the invitation, "
+        body += "\n:warning: " + t.gettext(
+            "They answered an earlier version of the invitation, "
             "before the time changed: the answer is to the old time."
         )
     if comment:
@@ -662,14 +812,19 @@ def decision_notice(
     return text, [_mrkdwn(body)]
 
 
-def counter_notice(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Message:
+def counter_notice(
+    meeting: Meeting, guest: Invitee, proposal: Proposal, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
     """Return the organizer's DM with a guest's proposed new time and buttons to decide."""
-    who = escape(guest.guest_label())
-    text = f"{guest.guest_label()} proposes a new time for {meeting.title}"
+    t = translator(language)
+    proposes = t.gettext("{who} proposes a new time for {title}")
+    text = proposes.format(who=guest.guest_label(), title=meeting.title)
     lines = [
-        f":calendar: {who} proposes a new time for *{escape(meeting.title)}*:",
-        f"*Proposed:* {span(proposal.start, proposal.end)}",
-        f"*Now:* {time_range(meeting)}",
+        ":calendar: "
+        + proposes.format(who=escape(guest.guest_label()), title=f"*{escape(meeting.title)}*")
+        + ":",
+        t.gettext("*Proposed:* {when}").format(when=span(proposal.start, proposal.end)),
+        t.gettext("*Now:* {when}").format(when=time_range(meeting)),
     ]
     if proposal.comment:
         lines.append(f">{escape(proposal.comment)}")
@@ -679,139 +834,178 @@ def counter_notice(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Mess
             "type": "actions",
             "block_id": f"counter_{proposal.id}",
             "elements": [
-                _button("Accept new time", COUNTER_ACCEPT_ACTION, str(proposal.id), "primary"),
-                _button("Keep the time", COUNTER_DECLINE_ACTION, str(proposal.id)),
+                _button(
+                    t.gettext("Accept new time"),
+                    COUNTER_ACCEPT_ACTION,
+                    str(proposal.id),
+                    "primary",
+                ),
+                _button(t.gettext("Keep the time"), COUNTER_DECLINE_ACTION, str(proposal.id)),
             ],
         },
     ]
 
 
-def counter_settled(meeting: Meeting, guest: Invitee, proposal: Proposal) -> Message:
+def counter_settled(
+    meeting: Meeting, guest: Invitee, proposal: Proposal, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
     """Return the counter-proposal DM once the organizer has decided, without buttons."""
-    word = "accepted" if proposal.status == "accepted" else "declined"
-    text = f"You {word} the time {guest.guest_label()} proposed for {meeting.title}"
-    return text, [
-        _mrkdwn(
-            f"You {word} the time {escape(guest.guest_label())} proposed for "
-            f"*{escape(meeting.title)}* ({span(proposal.start, proposal.end)})."
-        )
-    ]
+    t = translator(language)
+    if proposal.status == "accepted":
+        words = t.gettext("You accepted the time {who} proposed for {title}")
+    else:
+        words = t.gettext("You declined the time {who} proposed for {title}")
+    text = words.format(who=guest.guest_label(), title=meeting.title)
+    said = words.format(who=escape(guest.guest_label()), title=f"*{escape(meeting.title)}*")
+    return text, [_mrkdwn(f"{said} ({span(proposal.start, proposal.end)}).")]
 
 
-def bounce_notice(meeting: Meeting, invitee: Invitee, reason: str) -> Message:
+def bounce_notice(
+    meeting: Meeting, invitee: Invitee, reason: str, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
     """Return the organizer's DM saying an invitee's invitation could not be delivered."""
+    t = translator(language)
+    reason = t.gettext(reason)
     if invitee.is_member:
-        who_text, who = "a member", f"<@{invitee.slack_user_id}>"
+        who_text, who = t.gettext("a member"), f"<@{invitee.slack_user_id}>"
     else:
         who_text = invitee.email or ""
         who = f"*{escape(who_text)}*"
-    text = f"Could not deliver the invitation to {who_text}: {reason}"
-    return text, [
-        _mrkdwn(
-            f":warning: Could not deliver the invitation to {who} "
-            f"for *{escape(meeting.title)}*: {escape(reason)}"
-        )
+    text = t.gettext("Could not deliver the invitation to {who}: {reason}").format(
+        who=who_text, reason=reason
+    )
+    said = t.gettext("Could not deliver the invitation to {who} for *{title}*: {reason}").format(
+        who=who, title=escape(meeting.title), reason=escape(reason)
+    )
+    return text, [_mrkdwn(f":warning: {said}")]
+
+
+def _agenda_entry(
+    t: Translator, meeting: Meeting, invitee: Invitee | None, suffix: str, language: Language
+) -> list[Block]:
+    lines = [
+        f"*{escape(meeting.title)}*",
+        _details(t, meeting),
+        tally_line(meeting, language=language),
     ]
-
-
-def notice(text: str) -> Message:
-    """Return a one-section message for short notices to a person."""
-    return text, [_mrkdwn(escape(text))]
-
-
-def _agenda_entry(meeting: Meeting, invitee: Invitee | None, suffix: str) -> list[Block]:
-    lines = [f"*{escape(meeting.title)}*", _details(meeting), tally_line(meeting)]
     undeliverable = [g for g in meeting.guests if g.delivery_error]
     if undeliverable and invitee is None:
         names = ", ".join(escape(g.email or "") for g in undeliverable[:5])
-        lines.append(f":warning: Could not deliver to {names}")
+        lines.append(":warning: " + t.gettext("Could not deliver to {names}").format(names=names))
     if invitee is not None:
-        lines.insert(1, f"Organized by <@{meeting.organizer.user_id}> · {_own_answer(invitee)}")
+        organized = t.gettext("Organized by {organizer}").format(
+            organizer=f"<@{meeting.organizer.user_id}>"
+        )
+        lines.insert(1, f"{organized} · {_own_answer(t, invitee)}")
     blocks: list[Block] = [_mrkdwn("\n".join(lines))]
     if invitee is None:
-        blocks.append(_organizer_buttons(meeting) | {"block_id": f"manage_{meeting.id}{suffix}"})
+        blocks.append(_organizer_buttons(t, meeting) | {"block_id": f"manage_{meeting.id}{suffix}"})
     else:
-        blocks.append(_answer_buttons(meeting, invitee, f"answer_{meeting.id}{suffix}"))
+        blocks.append(_answer_buttons(t, meeting, invitee, f"answer_{meeting.id}{suffix}"))
     return blocks
 
 
-def _agenda_blocks(agenda: Agenda, limit: int, suffix: str) -> tuple[list[Block], bool]:
+def _agenda_blocks(
+    agenda: Agenda, limit: int, suffix: str, language: Language
+) -> tuple[list[Block], bool]:
+    t = translator(language)
     blocks: list[Block] = []
     more = False
     groups: list[tuple[str, list[tuple[Meeting, Invitee | None]]]] = [
-        ("Organizing", [(m, None) for m in agenda.organizing]),
-        ("Invited", [(m, i) for m, i in agenda.invited]),
+        (t.gettext("Organizing ({count})"), [(m, None) for m in agenda.organizing]),
+        (t.gettext("Invited ({count})"), [(m, i) for m, i in agenda.invited]),
     ]
     for heading, entries in groups:
-        blocks.append({"type": "header", "text": _plain(f"{heading} ({len(entries)})")})
+        blocks.append({"type": "header", "text": _plain(heading.format(count=len(entries)))})
         if not entries:
-            blocks.append(_context("Nothing coming up."))
+            blocks.append(_context(t.gettext("Nothing coming up.")))
         for meeting, invitee in entries[:limit]:
-            blocks += _agenda_entry(meeting, invitee, suffix)
+            blocks += _agenda_entry(t, meeting, invitee, suffix, language)
         if len(entries) > limit:
             more = True
-            blocks.append(_context(f"…and {len(entries) - limit} more."))
+            blocks.append(_context(_more(t, len(entries) - limit) + "."))
     return blocks, more
 
 
-def feed_failure_notice(reason: str) -> Message:
+def feed_failure_notice(reason: str, *, language: Language = DEFAULT_LANGUAGE) -> Message:
     """Return the DM telling a member their connected calendar could not be read."""
-    text = f"Meetbot could not read your connected calendar: {reason}"
+    t = translator(language)
+    reason = t.gettext(reason)
+    text = t.gettext("Meetbot could not read your connected calendar: {reason}").format(
+        reason=reason
+    )
     return text, [
         _mrkdwn(
-            f":warning: Meetbot could not read your connected calendar: {escape(reason)}. "
-            "Until it can, colleagues see only your Meetbot meetings as busy. "
-            "You can connect the calendar again from Meetbot's Home tab."
+            ":warning: "
+            + t.gettext(
+                "Meetbot could not read your connected calendar: {reason}. "
+                "Until it can, colleagues see only your Meetbot meetings as busy. "
+                "You can connect the calendar again from Meetbot's Home tab."
+            ).format(reason=escape(reason))
         )
     ]
 
 
-def feed_modal() -> View:
+def feed_modal(*, language: Language = DEFAULT_LANGUAGE) -> View:
     """Return the form where a member pastes their calendar's secret iCal address."""
+    t = translator(language)
     return {
         "type": "modal",
         "callback_id": FEED_CALLBACK,
-        "title": _plain("Connect calendar"),
-        "submit": _plain("Connect"),
-        "close": _plain("Cancel"),
+        "title": _plain(t.gettext("Connect calendar")),
+        "submit": _plain(t.gettext("Connect")),
+        "close": _plain(t.gettext("Cancel")),
         "blocks": [
             _mrkdwn(
-                "Paste the *secret address in iCal format* of your Google or Outlook calendar. "
-                "Meetbot reads only when you are busy, never what your meetings are."
+                t.gettext(
+                    "Paste the *secret address in iCal format* of your Google or Outlook "
+                    "calendar. Meetbot reads only when you are busy, never what your meetings are."
+                )
             ),
             _input(
                 "feed_url",
-                "Secret iCal address",
+                t.gettext("Secret iCal address"),
                 _text_element("", 2000, placeholder="https://calendar.google.com/…/basic.ics"),
             ),
         ],
     }
 
 
-def _feed_blocks(feed: FeedStatus | None) -> list[Block]:
+def _feed_blocks(t: Translator, feed: FeedStatus | None) -> list[Block]:
     if feed is None:
         return [
             _mrkdwn(
-                "*Your calendar* — connect it so colleagues planning a meeting see when "
-                "you are busy (never what your meetings are)."
+                t.gettext(
+                    "*Your calendar* — connect it so colleagues planning a meeting see when "
+                    "you are busy (never what your meetings are)."
+                )
             ),
             {
                 "type": "actions",
                 "block_id": "feed",
-                "elements": [_button("Connect calendar", CONNECT_FEED_ACTION, "connect")],
+                "elements": [
+                    _button(t.gettext("Connect calendar"), CONNECT_FEED_ACTION, "connect")
+                ],
             },
         ]
-    state = f"last read {slack_time(feed.fetched_at)}" if feed.fetched_at else "not read yet"
     if feed.last_error:
-        state = f":warning: {escape(feed.last_error)}"
+        state = f":warning: {escape(t.gettext(feed.last_error))}"
+    elif feed.fetched_at:
+        state = t.gettext("last read {when}").format(when=slack_time(feed.fetched_at))
+    else:
+        state = t.gettext("not read yet")
     return [
-        _mrkdwn(f"*Your calendar* — connected ({escape(feed.host)}), {state}."),
+        _mrkdwn(
+            t.gettext("*Your calendar* — connected ({host}), {state}.").format(
+                host=escape(feed.host), state=state
+            )
+        ),
         {
             "type": "actions",
             "block_id": "feed",
             "elements": [
-                _button("Change", CONNECT_FEED_ACTION, "connect"),
-                _button("Disconnect", DISCONNECT_FEED_ACTION, "disconnect", "danger"),
+                _button(t.gettext("Change"), CONNECT_FEED_ACTION, "connect"),
+                _button(t.gettext("Disconnect"), DISCONNECT_FEED_ACTION, "disconnect", "danger"),
             ],
         },
     ]
@@ -822,95 +1016,138 @@ def home_view(
     page_size: int = HOME_PAGE_SIZE,
     feed: FeedStatus | None = None,
     settings: Block | None = None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> View:
     """Return the App Home tab: the person's upcoming meetings, organizing and invited."""
+    t = translator(language)
     limit = max(1, min(page_size, HOME_MAX_PER_GROUP))
     blocks: list[Block] = [
-        _mrkdwn("Type `/meet` anywhere to set up a meeting with members and outside guests."),
-        *_feed_blocks(feed),
+        _mrkdwn(
+            t.gettext("Type `/meet` anywhere to set up a meeting with members and outside guests.")
+        ),
+        *_feed_blocks(t, feed),
         *([settings] if settings is not None else []),
     ]
-    entries, more = _agenda_blocks(agenda, limit, "")
+    entries, more = _agenda_blocks(agenda, limit, "", language)
     blocks += entries
     if more and limit < HOME_MAX_PER_GROUP:
         blocks.append(
             {
                 "type": "actions",
                 "block_id": "home_more",
-                "elements": [_button("Show more", MORE_ACTION, str(limit + HOME_PAGE_SIZE))],
+                "elements": [
+                    _button(t.gettext("Show more"), MORE_ACTION, str(limit + HOME_PAGE_SIZE))
+                ],
             }
         )
     return {"type": "home", "blocks": blocks[:VIEW_BLOCK_LIMIT]}
 
 
-def agenda_message(agenda: Agenda) -> Message:
+def agenda_message(agenda: Agenda, *, language: Language = DEFAULT_LANGUAGE) -> Message:
     """Return `/meet list`: the same upcoming meetings as the Home tab, as a message."""
-    text = (
-        f"You organize {len(agenda.organizing)} and are invited to "
-        f"{len(agenda.invited)} upcoming meetings."
+    t = translator(language)
+    organizing, invited = len(agenda.organizing), len(agenda.invited)
+    text = " ".join(
+        [
+            t.ngettext(
+                "You organize {count} upcoming meeting",
+                "You organize {count} upcoming meetings",
+                organizing,
+            ).format(count=organizing),
+            t.ngettext(
+                "and are invited to {count}.", "and are invited to {count}.", invited
+            ).format(count=invited),
+        ]
     )
-    blocks, _ = _agenda_blocks(agenda, LIST_LIMIT, "_list")
+    blocks, _ = _agenda_blocks(agenda, LIST_LIMIT, "_list", language)
     return text, blocks[:MESSAGE_BLOCK_LIMIT]
 
 
-def help_message() -> Message:
+def help_message(*, language: Language = DEFAULT_LANGUAGE) -> Message:
     """Return `/meet help`: what the command does and how to use it."""
-    text = "How to use /meet"
+    t = translator(language)
+    text = t.gettext("How to use /meet")
     body = "\n".join(
         [
-            "*/meet* opens a form to set up a meeting with workspace members and outside guests.",
-            "• `/meet Design review` opens the form with the title filled in.",
-            "• `/meet list` shows your upcoming meetings (only to you).",
-            "• `/meet help` shows this message.",
-            "Members get a message with Accept / Maybe / Decline; guests get a calendar "
-            "invitation by e-mail with a link to answer. Edit or cancel a meeting from the "
-            "Home tab or from your summary message.",
+            t.gettext(
+                "*/meet* opens a form to set up a meeting with workspace members and outside "
+                "guests."
+            ),
+            "• " + t.gettext("`/meet Design review` opens the form with the title filled in."),
+            "• " + t.gettext("`/meet list` shows your upcoming meetings (only to you)."),
+            "• " + t.gettext("`/meet help` shows this message."),
+            t.gettext(
+                "Members get a message with Accept / Maybe / Decline; guests get a calendar "
+                "invitation by e-mail with a link to answer. Edit or cancel a meeting from the "
+                "Home tab or from your summary message."
+            ),
         ]
     )
     return text, [_mrkdwn(body)]
 
 
+# Languages are named in their own words, so anyone finds theirs.
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski"}
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def _hours_text(hours: WorkingHours) -> str:
+def _day_names(language: Language, width: Literal["abbreviated", "wide"]) -> list[str]:
+    # Babel counts weekdays from Monday, as datetime.weekday() does.
+    names = get_day_names(width, locale=babel_locale(language))
+    return [str(names[day]) for day in range(7)]
+
+
+def _hours_text(hours: WorkingHours, language: Language) -> str:
+    short = _day_names(language, "abbreviated")
     days = sorted(hours.days)
     if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-        named = f"{WEEKDAY_NAMES[days[0]][:3]}–{WEEKDAY_NAMES[days[-1]][:3]}"
+        named = f"{short[days[0]]}–{short[days[-1]]}"
     else:
-        named = ", ".join(WEEKDAY_NAMES[day][:3] for day in days)
+        named = ", ".join(short[day] for day in days)
     return f"{named} {hours.start:%H:%M}–{hours.end:%H:%M}"
 
 
-def _language_text(language: str | None) -> str:
-    return LANGUAGE_NAMES.get(language or "", "the same as my Slack")
+def _language_text(t: Translator, language: str | None) -> str:
+    return LANGUAGE_NAMES.get(language or "", t.gettext("the same as my Slack"))
 
 
 def settings_section(
-    settings: PersonalSettings, mailboxes: Mailboxes, organizer_name: str
+    settings: PersonalSettings,
+    mailboxes: Mailboxes,
+    organizer_name: str,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Block:
     """Return the Home tab's summary of the person's settings, with a button to change them."""
+    t = translator(language)
     mailbox = mailboxes.get(settings.mailbox)
+    reminder = (
+        t.gettext("no reminder")
+        if settings.reminder_minutes is None
+        else _reminder_label(t, settings.reminder_minutes)
+    )
     lines = [
-        "*Your settings*",
-        f"Reminder for new meetings: {_reminder_label(settings.reminder_minutes).lower()}",
-        "Notify me on decisions: " + ("yes" if settings.notify_on_decision else "no"),
-        f"Working hours: {_hours_text(settings.working_hours)}",
-        f"Guests' e-mails and pages in: {_language_text(settings.guest_language)}",
-        f"Guests see invitations from: {escape(mailbox.shown_as(organizer_name))}",
+        t.gettext("*Your settings*"),
+        t.gettext("Reminder for new meetings: {reminder}").format(reminder=reminder),
+        t.gettext("Notify me on decisions: {answer}").format(
+            answer=t.gettext("yes") if settings.notify_on_decision else t.gettext("no")
+        ),
+        t.gettext("Working hours: {hours}").format(
+            hours=_hours_text(settings.working_hours, language)
+        ),
+        t.gettext("Guests' e-mails and pages in: {language}").format(
+            language=_language_text(t, settings.guest_language)
+        ),
+        t.gettext("Guests see invitations from: {sender}").format(
+            sender=escape(mailbox.shown_as(organizer_name))
+        ),
     ]
     return {
         "type": "section",
         "block_id": "settings",
         "text": {"type": "mrkdwn", "text": "\n".join(lines)[:SECTION_TEXT_LIMIT]},
-        "accessory": _button("Change settings", SETTINGS_ACTION, "settings"),
+        "accessory": _button(t.gettext("Change settings"), SETTINGS_ACTION, "settings"),
     }
-
-
-def _time_option(minute: int) -> dict[str, Any]:
-    label = f"{minute // 60:02d}:{minute % 60:02d}"
-    return _option(label, label)
 
 
 def _mailbox_option(mailbox: Mailbox, organizer_name: str) -> dict[str, Any]:
@@ -922,10 +1159,10 @@ def _mailbox_option(mailbox: Mailbox, organizer_name: str) -> dict[str, Any]:
     }
 
 
-def _replies_text(organizer_email: str | None) -> str:
+def _replies_text(t: Translator, organizer_email: str | None) -> str:
     if organizer_email:
-        return f"Guests' replies go to {escape(organizer_email)}."
-    return "Guests' calendars answer to Meetbot."
+        return t.gettext("Guests' replies go to {address}.").format(address=escape(organizer_email))
+    return t.gettext("Guests' calendars answer to Meetbot.")
 
 
 def settings_modal(
@@ -933,13 +1170,16 @@ def settings_modal(
     mailboxes: Mailboxes,
     organizer_name: str,
     organizer_email: str | None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> View:
     """Return the form where a member changes their own settings."""
+    t = translator(language)
     reminder_options = [
-        _option(_reminder_label(m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
+        _option(_reminder_label(t, m), "none" if m is None else str(m)) for m in REMINDER_CHOICES
     ]
     reminder_value = "none" if settings.reminder_minutes is None else str(settings.reminder_minutes)
-    notify_option = _option("Notify me when someone accepts or declines", "notify")
+    notify_option = _option(t.gettext("Notify me when someone accepts or declines"), "notify")
     notify_element: dict[str, Any] = {
         "type": "checkboxes",
         "action_id": "value",
@@ -948,15 +1188,15 @@ def settings_modal(
     if settings.notify_on_decision:
         notify_element["initial_options"] = [notify_option]
     hours = settings.working_hours
-    day_options = [_option(name, str(day)) for day, name in enumerate(WEEKDAY_NAMES)]
-    language_options = [_option("The same as my Slack", "auto")] + [
+    day_options = [_option(name, str(day)) for day, name in enumerate(_day_names(language, "wide"))]
+    language_options = [_option(t.gettext("The same as my Slack"), "auto")] + [
         _option(LANGUAGE_NAMES[code], code) for code in GUEST_LANGUAGES
     ]
     language_value = settings.guest_language or "auto"
     blocks: list[Block] = [
         _input(
             "reminder",
-            "Reminder for new meetings",
+            t.gettext("Reminder for new meetings"),
             {
                 "type": "static_select",
                 "action_id": "value",
@@ -967,20 +1207,22 @@ def settings_modal(
                 ),
             },
         ),
-        _input("notify", "Notifications for new meetings", notify_element, optional=True),
+        _input(
+            "notify", t.gettext("Notifications for new meetings"), notify_element, optional=True
+        ),
         _input(
             "work_start",
-            "Working day starts",
+            t.gettext("Working day starts"),
             {"type": "timepicker", "action_id": "value", "initial_time": f"{hours.start:%H:%M}"},
         ),
         _input(
             "work_end",
-            "Working day ends",
+            t.gettext("Working day ends"),
             {"type": "timepicker", "action_id": "value", "initial_time": f"{hours.end:%H:%M}"},
         ),
         _input(
             "work_days",
-            "Working days",
+            t.gettext("Working days"),
             {
                 "type": "checkboxes",
                 "action_id": "value",
@@ -994,7 +1236,7 @@ def settings_modal(
         ),
         _input(
             "guest_language",
-            "Language of your guests' e-mails and pages",
+            t.gettext("Language of your guests' e-mails and pages"),
             {
                 "type": "static_select",
                 "action_id": "value",
@@ -1007,17 +1249,20 @@ def settings_modal(
     if mailboxes.single:
         blocks.append(
             _context(
-                f"Guests see invitations from {escape(chosen.shown_as(organizer_name))}. "
-                + _replies_text(organizer_email)
+                t.gettext("Guests see invitations from {sender}.").format(
+                    sender=escape(chosen.shown_as(organizer_name))
+                )
+                + " "
+                + _replies_text(t, organizer_email)
             )
         )
     else:
         options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
-        blocks.append(_context(_replies_text(organizer_email)))
+        blocks.append(_context(_replies_text(t, organizer_email)))
         blocks.append(
             _input(
                 "mailbox",
-                "Mailbox your invitations come from",
+                t.gettext("Mailbox your invitations come from"),
                 {
                     "type": "radio_buttons",
                     "action_id": "value",
@@ -1028,16 +1273,18 @@ def settings_modal(
         )
     blocks.append(
         _context(
-            "Your calendar is connected or disconnected from the Home tab. "
-            "These settings apply to meetings you set up from now on."
+            t.gettext(
+                "Your calendar is connected or disconnected from the Home tab. "
+                "These settings apply to meetings you set up from now on."
+            )
         )
     )
     return {
         "type": "modal",
         "callback_id": SETTINGS_CALLBACK,
-        "title": _plain("Your settings"),
-        "submit": _plain("Save"),
-        "close": _plain("Cancel"),
+        "title": _plain(t.gettext("Your settings")),
+        "submit": _plain(t.gettext("Save")),
+        "close": _plain(t.gettext("Cancel")),
         "blocks": blocks,
     }
 
@@ -1048,32 +1295,44 @@ def mailbox_question(
     organizer_email: str | None,
     held_form: int,
     guest_count: int,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> View:
     """Return the question pushed over the create form before a person's first guest invitation.
 
     With several mailboxes the organizer picks one; with one, they see how guests will see it.
     """
-    replies = _replies_text(organizer_email)
-    guests = "your guest" if guest_count == 1 else f"your {guest_count} guests"
+    t = translator(language)
+    replies = _replies_text(t, organizer_email)
     blocks: list[Block]
     if mailboxes.single:
+        intro = t.ngettext(
+            "Before the invitation goes out: {count} guest will see it come from",
+            "Before the invitations go out: {count} guests will see them come from",
+            guest_count,
+        ).format(count=guest_count)
         blocks = [
-            _mrkdwn(
-                f"Before the invitations go out: {guests} will see them come from\n"
-                f"*{escape(mailboxes.default.shown_as(organizer_name))}*\n{replies}"
+            _mrkdwn(f"{intro}\n*{escape(mailboxes.default.shown_as(organizer_name))}*\n{replies}"),
+            _context(
+                t.gettext(
+                    "You will see this only once. Settings on Meetbot's Home tab show it again."
+                )
             ),
-            _context("You will see this only once. Settings on Meetbot's Home tab show it again."),
         ]
     else:
         options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
+        question = t.ngettext(
+            "Which mailbox should send your invitation? {count} guest will see the mail "
+            "come from it, with your name.",
+            "Which mailbox should send your invitations? {count} guests will see the mail "
+            "come from it, with your name.",
+            guest_count,
+        ).format(count=guest_count)
         blocks = [
-            _mrkdwn(
-                f"Which mailbox should send your invitations? {guests.capitalize()} will see "
-                f"the mail come from it, with your name. {replies}"
-            ),
+            _mrkdwn(f"{question} {replies}"),
             _input(
                 "mailbox",
-                "Send my invitations from",
+                t.gettext("Send my invitations from"),
                 {
                     "type": "radio_buttons",
                     "action_id": "value",
@@ -1081,14 +1340,21 @@ def mailbox_question(
                     "initial_option": options[0],
                 },
             ),
-            _context("Meetbot remembers your choice; change it in Settings on the Home tab."),
+            _context(
+                t.gettext("Meetbot remembers your choice; change it in Settings on the Home tab.")
+            ),
         ]
     return {
         "type": "modal",
         "callback_id": MAILBOX_CALLBACK,
-        "title": _plain("Sending mailbox"),
-        "submit": _plain("Send invitations"),
-        "close": _plain("Back"),
+        "title": _plain(t.gettext("Sending mailbox")),
+        "submit": _plain(t.gettext("Send invitations")),
+        "close": _plain(t.gettext("Back")),
         "private_metadata": json.dumps({"held_form": held_form}),
         "blocks": blocks,
     }
+
+
+def notice(text: str) -> Message:
+    """Return a one-section message for short notices to a person."""
+    return text, [_mrkdwn(escape(text))]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from bot.guests import Guest, GuestListError, parse_guest_list
+from bot.i18n import DEFAULT_LANGUAGE, Language, translator
 
 MAX_TITLE = 150
 MAX_LOCATION = 500
@@ -79,42 +80,58 @@ class FormErrors:
 
 
 def check_form(
-    form: MeetingForm, *, organizer_id: str, now: datetime, editing: bool = False
+    form: MeetingForm,
+    *,
+    organizer_id: str,
+    now: datetime,
+    editing: bool = False,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> MeetingDraft | FormErrors:
     """Return the draft the form describes, or the errors to show beside its fields."""
+    t = translator(language)
     errors: dict[str, str] = {}
     title = " ".join(form.title.split())
     if not title:
-        errors["title"] = "Give the meeting a title."
+        errors["title"] = t.gettext("Give the meeting a title.")
     elif len(title) > MAX_TITLE:
-        errors["title"] = f"Keep the title under {MAX_TITLE} characters (it has {len(title)})."
+        errors["title"] = t.gettext(
+            "Keep the title under {limit} characters (it has {count})."
+        ).format(limit=MAX_TITLE, count=len(title))
     if form.start is None:
-        errors["start"] = "Pick when the meeting starts."
+        errors["start"] = t.gettext("Pick when the meeting starts.")
     elif form.start < now - PAST_GRACE:
-        errors["start"] = "That time has already passed; pick a time in the future."
+        errors["start"] = t.gettext("That time has already passed; pick a time in the future.")
     if form.end is None:
-        errors["end"] = "Pick when the meeting ends."
+        errors["end"] = t.gettext("Pick when the meeting ends.")
     elif form.start is not None and form.end <= form.start:
-        errors["end"] = "The end must be after the start."
+        errors["end"] = t.gettext("The end must be after the start.")
     elif form.start is not None and form.end - form.start > MAX_LENGTH:
-        errors["end"] = "A meeting can last at most 24 hours."
+        errors["end"] = t.gettext("A meeting can last at most 24 hours.")
     if len(form.location) > MAX_LOCATION:
-        errors["location"] = f"Keep the place under {MAX_LOCATION} characters."
+        errors["location"] = t.gettext("Keep the place under {limit} characters.").format(
+            limit=MAX_LOCATION
+        )
     if len(form.description) > MAX_DESCRIPTION:
-        errors["description"] = f"Keep the description under {MAX_DESCRIPTION} characters."
+        errors["description"] = t.gettext("Keep the description under {limit} characters.").format(
+            limit=MAX_DESCRIPTION
+        )
     member_ids = tuple(dict.fromkeys(m for m in form.member_ids if m != organizer_id))
     if len(member_ids) > MAX_MEMBERS:
-        errors["members"] = f"Invite at most {MAX_MEMBERS} members to one meeting."
+        errors["members"] = t.gettext("Invite at most {limit} members to one meeting.").format(
+            limit=MAX_MEMBERS
+        )
     guests: list[Guest] = []
     try:
         guests = parse_guest_list(form.guests_text)
     except GuestListError as error:
-        errors["guests"] = str(error)
+        errors["guests"] = error.translated(language)
     if form.reminder_minutes not in REMINDER_CHOICES:
-        errors["reminder"] = "Choose one of the offered reminders."
+        errors["reminder"] = t.gettext("Choose one of the offered reminders.")
     kept = len(form.kept_file_ids or ())
     if kept + len(form.new_files) > MAX_FILES:
-        errors["files"] = f"Attach at most {MAX_FILES} files to one meeting."
+        errors["files"] = t.gettext("Attach at most {limit} files to one meeting.").format(
+            limit=MAX_FILES
+        )
     if errors:
         return FormErrors(errors)
     assert form.start is not None and form.end is not None

@@ -17,6 +17,7 @@ from icalendar import Calendar
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.i18n import N_, TranslatableError
 from bot.meetings import Delivery
 from storage.models import CalendarFeed, ExternalBusy, OutboxEntry, utc_now
 
@@ -31,7 +32,7 @@ MAX_FEED_BYTES = 20 * 1024 * 1024
 MAX_AGE = re.compile(r"max-age=(\d+)")
 
 
-class FeedAddressError(ValueError):
+class FeedAddressError(TranslatableError):
     """What was pasted is not a calendar address Meetbot can read."""
 
 
@@ -52,7 +53,10 @@ def check_feed_address(text: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise FeedAddressError(
-            "Paste the secret iCal address of your calendar (it starts with https:// or webcal://)."
+            N_(
+                "Paste the secret iCal address of your calendar "
+                "(it starts with https:// or webcal://)."
+            )
         )
     return url
 
@@ -246,8 +250,8 @@ def _describe(error: Exception) -> str:
     if isinstance(error, aiohttp.ClientResponseError):
         return f"the calendar server answered {error.status} {error.message}"
     if isinstance(error, aiohttp.ClientError | TimeoutError):
-        return "the calendar server could not be reached"
-    return "the address did not return a calendar Meetbot can read"
+        return N_("the calendar server could not be reached")
+    return N_("the address did not return a calendar Meetbot can read")
 
 
 async def _feed_of(session: AsyncSession, team_id: str, user_id: str) -> CalendarFeed | None:

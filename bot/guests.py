@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from email.utils import parseaddr
 
+from bot.i18n import N_, TranslatableError
+
 MAX_GUESTS = 1000
 
 # Deliberately plain: one @, no spaces, a dotted domain. Mail servers judge the rest.
@@ -31,7 +33,7 @@ class Guest:
         return f"{self.name} <{self.email}>" if self.name else self.email
 
 
-class GuestListError(ValueError):
+class GuestListError(TranslatableError):
     """The guests field holds something that is not an address, or too many."""
 
 
@@ -65,7 +67,11 @@ def parse_guest_list(text: str, limit: int = MAX_GUESTS) -> list[Guest]:
         if guest.key not in guests or (guest.name and not guests[guest.key].name):
             guests[guest.key] = guest
     if len(guests) > limit:
-        raise GuestListError(f"That is {len(guests)} guests; one event can invite up to {limit}.")
+        raise GuestListError(
+            N_("That is {count} guests; one event can invite up to {limit}."),
+            count=len(guests),
+            limit=limit,
+        )
     return list(guests.values())
 
 
@@ -78,6 +84,6 @@ def _parse_entry(entry: str) -> Guest:
         address = ""
     if not address or not _ADDRESS.match(address):
         shown = entry if len(entry) <= 80 else entry[:77] + "..."
-        raise GuestListError(f"“{shown}” is not an e-mail address.")
+        raise GuestListError(N_("“{entry}” is not an e-mail address."), entry=shown)
     clean_name = " ".join(name.replace('"', "").split())
     return Guest(email=address, name=clean_name[:200])

@@ -31,10 +31,12 @@ class HomeTab:
     async def view(
         self, team_id: str, user_id: str, page_size: int = blocks.HOME_PAGE_SIZE
     ) -> blocks.View:
-        """Return the person's Home tab as it should look now."""
+        """Return the person's Home tab as it should look now, in their language."""
         agenda = await self._meetings.agenda(team_id, user_id, utc_now())
         feed = await self._feeds.status(team_id, user_id)
         settings = await self._preferences.get(team_id, user_id)
         person = await self._people.get(team_id, user_id)
-        section = blocks.settings_section(settings, self._mailboxes, person.name)
-        return blocks.home_view(agenda, page_size, feed, section)
+        section = blocks.settings_section(
+            settings, self._mailboxes, person.name, language=person.language
+        )
+        return blocks.home_view(agenda, page_size, feed, section, language=person.language)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload, undefer
 
 from bot.drafts import FileRef, MeetingDraft, reminder_due
 from bot.guests import Guest
+from bot.i18n import DEFAULT_LANGUAGE, N_, Language, language_of, translator
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import (
     Attendee,
@@ -60,37 +61,37 @@ class Delivery(StrEnum):
 class MeetingError(Exception):
     """A request about a meeting that cannot be carried out; the message says why."""
 
-    message = "That cannot be done."
+    message = N_("That cannot be done.")
 
 
 class MeetingNotFound(MeetingError, LookupError):
     """No meeting with that id in that workspace."""
 
-    message = "That meeting no longer exists."
+    message = N_("That meeting no longer exists.")
 
 
 class NotInvited(MeetingError, PermissionError):
     """The person answering is not on the meeting's guest list."""
 
-    message = "This invitation is not addressed to you, so your answer was not recorded."
+    message = N_("This invitation is not addressed to you, so your answer was not recorded.")
 
 
 class NotOrganizer(MeetingError, PermissionError):
     """Someone other than the organizer tried to change a meeting."""
 
-    message = "Only the organizer can change or cancel this meeting."
+    message = N_("Only the organizer can change or cancel this meeting.")
 
 
 class MeetingCancelled(MeetingError):
     """The meeting was cancelled; it takes no answers and no edits."""
 
-    message = "This meeting was cancelled."
+    message = N_("This meeting was cancelled.")
 
 
 class EventChanged(MeetingError):
     """The meeting changed after the form or message was shown."""
 
-    message = (
+    message = N_(
         "This meeting was changed in the meantime, so your change was not saved. "
         "Open it again to see the latest version."
     )
@@ -99,21 +100,33 @@ class EventChanged(MeetingError):
 class GuestQuotaExceeded(MeetingError):
     """The workspace's monthly allowance of new guest invitations would be overrun."""
 
+    message = N_(
+        "Your workspace has used all its guest invitations for this month, so new guests "
+        "cannot be invited until next month. Members can still be invited."
+    )
+
     def __init__(self, remaining: int, asked: int) -> None:
         super().__init__(remaining, asked)
         self.remaining = remaining
         self.asked = asked
-        if remaining == 0:
-            self.message = (
-                "Your workspace has used all its guest invitations for this month, so new "
-                "guests cannot be invited until next month. Members can still be invited."
-            )
-        else:
-            self.message = (
-                f"Your workspace can invite {remaining} more "
-                f"{'guest' if remaining == 1 else 'guests'} this month; this would invite "
-                f"{asked}. Remove {asked - remaining} to send the invitations."
-            )
+
+    def translated(self, language: Language) -> str:
+        """Return how many guests may still be invited, in the organizer's language."""
+        t = translator(language)
+        if self.remaining == 0:
+            return t.gettext(self.message)
+        left = t.ngettext(
+            "Your workspace can invite {count} more guest this month",
+            "Your workspace can invite {count} more guests this month",
+            self.remaining,
+        ).format(count=self.remaining)
+        asked = t.ngettext(
+            "this would invite {count}", "this would invite {count}", self.asked
+        ).format(count=self.asked)
+        remove = t.gettext("Remove {count} to send the invitations.").format(
+            count=self.asked - self.remaining
+        )
+        return f"{left}; {asked}. {remove}"
 
 
 class UnknownLink(LookupError):
@@ -123,7 +136,7 @@ class UnknownLink(LookupError):
 class ProposalNotFound(MeetingError, LookupError):
     """No pending counter-proposal with that id."""
 
-    message = "That proposal was already answered or no longer exists."
+    message = N_("That proposal was already answered or no longer exists.")
 
 
 class ReplyRefused(Exception):
@@ -267,6 +280,8 @@ class Meeting:
     cancel_message: str = ""
     # Address of the sending mailbox guests' mail comes from; None means the default one.
     mailbox: str | None = None
+    # The language of the guests' e-mails and pages.
+    language: Language = DEFAULT_LANGUAGE
 
     @property
     def cancelled(self) -> bool:
@@ -393,6 +408,7 @@ def meeting_from_row(event: Event) -> Meeting:
         remind_guests=event.remind_guests,
         cancel_message=event.cancel_message,
         mailbox=event.mailbox,
+        language=language_of(event.language),
     )
 
 
@@ -434,11 +450,13 @@ class Meetings:
         organizer: Organizer,
         draft: MeetingDraft,
         *,
+        guest_language: Language = DEFAULT_LANGUAGE,
         source_view: str | None = None,
         mailbox: str | None = None,
     ) -> Meeting:
         """Store a new meeting and queue the invitations and the organizer's summary.
 
+        Guests get their e-mails and pages in `guest_language`, whatever the organizer reads.
         A form submitted twice (a double click, Slack retrying) creates the meeting once.
         Guests' mail goes out from `mailbox` (an address; None: the default mailbox).
         """
@@ -448,7 +466,9 @@ class Meetings:
                 return existing
         uploads = await self._download(team_id, draft.new_files)
         try:
-            meeting = await self._insert(team_id, organizer, draft, uploads, source_view, mailbox)
+            meeting = await self._insert(
+                team_id, organizer, draft, uploads, source_view, mailbox, guest_language
+            )
         except IntegrityError:
             if source_view is None:
                 raise
@@ -476,6 +496,7 @@ class Meetings:
         uploads: list[EventFile],
         source_view: str | None,
         mailbox: str | None,
+        guest_language: Language,
     ) -> Meeting:
         async with self._sessions.begin() as session:
             await self._count_guest_invites(session, team_id, len(draft.guests))
@@ -488,6 +509,7 @@ class Meetings:
                 organizer_name=organizer.name,
                 organizer_email=organizer.email,
                 timezone=organizer.timezone,
+                language=guest_language.value,
                 title=draft.title,
                 location=draft.location,
                 description=draft.description,
@@ -1073,25 +1095,26 @@ def _describe_changes(
     if (before.start, before.end) != (draft.start, draft.end):
         changes.append(
             Change(
-                "Time",
+                N_("Time"),
                 _time_text(before.start, before.end),
                 _time_text(draft.start, draft.end),
             )
         )
     for label, old, new in (
-        ("Title", before.title, draft.title),
-        ("Place", before.location, draft.location),
-        ("Description", before.description, draft.description),
+        (N_("Title"), before.title, draft.title),
+        (N_("Place"), before.location, draft.location),
+        (N_("Description"), before.description, draft.description),
     ):
         if old != new:
             changes.append(Change(label, old, new))
     kept = set(draft.kept_file_ids) if draft.kept_file_ids is not None else None
     dropped = [f.name for f in before.files if kept is not None and f.id not in kept]
     if dropped or uploads:
-        old_names = ", ".join(f.name for f in before.files) or "none"
+        # No files reads as "none" in the reader's language, where the change is shown.
+        old_names = ", ".join(f.name for f in before.files)
         remaining = [f.name for f in before.files if kept is None or f.id in kept]
-        new_names = ", ".join(remaining + [u.name for u in uploads]) or "none"
-        changes.append(Change("Files", old_names, new_names))
+        new_names = ", ".join(remaining + [u.name for u in uploads])
+        changes.append(Change(N_("Files"), old_names, new_names))
     return changes
 
 

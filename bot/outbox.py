@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import blocks
 from bot.home import HomeTab
+from bot.i18n import N_, Language
 from bot.mail.messages import (
     Files,
     Sender,
@@ -28,6 +29,7 @@ from bot.mail.transport import Mailer
 from bot.mailboxes import Mailboxes
 from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
 from bot.metrics import Metrics
+from bot.people import People
 from bot.slack_clients import SlackClients, WorkspaceNotInstalled
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
@@ -83,7 +85,7 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, WorkspaceNotInstalled):
         return "Meetbot was removed from the Slack workspace"
     if isinstance(error, OSError | aiosmtplib.SMTPException):
-        return "the mail server could not be reached for two days"
+        return N_("the mail server could not be reached for two days")
     return str(error) or type(error).__name__
 
 
@@ -138,6 +140,7 @@ class Outbox:
         base_url: str,
         home: HomeTab,
         metrics: Metrics,
+        people: People,
         attachment_limit: int = 10 * 1024 * 1024,
         lease: timedelta = LEASE,
     ) -> None:
@@ -151,6 +154,7 @@ class Outbox:
         self._lease = lease
         self._home = home
         self._metrics = metrics
+        self._people = people
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._stopping = False
@@ -239,8 +243,11 @@ class Outbox:
             return
         try:
             if kind == Delivery.FEED_FAILURE:
-                message = blocks.feed_failure_notice(str(payload.get("reason", "")))
-                await self._post_dm(team_id, str(payload["user_id"]), message)
+                user_id = str(payload["user_id"])
+                message = blocks.feed_failure_notice(
+                    str(payload.get("reason", "")), language=await self._language(team_id, user_id)
+                )
+                await self._post_dm(team_id, user_id, message)
                 await self._mark(entry_id, "sent")
                 return
             assert event_id is not None
@@ -320,13 +327,18 @@ class Outbox:
         elif kind is Delivery.MEMBER_NOTICE:
             changes = changes_from_payload(payload)
             message = blocks.member_notice(
-                meeting, str(payload["reason"]), changes, bool(payload.get("reset"))
+                meeting,
+                str(payload["reason"]),
+                changes,
+                bool(payload.get("reset")),
+                language=await self._language(meeting.team_id, invitee.slack_user_id),
             )
             await self._post_dm(meeting.team_id, invitee.slack_user_id, message)
         elif kind is Delivery.MEMBER_REMINDER:
-            await self._post_dm(
-                meeting.team_id, invitee.slack_user_id, blocks.member_reminder(meeting)
+            message = blocks.member_reminder(
+                meeting, language=await self._language(meeting.team_id, invitee.slack_user_id)
             )
+            await self._post_dm(meeting.team_id, invitee.slack_user_id, message)
         elif kind is Delivery.DECISION_NOTICE:
             message = blocks.decision_notice(
                 meeting,
@@ -334,14 +346,21 @@ class Outbox:
                 Answer(str(payload["answer"])),
                 str(payload.get("comment", "")),
                 stale=bool(payload.get("stale")),
+                language=await self._language(meeting.team_id, meeting.organizer.user_id),
             )
             await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.COUNTER_NOTICE:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
-            message = blocks.counter_notice(meeting, invitee, proposal)
+            organizer_language = await self._language(meeting.team_id, meeting.organizer.user_id)
+            message = blocks.counter_notice(meeting, invitee, proposal, language=organizer_language)
             await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.BOUNCE_NOTICE:
-            message = blocks.bounce_notice(meeting, invitee, str(payload.get("reason", "")))
+            message = blocks.bounce_notice(
+                meeting,
+                invitee,
+                str(payload.get("reason", "")),
+                language=await self._language(meeting.team_id, meeting.organizer.user_id),
+            )
             await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
@@ -380,6 +399,11 @@ class Outbox:
         mailbox = self._mailboxes.get(meeting.mailbox)
         return Sender(mailbox.address), self._mailers[mailbox.key]
 
+    async def _language(self, team_id: str, user_id: str | None) -> Language:
+        """Return the language of the member a DM goes to (their Slack locale)."""
+        assert user_id is not None
+        return (await self._people.get(team_id, user_id)).language
+
     async def _dm_channel(self, team_id: str, user_id: str) -> str:
         client = await self._clients.for_team(team_id)
         response = await client.conversations_open(users=user_id)
@@ -412,7 +436,11 @@ class Outbox:
         await client.views_publish(user_id=user_id, view=view)
 
     async def _refresh_summary(self, meeting: Meeting) -> None:
-        message = blocks.organizer_summary(meeting, self._member_file_links(meeting))
+        message = blocks.organizer_summary(
+            meeting,
+            self._member_file_links(meeting),
+            language=await self._language(meeting.team_id, meeting.organizer.user_id),
+        )
         async with self._sessions() as session:
             event = await session.get(Event, meeting.id)
             assert event is not None
@@ -430,7 +458,12 @@ class Outbox:
 
     async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee) -> None:
         assert invitee.slack_user_id is not None
-        message = blocks.member_invitation(meeting, invitee, self._member_file_links(meeting))
+        message = blocks.member_invitation(
+            meeting,
+            invitee,
+            self._member_file_links(meeting),
+            language=await self._language(meeting.team_id, invitee.slack_user_id),
+        )
         async with self._sessions() as session:
             attendee = await session.get(Attendee, invitee.id)
             assert attendee is not None

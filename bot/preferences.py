@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import DEFAULT_REMINDER, REMINDER_CHOICES
+from bot.i18n import N_
 from storage.models import PersonSettings
 
 GUEST_LANGUAGES = ("en", "pl")
@@ -19,7 +20,8 @@ WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday() counts
 
 
 class SettingsRefused(ValueError):
-    """A setting a person chose cannot be kept; the message says why, for the form."""
+    """A setting a person chose cannot be kept; the message (English, to be translated where
+    it is shown) says why, for the form."""
 
     def __init__(self, block_id: str, message: str) -> None:
         super().__init__(message)
@@ -81,14 +83,14 @@ def _from_row(row: PersonSettings) -> PersonalSettings:
 def check_settings(settings: PersonalSettings) -> PersonalSettings:
     """Return the settings if they can be kept, else raise SettingsRefused naming the field."""
     if settings.reminder_minutes not in REMINDER_CHOICES:
-        raise SettingsRefused("reminder", "Choose one of the offered reminders.")
+        raise SettingsRefused("reminder", N_("Choose one of the offered reminders."))
     hours = settings.working_hours
     if hours.start >= hours.end:
-        raise SettingsRefused("work_end", "The working day has to end after it starts.")
+        raise SettingsRefused("work_end", N_("The working day has to end after it starts."))
     if not hours.days or not hours.days <= set(WEEKDAYS):
-        raise SettingsRefused("work_days", "Pick at least one working day.")
+        raise SettingsRefused("work_days", N_("Pick at least one working day."))
     if settings.guest_language not in (None, *GUEST_LANGUAGES):
-        raise SettingsRefused("guest_language", "Choose English or Polish.")
+        raise SettingsRefused("guest_language", N_("Choose English or Polish."))
     return settings
 
 

@@ -11,8 +11,9 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
+from bot.i18n import Language, translator
 from bot.meetings import Meeting, MeetingError, MeetingNotFound, ProposalNotFound
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 from handlers.replies import tell
 
 
@@ -36,7 +37,13 @@ async def record_member_answer(
     try:
         meeting_id, sequence = blocks.parse_answer_value(str(action.get("value", "")))
     except ValueError:
-        await tell(body, client, respond, "That button is not one of Meetbot's.")
+        language = await language_of_user(context, context.user_id)
+        await tell(
+            body,
+            client,
+            respond,
+            translator(language).gettext("That button is not one of Meetbot's."),
+        )
         return
     services = services_of(context)
     try:
@@ -44,7 +51,8 @@ async def record_member_answer(
             context.team_id, meeting_id, context.user_id, answer, sequence
         )
     except MeetingError as error:
-        await tell(body, client, respond, error.message)
+        language = await language_of_user(context, context.user_id)
+        await tell(body, client, respond, translator(language).gettext(error.message))
         return
     if decision.changed:
         services.metrics.decisions.labels("slack").inc()
@@ -56,10 +64,11 @@ async def _open_organizer_form(
     client: AsyncWebClient,
     respond: AsyncRespond,
     context: AsyncBoltContext,
-    build: Callable[[Meeting], blocks.View],
+    build: Callable[[Meeting, Language], blocks.View],
 ) -> None:
     assert context.team_id is not None and context.user_id is not None
     meeting_id = _meeting_id(action)
+    language = await language_of_user(context, context.user_id)
     try:
         if meeting_id is None:
             raise MeetingNotFound(action.get("value"))
@@ -67,13 +76,19 @@ async def _open_organizer_form(
             context.team_id, meeting_id, context.user_id
         )
     except MeetingError as error:
-        await tell(body, client, respond, error.message)
+        await tell(body, client, respond, translator(language).gettext(error.message))
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=build(meeting))
+    await client.views_open(trigger_id=body["trigger_id"], view=build(meeting, language))
 
 
-def _edit_form(meeting: Meeting) -> blocks.View:
-    return blocks.edit_modal(blocks.form_values_of(meeting), meeting.id, meeting.version)
+def _edit_form(meeting: Meeting, language: Language) -> blocks.View:
+    return blocks.edit_modal(
+        blocks.form_values_of(meeting), meeting.id, meeting.version, language=language
+    )
+
+
+def _cancel_form(meeting: Meeting, language: Language) -> blocks.View:
+    return blocks.cancel_modal(meeting, language=language)
 
 
 async def open_edit(
@@ -99,7 +114,7 @@ async def open_cancel(
 ) -> None:
     """Ask the organizer to confirm the cancellation; anyone else is told no."""
     await ack()
-    await _open_organizer_form(body, action, client, respond, context, blocks.cancel_modal)
+    await _open_organizer_form(body, action, client, respond, context, _cancel_form)
 
 
 async def decide_counter(
@@ -115,6 +130,7 @@ async def decide_counter(
     assert context.team_id is not None and context.user_id is not None
     proposal_id = _meeting_id(action)
     meetings = services_of(context).meetings
+    language = await language_of_user(context, context.user_id)
     try:
         if proposal_id is None:
             raise ProposalNotFound(action.get("value"))
@@ -125,9 +141,9 @@ async def decide_counter(
         proposal = await meetings.proposal(proposal_id)
         meeting = await meetings.get(context.team_id, proposal.meeting_id)
     except MeetingError as error:
-        await tell(body, client, respond, error.message)
+        await tell(body, client, respond, translator(language).gettext(error.message))
         return
     text, message_blocks = blocks.counter_settled(
-        meeting, meeting.invitee(proposal.attendee_id), proposal
+        meeting, meeting.invitee(proposal.attendee_id), proposal, language=language
     )
     await respond(text=text, blocks=message_blocks, replace_original=True)

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import default_times
+from bot.i18n import translator
 from bot.quick import read_quick_text
 from handlers.context import services_of
 
@@ -31,19 +32,19 @@ async def meet(
     """Open the create form pre-filled from the command's free text; or list, or help."""
     await ack()
     text = " ".join(body.get("text", "").split())
-    if text.lower() == "help":
-        reply, message_blocks = blocks.help_message()
-        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
-        return
     services = services_of(context)
-    if text.lower() == "list":
-        assert context.team_id is not None
-        agenda = await services.meetings.agenda(context.team_id, body["user_id"], datetime.now(UTC))
-        reply, message_blocks = blocks.agenda_message(agenda)
-        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
-        return
     assert context.team_id is not None
     person = await services.people.get(context.team_id, body["user_id"])
+    language = person.language
+    if text.lower() == "help":
+        reply, message_blocks = blocks.help_message(language=language)
+        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
+        return
+    if text.lower() == "list":
+        agenda = await services.meetings.agenda(context.team_id, body["user_id"], datetime.now(UTC))
+        reply, message_blocks = blocks.agenda_message(agenda, language=language)
+        await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
+        return
     settings = await services.preferences.get(context.team_id, body["user_id"])
     try:
         zone = ZoneInfo(person.timezone)
@@ -62,7 +63,8 @@ async def meet(
             guests_text=draft.guests_text,
             notify=settings.notify_on_decision,
             reminder_minutes=settings.reminder_minutes,
-        )
+        ),
+        language=language,
     )
     try:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -70,6 +72,8 @@ async def meet(
         # A trigger lives three seconds; a slow moment in Slack or here lets it expire.
         logger.warning("could not open the form: %s", error.response.get("error"))
         await respond(
-            text="Sorry, the form could not open in time. Please type /meet again.",
+            text=translator(language).gettext(
+                "Sorry, the form could not open in time. Please type /meet again."
+            ),
             response_type="ephemeral",
         )

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import MeetingForm
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 from handlers.views import form_from_view
 
 logger = logging.getLogger(__name__)
@@ -63,10 +63,19 @@ def _values(view: dict[str, Any], form: MeetingForm, **changes: Any) -> blocks.F
     return blocks.FormValues(**{**values.__dict__, **changes})
 
 
-async def _redraw(client: AsyncWebClient, view: dict[str, Any], values: blocks.FormValues) -> None:
+async def _redraw(
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    view: dict[str, Any],
+    values: blocks.FormValues,
+) -> None:
+    assert context.user_id is not None
+    language = await language_of_user(context, context.user_id)
     try:
         await client.views_update(
-            view_id=view["id"], hash=view.get("hash"), view=blocks.refreshed_modal(view, values)
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=blocks.refreshed_modal(view, values, language=language),
         )
     except SlackApiError as error:
         # A newer redraw is already on its way when the hash is stale; nothing is lost.
@@ -91,7 +100,7 @@ async def show_availability(
         values.end,
         ignore_meeting=_meeting_id(view),
     )
-    await _redraw(client, view, _values(view, form, availability=tuple(statuses)))
+    await _redraw(client, context, view, _values(view, form, availability=tuple(statuses)))
 
 
 async def find_a_time(
@@ -111,7 +120,7 @@ async def find_a_time(
         datetime.now(UTC),
         ignore_meeting=_meeting_id(view),
     )
-    await _redraw(client, view, _values(view, form, slots=tuple(slots)))
+    await _redraw(client, context, view, _values(view, form, slots=tuple(slots)))
 
 
 async def pick_slot(
@@ -132,6 +141,7 @@ async def pick_slot(
     end = datetime.fromtimestamp(int(end_text), UTC)
     await _redraw(
         client,
+        context,
         view,
         _values(
             view,

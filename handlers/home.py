@@ -12,8 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.feeds import FeedAddressError
+from bot.i18n import translator
 from bot.preferences import PersonalSettings, SettingsRefused, WorkingHours
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 
 
 async def publish_home(
@@ -40,10 +41,16 @@ async def show_more_on_home(
     await client.views_publish(user_id=context.user_id, view=view)
 
 
-async def open_feed_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+async def open_feed_form(
+    ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
     """Ask for the secret iCal address of the person's calendar."""
     await ack()
-    await client.views_open(trigger_id=body["trigger_id"], view=blocks.feed_modal())
+    assert context.user_id is not None
+    language = await language_of_user(context, context.user_id)
+    await client.views_open(
+        trigger_id=body["trigger_id"], view=blocks.feed_modal(language=language)
+    )
 
 
 async def connect_feed(
@@ -60,7 +67,8 @@ async def connect_feed(
     try:
         await services.feeds.connect(context.team_id, context.user_id, address)
     except FeedAddressError as error:
-        await ack(response_action="errors", errors={"feed_url": str(error)})
+        language = await language_of_user(context, context.user_id)
+        await ack(response_action="errors", errors={"feed_url": error.translated(language)})
         return
     await ack()
     await client.views_publish(
@@ -88,7 +96,9 @@ async def open_settings(
     services = services_of(context)
     settings = await services.preferences.get(context.team_id, context.user_id)
     person = await services.people.get(context.team_id, context.user_id)
-    view = blocks.settings_modal(settings, services.mailboxes, person.name, person.email)
+    view = blocks.settings_modal(
+        settings, services.mailboxes, person.name, person.email, language=person.language
+    )
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -134,13 +144,15 @@ async def save_settings(
     services = services_of(context)
     before = await services.preferences.get(context.team_id, context.user_id)
     chosen = settings_from_view(view, before)
+    t = translator(await language_of_user(context, context.user_id))
     if chosen.mailbox is not None and not services.mailboxes.offers(chosen.mailbox):
-        await ack(response_action="errors", errors={"mailbox": "Choose one of the mailboxes."})
+        message = t.gettext("Choose one of the mailboxes.")
+        await ack(response_action="errors", errors={"mailbox": message})
         return
     try:
         await services.preferences.save(context.team_id, context.user_id, chosen)
     except SettingsRefused as refusal:
-        await ack(response_action="errors", errors={refusal.block_id: refusal.message})
+        await ack(response_action="errors", errors={refusal.block_id: t.gettext(refusal.message)})
         return
     await ack()
     await client.views_publish(

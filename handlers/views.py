@@ -13,8 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import blocks
 from bot.drafts import FileRef, FormErrors, MeetingDraft, MeetingForm, check_form
+from bot.i18n import Language, language_of, translator
 from bot.meetings import GuestQuotaExceeded, MeetingError, Organizer
-from handlers.context import services_of
+from handlers.context import language_of_user, services_of
 
 logger = logging.getLogger(__name__)
 
@@ -93,28 +94,50 @@ async def submit_meeting(
     """Check the form; show field errors, ask for the sending mailbox once, or create."""
     organizer_id, team_id = context.user_id, context.team_id
     assert organizer_id is not None and team_id is not None
-    outcome = check_form(form_from_view(view), organizer_id=organizer_id, now=datetime.now(UTC))
+    services = services_of(context)
+    person = await services.people.get(team_id, organizer_id)
+    outcome = check_form(
+        form_from_view(view),
+        organizer_id=organizer_id,
+        now=datetime.now(UTC),
+        language=person.language,
+    )
     if isinstance(outcome, FormErrors):
         await ack(response_action="errors", errors=outcome.by_block)
         return
-    services = services_of(context)
     left = await services.meetings.guest_invites_left(team_id)
     if left is not None and len(outcome.guests) > left:
         refusal = GuestQuotaExceeded(left, len(outcome.guests))
-        await ack(response_action="errors", errors={"guests": refusal.message})
+        await ack(response_action="errors", errors={"guests": refusal.translated(person.language)})
         return
     settings = await services.preferences.get(team_id, organizer_id)
     if outcome.guests and not services.mailboxes.offers(settings.mailbox):
         # The organizer's first guests: say (or ask) which mailbox they will see, over the form.
         held = await services.held_forms.hold(team_id, organizer_id, view)
-        person = await services.people.get(team_id, organizer_id)
         question = blocks.mailbox_question(
-            services.mailboxes, person.name, person.email, held, len(outcome.guests)
+            services.mailboxes,
+            person.name,
+            person.email,
+            held,
+            len(outcome.guests),
+            language=person.language,
         )
         await ack(response_action="push", view=question)
         return
     await ack()
-    await _create(client, context, outcome, str(view.get("id") or "") or None, settings.mailbox)
+    await _create(
+        client,
+        context,
+        outcome,
+        str(view.get("id") or "") or None,
+        settings.mailbox,
+        guests_language(settings.guest_language, person.language),
+    )
+
+
+def guests_language(chosen: str | None, own: Language) -> Language:
+    """Return the language guests read: the organizer's setting, else their Slack language."""
+    return language_of(chosen) if chosen else own
 
 
 async def answer_mailbox_question(
@@ -131,13 +154,21 @@ async def answer_mailbox_question(
     chosen = (
         _value(view.get("state", {}).get("values", {}), "mailbox").get("selected_option") or {}
     ).get("value") or services.mailboxes.default.key
+    person = await services.people.get(team_id, organizer_id)
     if not services.mailboxes.offers(str(chosen)):
-        await ack(response_action="errors", errors={"mailbox": "Choose one of the mailboxes."})
+        message = translator(person.language).gettext("Choose one of the mailboxes.")
+        await ack(response_action="errors", errors={"mailbox": message})
         return
+    settings = await services.preferences.get(team_id, organizer_id)
     await services.preferences.confirm_mailbox(team_id, organizer_id, str(chosen))
     form_view = await services.held_forms.get(team_id, organizer_id, held_id)
     outcome = (
-        check_form(form_from_view(form_view), organizer_id=organizer_id, now=datetime.now(UTC))
+        check_form(
+            form_from_view(form_view),
+            organizer_id=organizer_id,
+            now=datetime.now(UTC),
+            language=person.language,
+        )
         if form_view is not None
         else None
     )
@@ -148,7 +179,14 @@ async def answer_mailbox_question(
         return
     await ack(response_action="clear")
     assert form_view is not None
-    await _create(client, context, outcome, str(form_view.get("id") or "") or None, str(chosen))
+    await _create(
+        client,
+        context,
+        outcome,
+        str(form_view.get("id") or "") or None,
+        str(chosen),
+        guests_language(settings.guest_language, person.language),
+    )
     await services.held_forms.release(team_id, organizer_id, held_id)
 
 
@@ -158,29 +196,41 @@ async def _create(
     draft: MeetingDraft,
     source_view: str | None,
     mailbox: str | None,
+    guest_language: Language,
 ) -> None:
     organizer_id, team_id = context.user_id, context.team_id
     assert organizer_id is not None and team_id is not None
     services = services_of(context)
+    person = await services.people.get(team_id, organizer_id)
     try:
-        person = await services.people.get(team_id, organizer_id)
         organizer = Organizer(person.user_id, person.name, person.email, person.timezone)
         await services.meetings.create(
-            team_id, organizer, draft, source_view=source_view, mailbox=mailbox
+            team_id,
+            organizer,
+            draft,
+            guest_language=guest_language,
+            source_view=source_view,
+            mailbox=mailbox,
         )
     except GuestQuotaExceeded as refusal:
         await _tell_by_dm(
             client,
             organizer_id,
-            f"“{draft.title}” was not saved and no invitations went out: {refusal.message}",
+            translator(person.language)
+            .gettext("“{title}” was not saved and no invitations went out: {reason}")
+            .format(title=draft.title, reason=refusal.translated(person.language)),
         )
     except Exception:
         logger.exception("could not create the meeting %r", draft.title)
         await _tell_by_dm(
             client,
             organizer_id,
-            f"Sorry, “{draft.title}” could not be saved, so no invitations went out. "
-            "Please try /meet again in a moment.",
+            translator(person.language)
+            .gettext(
+                "Sorry, “{title}” could not be saved, so no invitations went out. "
+                "Please try /meet again in a moment."
+            )
+            .format(title=draft.title),
         )
 
 
@@ -194,8 +244,14 @@ async def submit_edit(
     user_id, team_id = context.user_id, context.team_id
     assert user_id is not None and team_id is not None
     meeting_id, version = _metadata(view)
+    language = await language_of_user(context, user_id)
+    t = translator(language)
     outcome = check_form(
-        form_from_view(view), organizer_id=user_id, now=datetime.now(UTC), editing=True
+        form_from_view(view),
+        organizer_id=user_id,
+        now=datetime.now(UTC),
+        editing=True,
+        language=language,
     )
     if isinstance(outcome, FormErrors):
         await ack(response_action="errors", errors=outcome.by_block)
@@ -210,15 +266,24 @@ async def submit_edit(
         revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
     except MeetingError as error:
         if closed_early:
-            await _tell_by_dm(client, user_id, error.message)
+            await _tell_by_dm(client, user_id, t.gettext(error.message))
         else:
+            message = (
+                error.translated(language)
+                if isinstance(error, GuestQuotaExceeded)
+                else t.gettext(error.message)
+            )
             block = "guests" if isinstance(error, GuestQuotaExceeded) else "title"
-            await ack(response_action="errors", errors={block: error.message})
+            await ack(response_action="errors", errors={block: message})
         return
     if not closed_early:
         await ack()
     if not revision.changed:
-        await _tell_by_dm(client, user_id, f"Nothing changed in “{revision.meeting.title}”.")
+        await _tell_by_dm(
+            client,
+            user_id,
+            t.gettext("Nothing changed in “{title}”.").format(title=revision.meeting.title),
+        )
 
 
 async def submit_cancel(
@@ -237,4 +302,5 @@ async def submit_cancel(
     try:
         await services_of(context).meetings.cancel(team_id, user_id, meeting_id, message)
     except MeetingError as error:
-        await _tell_by_dm(client, user_id, error.message)
+        language = await language_of_user(context, user_id)
+        await _tell_by_dm(client, user_id, translator(language).gettext(error.message))

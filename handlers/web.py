@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import cache
 
 from aiohttp import web
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
+from bot.blocks import ANSWER_WORDS
+from bot.i18n import N_, Language, language_for_accept_language, translator
 from bot.ical import request_calendar
 from bot.mail.messages import describe_when
 from bot.meetings import Answer, Invitee, Meeting, MeetingError, UnknownLink
@@ -19,40 +23,59 @@ HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 HEALTH_KEY: web.AppKey[HealthCheck] = web.AppKey("health")
 MAX_COMMENT = 1000
 
-_pages = Environment(
-    loader=PackageLoader("handlers", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 _CHOICES = {"accepted": Answer.ACCEPTED, "tentative": Answer.TENTATIVE, "declined": Answer.DECLINED}
 _CONFIRMATION = {
-    Answer.ACCEPTED: "You accepted. See you there!",
-    Answer.TENTATIVE: "You answered maybe.",
-    Answer.DECLINED: "You declined. The organizer will know.",
+    Answer.ACCEPTED: N_("You accepted. See you there!"),
+    Answer.TENTATIVE: N_("You answered maybe."),
+    Answer.DECLINED: N_("You declined. The organizer will know."),
 }
+CHOOSE_AN_ANSWER = N_("Choose Accept, Maybe or Decline.")
 
 
-def _page(name: str, status: int = 200, **context: object) -> web.Response:
-    html = _pages.get_template(name).render(**context)
+@cache
+def _pages(language: Language) -> Environment:
+    # One environment per language, its translations installed once: pages rendered at the
+    # same time in different languages never share a switched global language.
+    environment = Environment(
+        loader=PackageLoader("handlers", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
+
+
+def _page(name: str, language: Language, status: int = 200, **context: object) -> web.Response:
+    html = _pages(language).get_template(name).render(lang=language.value, **context)
     return web.Response(text=html, status=status, content_type="text/html")
 
 
-def _not_found() -> web.Response:
-    return _page("not_found.html", status=404)
+def _browser_language(request: web.Request) -> Language:
+    # Where the meeting is unknown or not looked up, the browser's wish is all there is.
+    return language_for_accept_language(request.headers.get("Accept-Language"))
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return _page("not_found.html", _browser_language(request), status=404)
 
 
 def _answer_page(
     meeting: Meeting, invitee: Invitee, token: str, confirmation: str = "", status: int = 200
 ) -> web.Response:
+    t = translator(meeting.language)
+    answer_word = Markup("<strong>{}</strong>").format(t.gettext(ANSWER_WORDS[invitee.answer]))
     return _page(
         "rsvp.html",
+        meeting.language,
         status=status,
         meeting=meeting,
         invitee=invitee,
         when=describe_when(meeting),
         token=token,
-        confirmation=confirmation,
+        confirmation=t.gettext(confirmation) if confirmation else "",
+        answer_word=answer_word,
     )
 
 
@@ -62,7 +85,7 @@ async def show_answer_page(request: web.Request) -> web.Response:
     try:
         meeting, invitee = await request.app[SERVICES_KEY].meetings.guest_link(token)
     except UnknownLink:
-        return _not_found()
+        return _not_found(request)
     return _answer_page(meeting, invitee, token)
 
 
@@ -71,7 +94,7 @@ async def record_answer(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     services = request.app[SERVICES_KEY]
     if not services.answer_limits.allow(hash_token(token), request.remote or ""):
-        return _page("slow_down.html", status=429)
+        return _page("slow_down.html", _browser_language(request), status=429)
     form = await request.post()
     answer = _CHOICES.get(str(form.get("answer", "")))
     comment = str(form.get("comment", ""))[:MAX_COMMENT]
@@ -79,12 +102,10 @@ async def record_answer(request: web.Request) -> web.Response:
     try:
         if answer is None:
             meeting, invitee = await meetings.guest_link(token)
-            return _answer_page(
-                meeting, invitee, token, "Choose Accept, Maybe or Decline.", status=400
-            )
+            return _answer_page(meeting, invitee, token, CHOOSE_AN_ANSWER, status=400)
         decision = await meetings.respond_as_guest(token, answer, comment)
     except UnknownLink:
-        return _not_found()
+        return _not_found(request)
     except MeetingError:
         # Cancelled, or no longer invited: the page explains it and nothing is recorded.
         meeting, invitee = await meetings.guest_link(token)
@@ -101,7 +122,7 @@ async def download_calendar(request: web.Request) -> web.Response:
     try:
         meeting, invitee = await services.meetings.guest_link(token)
     except UnknownLink:
-        return _not_found()
+        return _not_found(request)
     calendar = request_calendar(
         meeting, invitee, organizer_address=services.settings.mail_from, stamp=utc_now()
     )
@@ -134,7 +155,7 @@ async def download_guest_file(request: web.Request) -> web.Response:
             request.match_info["token"], request.match_info["key"]
         )
     except UnknownLink:
-        return _not_found()
+        return _not_found(request)
     return _file_response(attached.name, attached.mimetype, content)
 
 
@@ -144,7 +165,7 @@ async def download_member_file(request: web.Request) -> web.Response:
     try:
         attached, content = await meetings.file_by_key(request.match_info["key"])
     except UnknownLink:
-        return _not_found()
+        return _not_found(request)
     return _file_response(attached.name, attached.mimetype, content)
 
 

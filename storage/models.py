@@ -55,6 +55,8 @@ class Event(Base):
     # When the next reminder is due; cleared once it is claimed for sending, or on cancel.
     reminder_due_at: Mapped[datetime | None] = mapped_column(index=True)
     cancel_message: Mapped[str] = mapped_column(Text, default="")
+    # The language guests read this meeting's e-mails and pages in (an ISO 639-1 code).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     # The Slack form it was created from: submitting the same form twice creates one meeting.
     source_view: Mapped[str | None] = mapped_column(String(64))
     # The sending mailbox guests' mail comes from (its address); empty means the default one.

@@ -7,10 +7,12 @@ from datetime import datetime, tzinfo
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
+from functools import cache
 
 from icalendar import Calendar
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, translator
 from bot.ical import cancel_calendar, declinecounter_calendar, meeting_zone, request_calendar
 from bot.meetings import (
     AttachedFile,
@@ -22,12 +24,20 @@ from bot.meetings import (
     recipient_hash,
 )
 
-_templates = Environment(
-    loader=PackageLoader("bot.mail", "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@cache
+def _templates(language: Language) -> Environment:
+    # One environment per language, its translations installed once: renders never share
+    # a switched global language.
+    environment = Environment(
+        loader=PackageLoader("bot.mail", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment
 
 
 def header_safe(text: str) -> str:
@@ -35,37 +45,32 @@ def header_safe(text: str) -> str:
     return " ".join(text.split())
 
 
-def _zone_text(moment: datetime) -> str:
-    offset = moment.strftime("%z")
-    return f"{moment.tzinfo}, UTC{offset[:3]}:{offset[3:]}"
+def describe_span(
+    start: datetime, end: datetime, zone: tzinfo, language: Language = DEFAULT_LANGUAGE
+) -> str:
+    """Return a span of time in a zone, with the zone named, in the language's words."""
+    return format_span(start, end, zone, language)
 
 
-def _day(moment: datetime) -> str:
-    return f"{moment:%A}, {moment.day} {moment:%B %Y}"
+def describe_when(meeting: Meeting, language: Language | None = None) -> str:
+    """Return the meeting's time in the organizer's zone, in the event's language by default."""
+    return describe_span(
+        meeting.start, meeting.end, meeting_zone(meeting), language or meeting.language
+    )
 
 
-def describe_span(start: datetime, end: datetime, zone: tzinfo) -> str:
-    """Return a span of time in a zone, with the zone named."""
-    start, end = start.astimezone(zone), end.astimezone(zone)
-    if start.date() == end.date():
-        return f"{_day(start)}, {start:%H:%M}–{end:%H:%M} ({_zone_text(start)})"
-    return f"{_day(start)}, {start:%H:%M} – {_day(end)}, {end:%H:%M} ({_zone_text(start)})"
-
-
-def describe_when(meeting: Meeting) -> str:
-    """Return the meeting's time in the organizer's zone, with the zone named."""
-    return describe_span(meeting.start, meeting.end, meeting_zone(meeting))
-
-
-def describe_change(change: Change, zone: tzinfo) -> str:
+def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_LANGUAGE) -> str:
     """Return one change as a line people read: `Time: Tue 14:00 → Tue 15:00`."""
+    t = translator(language)
+    field = t.gettext(change.field)
     if change.field == "Time":
-        before = describe_span(*parse_time_text(change.before), zone)
-        after = describe_span(*parse_time_text(change.after), zone)
-        return f"Time: {before} → {after}"
+        before = describe_span(*parse_time_text(change.before), zone, language)
+        after = describe_span(*parse_time_text(change.after), zone, language)
+        return f"{field}: {before} → {after}"
     if change.field == "Description":
-        return "Description: changed (see below)"
-    return f"{change.field}: {change.before or 'none'} → {change.after or 'none'}"
+        return f"{field}: " + t.gettext("changed (see below)")
+    none = t.gettext("none")
+    return f"{field}: {change.before or none} → {change.after or none}"
 
 
 @dataclass(frozen=True)
@@ -120,10 +125,12 @@ def _fill(
     calendar: Calendar | None,
     method: str,
     files: Files,
+    language: Language,
 ) -> EmailMessage:
-    message.set_content(_templates.get_template(f"{template}.txt").render(context))
+    templates = _templates(language)
+    message.set_content(templates.get_template(f"{template}.txt").render(context))
     message.add_alternative(
-        _templates.get_template(f"{template}.html").render(context), subtype="html"
+        templates.get_template(f"{template}.html").render(context), subtype="html"
     )
     if calendar is not None:
         data = calendar.to_ical()
@@ -149,6 +156,7 @@ def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, obj
         "meeting": meeting,
         "guest": guest,
         "when": describe_when(meeting),
+        "lang": meeting.language.value,
         "description_lines": meeting.description.splitlines(),
         **extra,
     }
@@ -168,13 +176,18 @@ def invitation_message(
     """Return the invitation (or, with changes, the update) e-mail for one guest."""
     files = files or Files()
     zone = meeting_zone(meeting)
+    language = meeting.language
+    t = translator(language)
     updated = bool(changes)
-    prefix = "Updated invitation" if updated else "Invitation"
+    if updated:
+        subject = t.gettext("Updated invitation: {title} @ {when}")
+    else:
+        subject = t.gettext("Invitation: {title} @ {when}")
     message = _envelope(
         meeting,
         guest,
         sender,
-        f"{prefix}: {meeting.title} @ {describe_when(meeting)}",
+        subject.format(title=meeting.title, when=describe_when(meeting)),
         stamp,
         "request",
     )
@@ -183,32 +196,36 @@ def invitation_message(
         guest,
         answer_url=answer_url,
         updated=updated,
-        changes=[describe_change(c, zone) for c in changes or []],
+        changes=[describe_change(c, zone, language) for c in changes or []],
         answers_reset=answers_reset,
         linked_files=files.linked,
     )
     calendar = request_calendar(
         meeting, guest, organizer_address=sender.address, stamp=stamp, url=answer_url
     )
-    return _fill(message, "invitation", context, calendar, "REQUEST", files)
+    return _fill(message, "invitation", context, calendar, "REQUEST", files, language)
 
 
 def cancellation_message(
     meeting: Meeting, guest: Invitee, *, sender: Sender, stamp: datetime, removed: bool
 ) -> EmailMessage:
     """Return the e-mail taking the meeting out of a guest's calendar."""
-    subject = "Cancelled" if not removed else "You are no longer invited"
+    t = translator(meeting.language)
+    if removed:
+        subject = t.gettext("You are no longer invited: {title} @ {when}")
+    else:
+        subject = t.gettext("Cancelled: {title} @ {when}")
     message = _envelope(
         meeting,
         guest,
         sender,
-        f"{subject}: {meeting.title} @ {describe_when(meeting)}",
+        subject.format(title=meeting.title, when=describe_when(meeting)),
         stamp,
         "cancel",
     )
     context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
     calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
-    return _fill(message, "cancellation", context, calendar, "CANCEL", Files())
+    return _fill(message, "cancellation", context, calendar, "CANCEL", Files(), meeting.language)
 
 
 def reminder_message(
@@ -219,12 +236,14 @@ def reminder_message(
         meeting,
         guest,
         sender,
-        f"Reminder: {meeting.title} @ {describe_when(meeting)}",
+        translator(meeting.language)
+        .gettext("Reminder: {title} @ {when}")
+        .format(title=meeting.title, when=describe_when(meeting)),
         stamp,
         "reminder",
     )
     context = _context(meeting, guest, answer_url=answer_url)
-    return _fill(message, "reminder", context, None, "", Files())
+    return _fill(message, "reminder", context, None, "", Files(), meeting.language)
 
 
 def declinecounter_message(
@@ -232,16 +251,20 @@ def declinecounter_message(
 ) -> EmailMessage:
     """Return the e-mail telling a guest the organizer keeps the original time."""
     zone = meeting_zone(meeting)
-    proposed = describe_span(proposal.start, proposal.end, zone)
-    message = _envelope(
-        meeting, guest, sender, f"New time declined: {meeting.title}", stamp, "declinecounter"
-    )
+    t = translator(meeting.language)
+    proposed = describe_span(proposal.start, proposal.end, zone, meeting.language)
+    subject = t.gettext("New time declined: {title}").format(title=meeting.title)
+    message = _envelope(meeting, guest, sender, subject, stamp, "declinecounter")
     context = _context(meeting, guest, proposed=proposed)
     calendar = declinecounter_calendar(
         meeting,
         guest,
         organizer_address=sender.address,
         stamp=stamp,
-        comment=f"{meeting.organizer.name} keeps the meeting at {describe_when(meeting)}.",
+        comment=t.gettext("{organizer} keeps the meeting at {when}.").format(
+            organizer=meeting.organizer.name, when=describe_when(meeting)
+        ),
     )
-    return _fill(message, "declinecounter", context, calendar, "DECLINECOUNTER", Files())
+    return _fill(
+        message, "declinecounter", context, calendar, "DECLINECOUNTER", Files(), meeting.language
+    )

@@ -169,6 +169,7 @@ class _User:
     is_bot: bool
     deleted: bool
     team_id: str
+    locale: str = "en-US"
 
 
 @dataclass
@@ -869,13 +870,14 @@ class FakeSlack:
         is_bot: bool = False,
         deleted: bool = False,
         team_id: str | None = None,
+        locale: str = "en-US",
     ) -> None:
         """Add a member of a workspace (default the first) that users.info and DMs know."""
         ZoneInfo(tz)  # fail at arrangement time on a typo, not inside a request
         team = team_id or self.team_id
         if team not in self._workspaces:
             raise AssertionError(f"add_workspace({team!r}) before adding its members")
-        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted, team)
+        self._users[user_id] = _User(user_id, real_name, email, tz, is_bot, deleted, team, locale)
 
     def add_workspace(self, team_id: str, *, name: str, bot_user_id: str) -> None:
         """Add a workspace that can install the app through the OAuth flow."""
@@ -1571,8 +1573,12 @@ class FakeSlack:
         if user.email is not None:
             profile["email"] = user.email
         name = (user.email or user.real_name).split("@")[0].lower().replace(" ", ".")
+        # Slack tells a user's locale only when asked with include_locale.
+        include_locale = str(args.get("include_locale", "")).lower() in ("true", "1")
+        locale = {"locale": user.locale} if include_locale else {}
         return {
             "user": {
+                **locale,
                 "id": user.id,
                 "team_id": user.team_id,
                 "name": name,

@@ -235,6 +235,17 @@ async def test_users_info_describes_a_member(client: AsyncWebClient) -> None:
     assert (await refusal(client.users_info(user="U9NOBODY")))["error"] == "user_not_found"
 
 
+async def test_users_info_tells_the_locale_only_when_asked(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    slack.add_user("U3PIOTR", real_name="Piotr Nowak", email=None, locale="pl-PL")
+
+    assert "locale" not in (await client.users_info(user="U3PIOTR"))["user"]
+    asked = await client.users_info(user="U3PIOTR", include_locale=True)
+    assert asked["user"]["locale"] == "pl-PL"
+    assert (await client.users_info(user="U1ANA", include_locale=True))["user"]["locale"] == "en-US"
+
+
 async def test_a_dm_is_posted_and_updated(slack: FakeSlack, client: AsyncWebClient) -> None:
     channel = (await client.conversations_open(users="U1ANA"))["channel"]["id"]
     posted = await client.chat_postMessage(channel=channel, text="Invite", blocks=[section("v1")])

@@ -20,7 +20,7 @@ from tests.handlers.test_availability import (
     updated_form,
 )
 from tests.handlers.test_home import home_of
-from tests.support.flows import confirm_mailbox, in_days, open_create_form
+from tests.support.flows import confirm_mailbox, in_days, open_create_form, send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
     calendar_of,
@@ -229,6 +229,15 @@ async def test_settings_on_home_change_the_defaults_of_new_meetings(
     blocks = {b.get("block_id"): b for b in meet_form["blocks"]}
     assert blocks["reminder"]["element"]["initial_option"]["value"] == "30"
     assert [o["value"] for o in blocks["notify"]["element"]["initial_options"]] == ["notify"]
+
+    # Guests now read Polish, though the organizer's own Slack is in English.
+    answer = await send_invitations(sender, slack, ORGANIZER, guests="bob@client.example")
+    assert answer == {"response_action": "clear"}
+    [invitation] = await wait_for_mails(mailbox, "bob@client.example", 1)
+    assert str(invitation.message["Subject"]).startswith("Zaproszenie: Design review @ ")
+    her_summary = await wait_for_summary(slack)
+    assert "Your meeting Design review: invitations sent" in texts(her_summary)
+    assert "Zaproszenie" not in texts(her_summary)  # Slack stays in her own language
 
     reopened = await open_settings(sender, slack, ORGANIZER)
     fields = {b.get("block_id"): b["element"] for b in reopened["blocks"] if b["type"] == "input"}
