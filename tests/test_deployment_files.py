@@ -23,7 +23,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bot.config import Settings, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from handlers.web import HEALTH_KEY, add_routes
 from tests.support.network import free_port
 
@@ -142,24 +142,40 @@ def test_no_secret_is_written_into_compose() -> None:
     assert not re.search(r"xox[abp]-[0-9A-Za-z]|xapp-[0-9A-Za-z]", text), "a Slack token"
 
 
-def test_every_setting_the_bot_needs_is_passed_and_only_the_bot_token_is_required() -> None:
+def test_every_setting_the_bot_needs_is_passed_and_meetbot_names_what_is_missing() -> None:
     environment = environment_of("bot")
 
     for name in (
         "SLACK_BOT_TOKEN",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
         "SLACK_APP_TOKEN",
         "SLACK_SIGNING_SECRET",
         "MEETBOT_SMTP_URL",
         "MEETBOT_MAIL_FROM",
         "MEETBOT_PUBLIC_URL",
         "MEETBOT_SECRET_KEY",
+        "MEETBOT_MAILBOXES",
+        "MEETBOT_GUEST_INVITES_PER_MONTH",
     ):
         assert name in environment, name
     aliases = {field.alias for field in Settings.model_fields.values()}
     assert set(environment) <= aliases, "compose passes a variable Meetbot does not read"
-    with pytest.raises(LookupError, match="SLACK_BOT_TOKEN"):
-        container_environment({})
-    assert container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN})
+    # One workspace or many: Compose requires neither token, Meetbot says which is missing.
+    assert set(container_environment({})) == {"MEETBOT_DATABASE_URL"}
+    assert container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN})["SLACK_BOT_TOKEN"]
+
+
+def test_without_slack_credentials_the_container_stops_naming_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for field in Settings.model_fields.values():
+        if field.alias:
+            monkeypatch.delenv(field.alias, raising=False)
+    for name, value in container_environment({"SLACK_SIGNING_SECRET": "s"}).items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=r"SLACK_BOT_TOKEN .*SLACK_CLIENT_ID"):
+        load_settings()
 
 
 @pytest.mark.parametrize(
@@ -167,6 +183,14 @@ def test_every_setting_the_bot_needs_is_passed_and_only_the_bot_token_is_require
     [
         pytest.param({"SLACK_APP_TOKEN": FAKE_APP_TOKEN}, id="socket-mode"),
         pytest.param({"SLACK_SIGNING_SECRET": "0123456789abcdef"}, id="http-mode"),
+        pytest.param(
+            {
+                "SLACK_SIGNING_SECRET": "0123456789abcdef",
+                "SLACK_CLIENT_ID": "1.2",
+                "SLACK_CLIENT_SECRET": "0123456789abcdef",
+            },
+            id="many-workspaces",
+        ),
     ],
 )
 def test_the_bot_starts_with_only_the_slack_tokens_set_on_the_host(
@@ -177,7 +201,8 @@ def test_the_bot_starts_with_only_the_slack_tokens_set_on_the_host(
     for field in Settings.model_fields.values():
         if field.alias:
             monkeypatch.delenv(field.alias, raising=False)
-    for name, value in container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **host}).items():
+    tokens = {} if "SLACK_CLIENT_ID" in host else {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}
+    for name, value in container_environment({**tokens, **host}).items():
         monkeypatch.setenv(name, value)
 
     settings = load_settings()
