@@ -720,6 +720,18 @@ def _check_view(report: _Report, view: Any, expected_type: str) -> None:
         _compare_round_trip(view, kept, pointer, report)
 
 
+def _checked_metadata(metadata: Any) -> dict[str, Any]:
+    """Return message metadata if Slack would take it: an event type and a JSON object."""
+    if not isinstance(metadata, dict) or set(metadata) != {"event_type", "event_payload"}:
+        raise SlackRefusal("invalid_metadata_format")
+    event_type, payload = metadata["event_type"], metadata["event_payload"]
+    if not isinstance(event_type, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", event_type):
+        raise SlackRefusal("invalid_metadata_format")
+    if not isinstance(payload, dict) or len(json.dumps(payload)) > 8000:
+        raise SlackRefusal("invalid_metadata_format")
+    return copy.deepcopy(metadata)
+
+
 def _check_message_content(args: dict[str, Any]) -> None:
     """Refuse a message body as chat.postMessage/update/postEphemeral would."""
     text = args.get("text")
@@ -815,6 +827,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "chat.postMessage": self._chat_post_message,
+            "conversations.history": self._conversations_history,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "views.open": self._views_open,
@@ -1487,6 +1500,8 @@ class FakeSlack:
             message["blocks"] = copy.deepcopy(args["blocks"])
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
+        if "metadata" in args:
+            message["metadata"] = _checked_metadata(args["metadata"])
         return message
 
     def _exchange_trigger(self, trigger_id: Any) -> None:
@@ -1617,6 +1632,36 @@ class FakeSlack:
         message = self._new_message(args, self._next_ts())
         self._messages.setdefault(channel, []).append(message)
         return {"channel": channel, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Return a DM's messages, newest first, as `conversations.history` does (im:history)."""
+        channel = args.get("channel")
+        if not isinstance(channel, str) or not channel:
+            raise SlackRefusal("channel_not_found")
+        self._own_channel(channel)
+        if channel not in self._open_dms:
+            raise SlackRefusal("channel_not_found")
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit <= 999:
+            raise SlackRefusal("invalid_limit")
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        newest_first = sorted(
+            (m for m in self._messages.get(channel, []) if float(m["ts"]) > oldest),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        shown = []
+        for message in newest_first[:limit]:
+            copied = copy.deepcopy(message)
+            if not with_metadata:
+                copied.pop("metadata", None)
+            shown.append(copied)
+        return {
+            "messages": shown,
+            "has_more": len(newest_first) > limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")

@@ -262,6 +262,28 @@ async def test_a_dm_is_posted_and_updated(slack: FakeSlack, client: AsyncWebClie
     assert [c.args["ts"] for c in slack.calls_to("chat.update")] == [posted["ts"]]
 
 
+async def test_a_dms_history_shows_newest_first_with_metadata_when_asked(
+    client: AsyncWebClient,
+) -> None:
+    channel = (await client.conversations_open(users="U1ANA"))["channel"]["id"]
+    tagged = {"event_type": "meetbot_delivery", "event_payload": {"entry": 7}}
+    first = await client.chat_postMessage(channel=channel, text="one", metadata=tagged)
+    await client.chat_postMessage(channel=channel, text="two")
+
+    plain_history = await client.conversations_history(channel=channel, limit=10)
+    full = await client.conversations_history(channel=channel, include_all_metadata=True)
+    later = await client.conversations_history(channel=channel, oldest=first["ts"])
+    bad = await refusal(
+        client.chat_postMessage(channel=channel, text="x", metadata={"event_type": "a b"})
+    )
+
+    assert [m["text"] for m in plain_history["messages"]] == ["two", "one"]
+    assert all("metadata" not in m for m in plain_history["messages"])
+    assert full["messages"][1]["metadata"] == tagged and "metadata" not in full["messages"][0]
+    assert [m["text"] for m in later["messages"]] == ["two"]
+    assert bad["error"] == "invalid_metadata_format"
+
+
 async def test_posting_to_a_user_id_lands_in_their_dm(
     slack: FakeSlack, client: AsyncWebClient
 ) -> None:
