@@ -38,7 +38,7 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
 def _calendar(
     method: str,
     meeting: Meeting,
-    invitee: Invitee,
+    invitee: Invitee | None,
     *,
     organizer_address: str,
     stamp: datetime,
@@ -69,22 +69,62 @@ def _calendar(
     event.add("transp", "OPAQUE")
     # Replies go to the sending mailbox, which reaches Meetbot; CN shows the organizer.
     event.add("organizer", _address(organizer_address, meeting.organizer.name))
-    assert invitee.email is not None
-    event.add(
-        "attendee",
-        _address(
-            invitee.email,
-            invitee.name,
-            CUTYPE="INDIVIDUAL",
-            ROLE="REQ-PARTICIPANT",
-            PARTSTAT=PARTSTAT[invitee.answer],
-            RSVP="FALSE" if cancelled else "TRUE",
-        ),
-    )
+    if invitee is not None:
+        event.add("attendee", _attendee(invitee, cancelled))
     calendar.add_component(event)
     first = (meeting.start - timedelta(days=1)).date()
     calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
     return calendar
+
+
+def _attendee(invitee: Invitee, cancelled: bool) -> vCalAddress:
+    assert invitee.email is not None
+    return _address(
+        invitee.email,
+        invitee.name,
+        CUTYPE="INDIVIDUAL",
+        ROLE="REQ-PARTICIPANT",
+        PARTSTAT=PARTSTAT[invitee.answer],
+        RSVP="FALSE" if cancelled else "TRUE",
+    )
+
+
+class GuestCalendars:
+    """One meeting's calendar built once (VTIMEZONE and all), serialized per guest.
+
+    Each guest's copy carries only their own ATTENDEE line (guests never see each other's
+    addresses) and their own answer link as URL.
+    """
+
+    def __init__(
+        self,
+        method: str,
+        meeting: Meeting,
+        *,
+        organizer_address: str,
+        stamp: datetime,
+        cancelled: bool = False,
+    ) -> None:
+        self._cancelled = cancelled
+        self._calendar = _calendar(
+            method,
+            meeting,
+            None,
+            organizer_address=organizer_address,
+            stamp=stamp,
+            url=None,
+            cancelled=cancelled,
+        )
+        [self._event] = self._calendar.walk("VEVENT")
+
+    def to_ical(self, invitee: Invitee, url: str | None = None) -> bytes:
+        """Return the calendar as this guest gets it."""
+        self._event.pop("URL", None)
+        self._event.pop("ATTENDEE", None)
+        if url:
+            self._event.add("url", url)
+        self._event.add("attendee", _attendee(invitee, self._cancelled))
+        return bytes(self._calendar.to_ical())
 
 
 def request_calendar(

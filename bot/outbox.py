@@ -21,14 +21,23 @@ from bot import blocks
 from bot.home import HomeTab
 from bot.mail.messages import (
     Files,
+    GuestInvitations,
     Sender,
     cancellation_message,
     declinecounter_message,
-    invitation_message,
     reminder_message,
 )
 from bot.mail.transport import Mailer, MailSession
-from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
+from bot.meetings import (
+    Answer,
+    AttachedFile,
+    Change,
+    Delivery,
+    Invitee,
+    Meeting,
+    Meetings,
+    changes_from_payload,
+)
 from bot.metrics import Metrics
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
@@ -222,6 +231,11 @@ class Outbox:
         self._more = False
         self._busy = asyncio.Lock()
         self._recent_posts: dict[str, collections.deque[float]] = {}
+        # What one batch's guest e-mails share, built once (drains never overlap: `_busy`).
+        self._batch_invitations: dict[
+            tuple[int, int, tuple[Change, ...], bool], GuestInvitations
+        ] = {}
+        self._batch_files: dict[int, list[tuple[AttachedFile, bytes]]] = {}
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Tell the outbox how to get itself run soon (the scheduler supplies this)."""
@@ -328,6 +342,8 @@ class Outbox:
     async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSession) -> None:
         # One meeting picture per batch: a thousand invitations need not load it 1000 times.
         meetings: dict[tuple[str, int], Meeting] = {}
+        self._batch_invitations.clear()
+        self._batch_files.clear()
         marks = DeliveryMarks(self._sessions)
         in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
         sending: set[asyncio.Task[None]] = set()
@@ -583,21 +599,28 @@ class Outbox:
         links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]
         if not meeting.files or sum(f.size for f in meeting.files) > self._attachment_limit:
             return Files(linked=links)
-        attached = [await self._meetings.file_content(meeting, f.public_key) for f in meeting.files]
-        return Files(attached=attached, linked=links)
+        if meeting.id not in self._batch_files:
+            self._batch_files[meeting.id] = [
+                await self._meetings.file_content(meeting, f.public_key) for f in meeting.files
+            ]
+        return Files(attached=self._batch_files[meeting.id], linked=links)
 
     async def _guest_invitation(
         self, meeting: Meeting, guest: Invitee, payload: dict[str, Any]
     ) -> EmailMessage:
         token = self._meetings.link_token(guest)
-        message = invitation_message(
-            meeting,
-            guest,
-            sender=self._sender,
-            answer_url=self.answer_url(token),
-            stamp=utc_now(),
-            changes=changes_from_payload(payload),
-            answers_reset=bool(payload.get("reset")),
-            files=await self._guest_files(meeting, token),
+        changes = changes_from_payload(payload)
+        reset = bool(payload.get("reset"))
+        # Guests of one change share everything but their own parts: build that once a batch.
+        key = (meeting.id, meeting.sequence, tuple(changes), reset)
+        if key not in self._batch_invitations:
+            self._batch_invitations[key] = GuestInvitations(
+                meeting,
+                sender=self._sender,
+                stamp=utc_now(),
+                changes=changes,
+                answers_reset=reset,
+            )
+        return self._batch_invitations[key].message(
+            guest, answer_url=self.answer_url(token), files=await self._guest_files(meeting, token)
         )
-        return message
