@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vText, vUri
+from icalendar.parser import Contentlines
 
 from bot.meetings import Answer, Invitee, Meeting
 
@@ -89,11 +90,18 @@ def _attendee(invitee: Invitee, cancelled: bool) -> vCalAddress:
     )
 
 
-class GuestCalendars:
-    """One meeting's calendar built once (VTIMEZONE and all), serialized per guest.
+def _serialized(lines: Contentlines) -> bytes:
+    """Return content lines as icalendar writes them: folded, each ending in CRLF."""
+    data: bytes = lines.to_ical()  # type: ignore[no-untyped-call]  # unannotated in icalendar
+    return data
 
-    Each guest's copy carries only their own ATTENDEE line (guests never see each other's
-    addresses) and their own answer link as URL.
+
+class GuestCalendars:
+    """One meeting's calendar serialized once (VTIMEZONE and all), completed per guest.
+
+    Each guest's copy adds only their own lines, ATTENDEE (guests never see each other's
+    addresses) and their answer link as URL, as content lines icalendar writes, at the end
+    of the VEVENT (the order of properties carries no meaning in iCalendar).
     """
 
     def __init__(
@@ -106,7 +114,7 @@ class GuestCalendars:
         cancelled: bool = False,
     ) -> None:
         self._cancelled = cancelled
-        self._calendar = _calendar(
+        calendar = _calendar(
             method,
             meeting,
             None,
@@ -115,16 +123,19 @@ class GuestCalendars:
             url=None,
             cancelled=cancelled,
         )
-        [self._event] = self._calendar.walk("VEVENT")
+        [self._event] = calendar.walk("VEVENT")
+        lines = calendar.content_lines()
+        end = lines.index("END:VEVENT")
+        self._head = _serialized(Contentlines(lines[:end]))
+        self._tail = _serialized(Contentlines(lines[end:]))
 
     def to_ical(self, invitee: Invitee, url: str | None = None) -> bytes:
         """Return the calendar as this guest gets it."""
-        self._event.pop("URL", None)
-        self._event.pop("ATTENDEE", None)
+        own = Contentlines()
         if url:
-            self._event.add("url", url)
-        self._event.add("attendee", _attendee(invitee, self._cancelled))
-        return bytes(self._calendar.to_ical())
+            own.append(self._event.content_line("URL", vUri(url)))
+        own.append(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
+        return self._head + _serialized(own) + self._tail
 
 
 def request_calendar(

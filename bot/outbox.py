@@ -43,7 +43,7 @@ from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 100
+BATCH_SIZE = 250
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 600.0
 GIVE_UP_AFTER = timedelta(hours=48)
@@ -58,8 +58,8 @@ LEASE_MARGIN = timedelta(seconds=60)
 MAILS_IN_FLIGHT = 8
 # Delivered entries are marked sent together, but soon: a crash in between resends at most
 # these few (with the same Message-ID, so mail programs drop the copies).
-MARK_EVERY = 16
-MARK_WITHIN_SECONDS = 0.02
+MARK_EVERY = 25
+MARK_WITHIN_SECONDS = 0.05
 # Slack allows about one message a second in one conversation, with short bursts.
 CHANNEL_BURST = 5
 CHANNEL_WINDOW_SECONDS = 5.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -21,6 +22,27 @@ from bot.meetings import (
     parse_time_text,
     recipient_hash,
 )
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each put together once rather than for every header set.
+
+    `HeaderRegistry` builds a new class on every lookup, the biggest single cost of making
+    a message; parsing, folding and the refusal of CR/LF in values stay the library's own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._made:
+            self._made[key] = super().__getitem__(name)
+        return self._made[key]
+
+
+_POLICY = SMTP.clone(header_factory=_HeaderClasses())
 
 _templates = Environment(
     loader=PackageLoader("bot.mail", "templates"),
@@ -105,7 +127,7 @@ class _Envelope:
         self._meeting = meeting
         self._sender = sender
         self._kind = kind
-        shared = EmailMessage(policy=SMTP)
+        shared = EmailMessage(policy=_POLICY)
         shared["Subject"] = header_safe(subject)
         shared["From"] = sender.display_for(meeting)
         if meeting.organizer.email:
@@ -118,7 +140,7 @@ class _Envelope:
     def for_guest(self, guest: Invitee) -> EmailMessage:
         """Return a new message with the shared headers and this guest's own."""
         assert guest.email is not None
-        message = EmailMessage(policy=SMTP)
+        message = EmailMessage(policy=_POLICY)
         # Parsed header objects are taken as they are (email.policy): no parsing per guest.
         message["Subject"] = self._shared["Subject"]
         message["From"] = self._shared["From"]
@@ -137,7 +159,7 @@ def _envelope(
 
 
 def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) -> MIMEPart:
-    part = MIMEPart(policy=SMTP)
+    part = MIMEPart(policy=_POLICY)
     part.set_content(text, subtype=subtype, params=params or {})
     return part
 
@@ -146,7 +168,7 @@ def _file_part(data: bytes, mimetype: str, filename: str) -> MIMEPart:
     maintype, _, subtype = mimetype.partition("/")
     if not subtype:
         maintype, subtype = "application", "octet-stream"
-    part = MIMEPart(policy=SMTP)
+    part = MIMEPart(policy=_POLICY)
     part.set_content(data, maintype=maintype, subtype=subtype, filename=header_safe(filename))
     return part
 
@@ -183,7 +205,7 @@ def _fill(
     if not attachments:
         _multipart(message, "alternative", body)
         return message
-    alternative = MIMEPart(policy=SMTP)
+    alternative = MIMEPart(policy=_POLICY)
     _multipart(alternative, "alternative", body)
     _multipart(message, "mixed", [alternative, *attachments])
     return message

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import icalendar
 
-from bot.meetings import recipient_hash
+from bot.ical import GuestCalendars, request_calendar
+from bot.meetings import Answer, Invitee, Meeting, Organizer, recipient_hash
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
@@ -75,3 +78,61 @@ async def test_two_guests_of_one_meeting_get_their_own_personal_parts(
     status, page = await fetch("POST", links[IVY], {"answer": "declined", "comment": ""})
     assert status == 200 and "You declined." in page
     assert "Ivy Partner &lt;ivy@partner.example&gt;" in page and BOB not in page
+
+
+def guest(number: int, name: str, answer: Answer = Answer.NEEDS_ACTION) -> Invitee:
+    """Return an outside guest of the meeting below."""
+    return Invitee(
+        id=number,
+        kind="guest",
+        slack_user_id=None,
+        email=f"guest{number}@client.example",
+        name=name,
+        answer=answer,
+        comment="",
+        token_salt=f"salt{number}",
+    )
+
+
+GUESTS = (
+    guest(1, "Bob Client"),
+    guest(
+        2, 'Zoë "Q", Ünïcode; a name long enough to be folded over several lines', Answer.ACCEPTED
+    ),
+    guest(3, ""),
+)
+MEETING = Meeting(
+    id=7,
+    uid="a1b2c3@meetbot",
+    team_id="T1",
+    organizer=Organizer("U1", "Olga Organizer", "olga@acme.example", "Europe/Warsaw"),
+    title="Design review",
+    start=datetime(2026, 3, 28, 13, 0, tzinfo=UTC),
+    end=datetime(2026, 3, 30, 14, 0, tzinfo=UTC),
+    location="Room 4; https://meet.example/abc",
+    description="Walk through, line one.\nLine two, with a comma.",
+    notify_on_decision=True,
+    sequence=2,
+    version=3,
+    status="confirmed",
+    created_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+    attendees=GUESTS,
+)
+
+
+def test_a_calendar_built_once_for_many_guests_equals_each_one_built_alone() -> None:
+    stamp = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    calendars = GuestCalendars(
+        "REQUEST", MEETING, organizer_address="invites@meetbot.example", stamp=stamp
+    )
+
+    for invitee in GUESTS:
+        url = f"https://meetbot.example/rsvp/{'t' * 43}{invitee.id}"
+        shared = icalendar.Calendar.from_ical(calendars.to_ical(invitee, url=url))
+        alone = request_calendar(
+            MEETING, invitee, organizer_address="invites@meetbot.example", stamp=stamp, url=url
+        )
+        assert shared == icalendar.Calendar.from_ical(alone.to_ical())
+        [event] = shared.walk("VEVENT")
+        assert str(event["ATTENDEE"]) == f"mailto:{invitee.email}"
+        assert str(event["URL"]) == url
