@@ -59,7 +59,7 @@ import bot.mail.transport  # noqa: E402
 import bot.outbox  # noqa: E402
 from bot.app import Meetbot  # noqa: E402
 from bot.guests import MAX_GUESTS  # noqa: E402
-from bot.mail.messages import Files, Sender, invitation_message  # noqa: E402
+from bot.mail.messages import Files, GuestInvitations, Sender  # noqa: E402
 from storage.models import Event, utc_now  # noqa: E402
 from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
@@ -322,7 +322,7 @@ async def floor_connection_each(
 
 
 # ---------------------------------------------------------------------------
-# Building alone: what invitation_message costs with no I/O at all
+# Building alone: what GuestInvitations costs with no I/O at all
 # ---------------------------------------------------------------------------
 
 
@@ -334,7 +334,7 @@ class BuildCost:
 
 
 async def build_cost(app: Meetbot) -> BuildCost:
-    """Build (and serialize) the last meeting's invitations exactly as the outbox does."""
+    """Build (and serialize) the last meeting's invitations as the outbox does."""
     services = app.services
     assert services is not None
     async with app.sessions() as session:
@@ -347,12 +347,8 @@ async def build_cost(app: Meetbot) -> BuildCost:
         for guest in meeting.guests
     ]
     started = now()
-    built = [
-        invitation_message(
-            meeting, guest, sender=sender, answer_url=url, stamp=utc_now(), files=Files()
-        )
-        for guest, url in guests
-    ]
+    invitations = GuestInvitations(meeting, sender=sender, stamp=utc_now())
+    built = [invitations.message(guest, answer_url=url, files=Files()) for guest, url in guests]
     middle = now()
     for message in built:
         message.as_bytes()
@@ -592,7 +588,7 @@ def render(
         f"submission acked after {median([r.ack_seconds for r in rounds]) * 1000:.0f} ms "
         "(median); the rest is creation and the outbox.",
         f"building alone, no I/O: {build.build_seconds:.2f} s for {build.messages} "
-        f"invitation_message() calls ({build.build_seconds / build.messages * 1000:.2f} ms "
+        f"GuestInvitations.message() calls ({build.build_seconds / build.messages * 1000:.2f} ms "
         f"each), + {build.serialize_seconds:.2f} s as_bytes().",
         "",
         f"aim: within {AIM}x of the floor. vs one connection: {bot_s / one_s:.2f}x -> "
