@@ -158,7 +158,8 @@ class DeliveryMarks:
         self._sessions = sessions
         self._waiting: list[tuple[int, str]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writes: set[asyncio.Task[None]] = set()
+        # Kept until `flush`, which raises what any of them raised.
+        self._writes: list[asyncio.Task[None]] = []
 
     async def add(self, entry_id: int, state: str) -> None:
         """Note an entry's outcome; write the notes when enough have gathered."""
@@ -171,9 +172,7 @@ class DeliveryMarks:
 
     def _flush_in_background(self) -> None:
         self._timer = None
-        task = asyncio.create_task(self._write(self._take()))
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
+        self._writes.append(asyncio.create_task(self._write(self._take())))
 
     def _take(self) -> list[tuple[int, str]]:
         if self._timer is not None:
@@ -185,8 +184,8 @@ class DeliveryMarks:
     async def flush(self) -> None:
         """Write every outcome noted so far, and wait for writes already under way."""
         await self._write(self._take())
-        if self._writes:
-            await asyncio.gather(*self._writes)
+        writes, self._writes = self._writes, []
+        await asyncio.gather(*writes)
 
     async def _write(self, marks: list[tuple[int, str]]) -> None:
         if not marks:
@@ -346,7 +345,7 @@ class Outbox:
         self._batch_files.clear()
         marks = DeliveryMarks(self._sessions)
         in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
-        sending: set[asyncio.Task[None]] = set()
+        sending: list[asyncio.Task[None]] = []
         try:
             for index, entry in enumerate(batch.entries):
                 if utc_now() > batch.lease_until - LEASE_MARGIN:
@@ -367,12 +366,14 @@ class Outbox:
                     task = asyncio.create_task(
                         self._mail_one(entry.id, message, mail, marks, in_flight)
                     )
-                    sending.add(task)
-                    task.add_done_callback(sending.discard)
+                    sending.append(task)
         finally:
-            if sending:
-                await asyncio.gather(*sending, return_exceptions=True)
+            # Every send finishes and every outcome is written before anything is raised.
+            outcomes = await asyncio.gather(*sending, return_exceptions=True)
             await marks.flush()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # recording an outcome failed; the lease brings the entry back
 
     async def _deliver_or_build(
         self, entry: ClaimedEntry, meetings: dict[tuple[str, int], Meeting]
