@@ -433,16 +433,20 @@ def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
         ("read the form (request.post)", 0, web.BaseRequest, "post"),
         ("meetings.respond_as_guest (one transaction)", 0, services.meetings, "respond_as_guest"),
         (
-            "find the link (_attendee_by_token, + pool checkout)",
+            "find the link + its meeting (_attendee_by_token, + pool checkout)",
             1,
             bot.meetings,
             "_attendee_by_token",
         ),
-        ("load event + all attendees (_load_event)", 1, bot.meetings, "_load_event"),
-        ("record, queue redraws, build Meeting (_record)", 1, bot.meetings, "_record"),
+        ("record, queue redraws (_record_answer)", 1, bot.meetings, "_record_answer"),
         ("render the page (_answer_page)", 0, handlers.web, "_answer_page"),
-        ("outbox, alongside: claim entry (UPDATE, own transaction)", 0, outbox, "_claim"),
-        ("outbox, alongside: mark sent/superseded (UPDATE)", 0, outbox, "_mark"),
+        ("outbox, alongside: claim a batch (UPDATE ... RETURNING)", 0, outbox, "_claim_batch"),
+        (
+            "outbox, alongside: mark sent/superseded (batched UPDATE)",
+            0,
+            bot.outbox.DeliveryMarks,
+            "_write",
+        ),
         ("outbox, alongside: build blocks + Slack call (_send)", 0, outbox, "_send"),
     ]
 

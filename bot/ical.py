@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, vCalAddress, vText, vUri
+from icalendar.parser import Contentlines
 
 from bot.meetings import Answer, Invitee, Meeting
 
@@ -38,7 +39,7 @@ def _address(email: str, name: str, **params: str) -> vCalAddress:
 def _calendar(
     method: str,
     meeting: Meeting,
-    invitee: Invitee,
+    invitee: Invitee | None,
     *,
     organizer_address: str,
     stamp: datetime,
@@ -69,22 +70,72 @@ def _calendar(
     event.add("transp", "OPAQUE")
     # Replies go to the sending mailbox, which reaches Meetbot; CN shows the organizer.
     event.add("organizer", _address(organizer_address, meeting.organizer.name))
-    assert invitee.email is not None
-    event.add(
-        "attendee",
-        _address(
-            invitee.email,
-            invitee.name,
-            CUTYPE="INDIVIDUAL",
-            ROLE="REQ-PARTICIPANT",
-            PARTSTAT=PARTSTAT[invitee.answer],
-            RSVP="FALSE" if cancelled else "TRUE",
-        ),
-    )
+    if invitee is not None:
+        event.add("attendee", _attendee(invitee, cancelled))
     calendar.add_component(event)
     first = (meeting.start - timedelta(days=1)).date()
     calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
     return calendar
+
+
+def _attendee(invitee: Invitee, cancelled: bool) -> vCalAddress:
+    assert invitee.email is not None
+    return _address(
+        invitee.email,
+        invitee.name,
+        CUTYPE="INDIVIDUAL",
+        ROLE="REQ-PARTICIPANT",
+        PARTSTAT=PARTSTAT[invitee.answer],
+        RSVP="FALSE" if cancelled else "TRUE",
+    )
+
+
+def _serialized(lines: Contentlines) -> bytes:
+    """Return content lines as icalendar writes them: folded, each ending in CRLF."""
+    data: bytes = lines.to_ical()  # type: ignore[no-untyped-call]  # unannotated in icalendar
+    return data
+
+
+class GuestCalendars:
+    """One meeting's calendar serialized once (VTIMEZONE and all), completed per guest.
+
+    Each guest's copy adds only their own lines, ATTENDEE (guests never see each other's
+    addresses) and their answer link as URL, as content lines icalendar writes, at the end
+    of the VEVENT (the order of properties carries no meaning in iCalendar).
+    """
+
+    def __init__(
+        self,
+        method: str,
+        meeting: Meeting,
+        *,
+        organizer_address: str,
+        stamp: datetime,
+        cancelled: bool = False,
+    ) -> None:
+        self._cancelled = cancelled
+        calendar = _calendar(
+            method,
+            meeting,
+            None,
+            organizer_address=organizer_address,
+            stamp=stamp,
+            url=None,
+            cancelled=cancelled,
+        )
+        [self._event] = calendar.walk("VEVENT")
+        lines = calendar.content_lines()
+        end = lines.index("END:VEVENT")
+        self._head = _serialized(Contentlines(lines[:end]))
+        self._tail = _serialized(Contentlines(lines[end:]))
+
+    def to_ical(self, invitee: Invitee, url: str | None = None) -> bytes:
+        """Return the calendar as this guest gets it."""
+        own = Contentlines()
+        if url:
+            own.append(self._event.content_line("URL", vUri(url)))
+        own.append(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
+        return self._head + _serialized(own) + self._tail
 
 
 def request_calendar(

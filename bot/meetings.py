@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 
 from bot.drafts import FileRef, MeetingDraft, reminder_due
 from bot.guests import Guest
@@ -378,8 +378,12 @@ def parse_time_text(text: str) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(start), datetime.fromisoformat(end)
 
 
-def meeting_from_row(event: Event) -> Meeting:
-    """Return the read-only picture of a loaded event row, its attendees and files."""
+def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) -> Meeting:
+    """Return the read-only picture of a loaded event row, its attendees and files.
+
+    With `attendees`, only those are in the picture (one guest's view), and the event's
+    other attendees need not be loaded.
+    """
     return Meeting(
         id=event.id,
         uid=event.uid,
@@ -400,7 +404,9 @@ def meeting_from_row(event: Event) -> Meeting:
         version=event.version,
         status=event.status,
         created_at=event.created_at,
-        attendees=tuple(_invitee_from_row(a) for a in event.attendees),
+        attendees=tuple(
+            _invitee_from_row(a) for a in (event.attendees if attendees is None else attendees)
+        ),
         files=tuple(
             AttachedFile(f.id, f.name, f.mimetype, f.size, f.public_key) for f in event.files
         ),
@@ -785,28 +791,32 @@ class Meetings:
         return decision
 
     async def respond_as_guest(self, token: str, answer: Answer, comment: str) -> Decision:
-        """Record a guest's answer from their link."""
+        """Record a guest's answer from their link.
+
+        Only the guest's own row and the meeting's are read: the decision's meeting shows
+        this guest alone among the attendees, as their page does.
+        """
         async with self._sessions.begin() as session:
-            attendee = await _attendee_by_token(session, token)
-            event = await _load_event(
-                session, attendee.event.team_id, attendee.event_id, for_update=True
-            )
+            # Locked: the same answer sent twice at once is one decision, not two.
+            attendee = await _attendee_by_token(session, token, for_update=True)
+            event = attendee.event
             if event.status == "cancelled":
                 raise MeetingCancelled(event.id)
             if attendee.removed_at is not None:
                 raise NotInvited(attendee.email)
-            decision = _record(session, event, attendee, answer, comment.strip()[:1000])
+            changed = _record_answer(session, event, attendee, answer, comment.strip()[:1000])
+            meeting = meeting_from_row(event, attendees=[attendee])
+            decision = Decision(meeting=meeting, invitee=meeting.attendees[0], changed=changed)
         if decision.changed:
             self._on_deliveries()
         return decision
 
     async def guest_link(self, token: str) -> tuple[Meeting, Invitee]:
-        """Return the meeting and the guest a link belongs to, without changing anything."""
+        """Return the meeting (showing only this guest) and the guest a link belongs to."""
         async with self._sessions() as session:
             attendee = await _attendee_by_token(session, token)
-            event = await _load_event(session, attendee.event.team_id, attendee.event_id)
-            meeting = meeting_from_row(event)
-            return meeting, meeting.invitee(attendee.id)
+            meeting = meeting_from_row(attendee.event, attendees=[attendee])
+            return meeting, meeting.attendees[0]
 
     async def guest_file(self, token: str, public_key: str) -> tuple[AttachedFile, bytes]:
         """Return a file of the meeting a guest link belongs to."""
@@ -1218,12 +1228,19 @@ async def _bounced_attendees(session: AsyncSession, bounce: Bounce) -> list[Atte
     return list(found.values())
 
 
-async def _attendee_by_token(session: AsyncSession, token: str) -> Attendee:
-    attendee = await session.scalar(
+async def _attendee_by_token(
+    session: AsyncSession, token: str, *, for_update: bool = False
+) -> Attendee:
+    """Return the attendee a link belongs to, with their meeting and its files (no one else)."""
+    query = (
         select(Attendee)
         .where(Attendee.token_hash == hash_token(token))
-        .options(selectinload(Attendee.event))
+        .options(joinedload(Attendee.event).selectinload(Event.files))
     )
+    if for_update:
+        # Only the guest's own row is locked; once it is ours, read what was committed before.
+        query = query.with_for_update(of=Attendee).execution_options(populate_existing=True)
+    attendee = await session.scalar(query)
     if attendee is None:
         raise UnknownLink
     return attendee
@@ -1238,6 +1255,21 @@ def _record(
     *,
     stale: bool = False,
 ) -> Decision:
+    changed = _record_answer(session, event, attendee, answer, comment, stale=stale)
+    meeting = meeting_from_row(event)
+    return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
+
+
+def _record_answer(
+    session: AsyncSession,
+    event: Event,
+    attendee: Attendee,
+    answer: Answer,
+    comment: str,
+    *,
+    stale: bool = False,
+) -> bool:
+    """Store an answer and queue what it causes; tell whether it changed anything."""
     changed = attendee.response != answer.value or attendee.comment != comment
     if stale:
         # The organizer must know the answer was to the old time, notify or not.
@@ -1252,8 +1284,9 @@ def _record(
         attendee.response = answer.value
         attendee.comment = comment
         attendee.responded_at = utc_now()
-        _sync_busy(event)
         if attendee.kind == "member":
+            # Only members are kept busy by a meeting: a guest's answer changes no one's.
+            _sync_busy(event)
             _enqueue(session, event, Delivery.MEMBER_INVITATION, attendee)
             _enqueue_home_refresh(session, event, [attendee.slack_user_id or ""])
         _enqueue(session, event, Delivery.ORGANIZER_SUMMARY)
@@ -1266,8 +1299,7 @@ def _record(
                 attendee,
                 {"answer": answer.value, "comment": comment},
             )
-    meeting = meeting_from_row(event)
-    return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
+    return changed
 
 
 def _enqueue_invitation(session: AsyncSession, event: Event, attendee: Attendee) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
@@ -19,15 +22,24 @@ from bot.home import HomeTab
 from bot.i18n import N_, Language
 from bot.mail.messages import (
     Files,
+    GuestInvitations,
     Sender,
     cancellation_message,
     declinecounter_message,
-    invitation_message,
     reminder_message,
 )
-from bot.mail.transport import Mailer
+from bot.mail.transport import Mailer, MailSession
 from bot.mailboxes import Mailboxes
-from bot.meetings import Answer, Delivery, Invitee, Meeting, Meetings, changes_from_payload
+from bot.meetings import (
+    Answer,
+    AttachedFile,
+    Change,
+    Delivery,
+    Invitee,
+    Meeting,
+    Meetings,
+    changes_from_payload,
+)
 from bot.metrics import Metrics
 from bot.people import People
 from bot.slack_clients import SlackClients, WorkspaceNotInstalled
@@ -35,13 +47,23 @@ from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
+BATCH_SIZE = 250
 FIRST_RETRY_SECONDS = 5.0
 MAX_RETRY_SECONDS = 600.0
 GIVE_UP_AFTER = timedelta(hours=48)
 # A claimed entry is hidden from other processes this long; if the claimer dies mid-send, it
 # comes back after that (the stable Message-ID lets mail programs drop a second copy).
 LEASE = timedelta(minutes=2)
+# No claimed entry is begun this close to its lease's end (more than an SMTP exchange may
+# take); the rest of the batch is handed back for the next round.
+LEASE_MARGIN = timedelta(seconds=60)
+# Messages handed to the mail session before the earliest is done: the next is built while
+# the server works on the last ones.
+MAILS_IN_FLIGHT = 8
+# Delivered entries are marked sent together, but soon: a crash in between resends at most
+# these few (with the same Message-ID, so mail programs drop the copies).
+MARK_EVERY = 25
+MARK_WITHIN_SECONDS = 0.05
 # Slack allows about one message a second in one conversation, with short bursts.
 CHANNEL_BURST = 5
 CHANNEL_WINDOW_SECONDS = 5.0
@@ -113,18 +135,91 @@ def is_permanent(error: Exception) -> bool:
     return False
 
 
-async def _newer_redraw_pending(session: AsyncSession, redraw_key: str, entry_id: int) -> bool:
-    """Tell whether a later pending entry will redraw the same thing from fresher state."""
-    newer = await session.scalar(
-        select(OutboxEntry.id)
-        .where(
-            OutboxEntry.redraw_key == redraw_key,
-            OutboxEntry.state == "pending",
-            OutboxEntry.id > entry_id,
-        )
-        .limit(1)
-    )
-    return newer is not None
+@dataclass(frozen=True)
+class ClaimedEntry:
+    """An outbox entry this process has leased, with what delivering it needs."""
+
+    id: int
+    team_id: str
+    kind: str
+    event_id: int | None
+    attendee_id: int | None
+    payload: dict[str, Any]
+    redraw_key: str | None
+
+
+@dataclass
+class ClaimedBatch:
+    """Due entries leased together, and which of them a newer pending redraw makes moot."""
+
+    entries: list[ClaimedEntry]
+    lease_until: datetime
+    superseded: set[int] = field(default_factory=set)
+
+
+class DeliveryMarks:
+    """Entries delivered and not yet recorded so, written together within a few ms."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[int, str]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        # Kept until `flush`, which raises what any of them raised.
+        self._writes: list[asyncio.Task[None]] = []
+
+    async def add(self, entry_id: int, state: str) -> None:
+        """Note an entry's outcome; write the notes when enough have gathered."""
+        self._waiting.append((entry_id, state))
+        if len(self._waiting) >= MARK_EVERY:
+            await self.flush()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(MARK_WITHIN_SECONDS, self._flush_in_background)
+
+    def _flush_in_background(self) -> None:
+        self._timer = None
+        self._writes.append(asyncio.create_task(self._write(self._take())))
+
+    def _take(self) -> list[tuple[int, str]]:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiting, self._waiting = self._waiting, []
+        return waiting
+
+    async def flush(self) -> None:
+        """Write every outcome noted so far, and wait for writes already under way."""
+        await self._write(self._take())
+        writes, self._writes = self._writes, []
+        await asyncio.gather(*writes)
+
+    async def _write(self, marks: list[tuple[int, str]]) -> None:
+        if not marks:
+            return
+        by_state: dict[str, list[int]] = collections.defaultdict(list)
+        for entry_id, state in marks:
+            by_state[state].append(entry_id)
+        async with self._sessions.begin() as session:
+            for state, ids in by_state.items():
+                await session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids))
+                    .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+                )
+
+
+class MailSessions:
+    """One drain's open mail sessions, one per mail server, opened when first needed."""
+
+    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
+        self._stack = stack
+        self._open: dict[int, MailSession] = {}
+
+    async def of(self, mailer: Mailer) -> MailSession:
+        """Return the session sending through a mailer, opening it the first time."""
+        if id(mailer) not in self._open:
+            self._open[id(mailer)] = await self._stack.enter_async_context(mailer.session())
+        return self._open[id(mailer)]
 
 
 class Outbox:
@@ -152,6 +247,8 @@ class Outbox:
         self._base_url = base_url
         self._attachment_limit = attachment_limit
         self._lease = lease
+        # A short lease (set for tests of crashes) keeps half of itself for the sending.
+        self._lease_margin = min(LEASE_MARGIN, lease / 2)
         self._home = home
         self._metrics = metrics
         self._people = people
@@ -160,6 +257,11 @@ class Outbox:
         self._stopping = False
         self._busy = asyncio.Lock()
         self._recent_posts: dict[str, collections.deque[float]] = {}
+        # What one batch's guest e-mails share, built once (drains never overlap: `_busy`).
+        self._batch_invitations: dict[
+            tuple[int, int, tuple[Change, ...], bool], GuestInvitations
+        ] = {}
+        self._batch_files: dict[int, list[tuple[AttachedFile, bytes]]] = {}
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         """Tell the outbox how to get itself run soon (the scheduler supplies this)."""
@@ -182,91 +284,177 @@ class Outbox:
     async def drain(self) -> int:
         """Deliver due entries until none are left; return how many were handled."""
         handled = 0
-        async with self._busy:
-            while True:
+        async with self._busy, contextlib.AsyncExitStack() as open_sessions:
+            mail = MailSessions(open_sessions)
+            while not self._stopping:
                 self._more = False
-                batch = await self._due_entries()
-                # One meeting picture per batch: a thousand invitations need not load it 1000 times.
-                meetings: dict[tuple[str, int], Meeting] = {}
-                for entry_id in batch:
-                    if self._stopping:
-                        return handled  # the rest stays owed in the database for the next start
-                    await self._deliver_one(entry_id, meetings)
-                    handled += 1
-                if not batch and not self._more:
-                    return handled
+                batch = await self._claim_batch()
+                await self._deliver_batch(batch, mail)
+                handled += len(batch.entries)
+                if not batch.entries and not self._more:
+                    break
+        return handled  # when stopping, what is left stays owed for the next start
 
-    async def _due_entries(self) -> list[int]:
-        async with self._sessions() as session:
-            rows = await session.scalars(
-                select(OutboxEntry.id)
-                .where(OutboxEntry.state == "pending", OutboxEntry.available_at <= utc_now())
-                .order_by(OutboxEntry.id)
-                .limit(BATCH_SIZE)
-            )
-            return list(rows)
-
-    async def _claim(self, entry_id: int) -> bool:
-        """Take an entry for this process alone, so several processes never send it twice."""
+    async def _claim_batch(self) -> ClaimedBatch:
+        """Lease the next due entries in one statement, so no other process sends them too."""
         now = utc_now()
+        lease_until = now + self._lease
+        due = (
+            select(OutboxEntry.id)
+            .where(OutboxEntry.state == "pending", OutboxEntry.available_at <= now)
+            .order_by(OutboxEntry.id)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True)
+        )
         async with self._sessions.begin() as session:
-            claimed = await session.execute(
+            rows = await session.execute(
                 update(OutboxEntry)
                 .where(
-                    OutboxEntry.id == entry_id,
+                    OutboxEntry.id.in_(due),
                     OutboxEntry.state == "pending",
                     OutboxEntry.available_at <= now,
                 )
-                .values(available_at=now + self._lease)
-            )
-            return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
-
-    async def _deliver_one(self, entry_id: int, meetings: dict[tuple[str, int], Meeting]) -> None:
-        if not await self._claim(entry_id):
-            return  # another process has it
-        async with self._sessions() as session:
-            entry = await session.get(OutboxEntry, entry_id)
-            if entry is None or entry.state != "pending":
-                return
-            kind, event_id, attendee_id, payload = (
-                entry.kind,
-                entry.event_id,
-                entry.attendee_id,
-                dict(entry.payload),
-            )
-            team_id = entry.team_id
-            superseded = entry.redraw_key is not None and await _newer_redraw_pending(
-                session, entry.redraw_key, entry_id
-            )
-        if superseded:
-            await self._mark(entry_id, "superseded")
-            return
-        try:
-            if kind == Delivery.FEED_FAILURE:
-                user_id = str(payload["user_id"])
-                message = blocks.feed_failure_notice(
-                    str(payload.get("reason", "")), language=await self._language(team_id, user_id)
+                .values(available_at=lease_until)
+                .returning(
+                    OutboxEntry.id,
+                    OutboxEntry.team_id,
+                    OutboxEntry.kind,
+                    OutboxEntry.event_id,
+                    OutboxEntry.attendee_id,
+                    OutboxEntry.payload,
+                    OutboxEntry.redraw_key,
                 )
-                await self._post_dm(team_id, user_id, message)
-                await self._mark(entry_id, "sent")
-                return
-            assert event_id is not None
-            if (team_id, event_id) not in meetings:
-                meetings[team_id, event_id] = await self._meetings.get(team_id, event_id)
-            meeting = meetings[team_id, event_id]
-            await self._send(Delivery(kind), meeting, attendee_id, payload)
-        except Exception as error:
-            await self._record_failure(entry_id, error)
-            return
-        await self._mark(entry_id, "sent")
+                .execution_options(synchronize_session=False)
+            )
+            entries = sorted(
+                (
+                    ClaimedEntry(
+                        row.id,
+                        row.team_id,
+                        row.kind,
+                        row.event_id,
+                        row.attendee_id,
+                        dict(row.payload or {}),
+                        row.redraw_key,
+                    )
+                    for row in rows
+                ),
+                key=lambda entry: entry.id,
+            )
+            batch = ClaimedBatch(entries, lease_until)
+            keys = {entry.redraw_key for entry in entries if entry.redraw_key is not None}
+            if keys:
+                # Only the newest pending redraw of a thing needs sending: it reads fresh state.
+                newest_rows = await session.execute(
+                    select(OutboxEntry.redraw_key, func.max(OutboxEntry.id))
+                    .where(OutboxEntry.redraw_key.in_(keys), OutboxEntry.state == "pending")
+                    .group_by(OutboxEntry.redraw_key)
+                )
+                newest = {str(key): int(last) for key, last in newest_rows}
+                batch.superseded = {
+                    entry.id
+                    for entry in entries
+                    if entry.redraw_key is not None and newest.get(entry.redraw_key, 0) > entry.id
+                }
+            return batch
 
-    async def _mark(self, entry_id: int, state: str) -> None:
+    async def _release(self, entries: list[ClaimedEntry], lease_until: datetime) -> None:
+        """Hand leased entries back at once, while the lease is still this process's own."""
         async with self._sessions.begin() as session:
             await session.execute(
                 update(OutboxEntry)
-                .where(OutboxEntry.id == entry_id)
-                .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+                .where(
+                    OutboxEntry.id.in_([entry.id for entry in entries]),
+                    OutboxEntry.state == "pending",
+                    OutboxEntry.available_at == lease_until,
+                )
+                .values(available_at=utc_now())
             )
+
+    async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSessions) -> None:
+        # One meeting picture per batch: a thousand invitations need not load it 1000 times.
+        meetings: dict[tuple[str, int], Meeting] = {}
+        self._batch_invitations.clear()
+        self._batch_files.clear()
+        marks = DeliveryMarks(self._sessions)
+        in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
+        sending: list[asyncio.Task[None]] = []
+        try:
+            for index, entry in enumerate(batch.entries):
+                # Near the lease's end, or shutting down: what is not begun goes back at once.
+                if self._stopping or utc_now() > batch.lease_until - self._lease_margin:
+                    await self._release(batch.entries[index:], batch.lease_until)
+                    break
+                if entry.id in batch.superseded:
+                    await marks.add(entry.id, "superseded")
+                    continue
+                try:
+                    message = await self._deliver_or_build(entry, meetings)
+                    if message is not None:
+                        assert entry.event_id is not None
+                        sender, mailer = self._mail_route(meetings[entry.team_id, entry.event_id])
+                        session = await mail.of(mailer)
+                except Exception as error:
+                    await self._record_failure(entry.id, error)
+                    continue
+                if message is None:
+                    await marks.add(entry.id, "sent")
+                else:
+                    await in_flight.acquire()
+                    if self._stopping:
+                        # Built while waiting for a free place, but not begun: it stays owed.
+                        in_flight.release()
+                        await self._release(batch.entries[index:], batch.lease_until)
+                        break
+                    task = asyncio.create_task(
+                        self._mail_one(entry.id, message, session, sender, marks, in_flight)
+                    )
+                    sending.append(task)
+        finally:
+            # Every send finishes and every outcome is written before anything is raised.
+            outcomes = await asyncio.gather(*sending, return_exceptions=True)
+            await marks.flush()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # recording an outcome failed; the lease brings the entry back
+
+    async def _deliver_or_build(
+        self, entry: ClaimedEntry, meetings: dict[tuple[str, int], Meeting]
+    ) -> EmailMessage | None:
+        """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
+        if entry.kind == Delivery.FEED_FAILURE:
+            user_id = str(entry.payload["user_id"])
+            message = blocks.feed_failure_notice(
+                str(entry.payload.get("reason", "")),
+                language=await self._language(entry.team_id, user_id),
+            )
+            await self._post_dm(entry.team_id, user_id, message)
+            return None
+        assert entry.event_id is not None
+        key = (entry.team_id, entry.event_id)
+        if key not in meetings:
+            meetings[key] = await self._meetings.get(*key)
+        return await self._send(
+            Delivery(entry.kind), meetings[key], entry.attendee_id, entry.payload
+        )
+
+    async def _mail_one(
+        self,
+        entry_id: int,
+        message: EmailMessage,
+        mail: MailSession,
+        sender: Sender,
+        marks: DeliveryMarks,
+        in_flight: asyncio.Semaphore,
+    ) -> None:
+        try:
+            await mail.send(message, envelope_from=sender.address)
+        except Exception as error:
+            await self._record_failure(entry_id, error)
+        else:
+            await marks.add(entry_id, "sent")
+        finally:
+            in_flight.release()
 
     async def pending_count(self) -> int:
         """Return how many deliveries are still owed."""
@@ -314,7 +502,8 @@ class Outbox:
 
     async def _send(
         self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, Any]
-    ) -> None:
+    ) -> EmailMessage | None:
+        """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
         invitee = meeting.invitee(attendee_id) if attendee_id is not None else None
         if kind is Delivery.ORGANIZER_SUMMARY:
             await self._refresh_summary(meeting)
@@ -364,35 +553,33 @@ class Outbox:
             await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
-            sender, mailer = self._mail_route(meeting)
-            mail = declinecounter_message(
+            sender, _ = self._mail_route(meeting)
+            return declinecounter_message(
                 meeting, invitee, proposal, sender=sender, stamp=utc_now()
             )
-            await mailer.send(mail, envelope_from=sender.address)
         elif kind is Delivery.GUEST_INVITATION:
             if int(payload.get("sequence", meeting.sequence)) < meeting.sequence:
-                return  # the meeting changed again; a newer message to this guest is queued
-            await self._send_guest_invitation(meeting, invitee, payload)
+                return None  # the meeting changed again; a newer message to this guest is queued
+            return await self._guest_invitation(meeting, invitee, payload)
         elif kind is Delivery.GUEST_CANCELLATION:
-            sender, mailer = self._mail_route(meeting)
-            mail = cancellation_message(
+            sender, _ = self._mail_route(meeting)
+            return cancellation_message(
                 meeting,
                 invitee,
                 sender=sender,
                 stamp=utc_now(),
                 removed=payload.get("reason") == "removed",
             )
-            await mailer.send(mail, envelope_from=sender.address)
         elif kind is Delivery.GUEST_REMINDER:
-            sender, mailer = self._mail_route(meeting)
-            mail = reminder_message(
+            sender, _ = self._mail_route(meeting)
+            return reminder_message(
                 meeting,
                 invitee,
                 sender=sender,
                 answer_url=self.answer_url(self._meetings.link_token(invitee)),
                 stamp=utc_now(),
             )
-            await mailer.send(mail, envelope_from=sender.address)
+        return None
 
     def _mail_route(self, meeting: Meeting) -> tuple[Sender, Mailer]:
         """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
@@ -505,22 +692,29 @@ class Outbox:
         links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]
         if not meeting.files or sum(f.size for f in meeting.files) > self._attachment_limit:
             return Files(linked=links)
-        attached = [await self._meetings.file_content(meeting, f.public_key) for f in meeting.files]
-        return Files(attached=attached, linked=links)
+        if meeting.id not in self._batch_files:
+            self._batch_files[meeting.id] = [
+                await self._meetings.file_content(meeting, f.public_key) for f in meeting.files
+            ]
+        return Files(attached=self._batch_files[meeting.id], linked=links)
 
-    async def _send_guest_invitation(
+    async def _guest_invitation(
         self, meeting: Meeting, guest: Invitee, payload: dict[str, Any]
-    ) -> None:
+    ) -> EmailMessage:
         token = self._meetings.link_token(guest)
-        sender, mailer = self._mail_route(meeting)
-        message = invitation_message(
-            meeting,
-            guest,
-            sender=sender,
-            answer_url=self.answer_url(token),
-            stamp=utc_now(),
-            changes=changes_from_payload(payload),
-            answers_reset=bool(payload.get("reset")),
-            files=await self._guest_files(meeting, token),
+        changes = changes_from_payload(payload)
+        reset = bool(payload.get("reset"))
+        # Guests of one change share everything but their own parts: build that once a batch.
+        key = (meeting.id, meeting.sequence, tuple(changes), reset)
+        if key not in self._batch_invitations:
+            sender, _ = self._mail_route(meeting)
+            self._batch_invitations[key] = GuestInvitations(
+                meeting,
+                sender=sender,
+                stamp=utc_now(),
+                changes=changes,
+                answers_reset=reset,
+            )
+        return self._batch_invitations[key].message(
+            guest, answer_url=self.answer_url(token), files=await self._guest_files(meeting, token)
         )
-        await mailer.send(message, envelope_from=sender.address)

@@ -7,6 +7,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+from bot.outbox import MAILS_IN_FLIGHT, MARK_EVERY
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
@@ -56,9 +57,11 @@ async def test_a_kill_mid_send_leaves_each_guest_one_invitation(
 
     received_before = {r for mail in mailbox.received for r in mail.recipients}
     owed = await owed_messages(database_url, "guest_invitation")
-    # In flight at the kill: the server has the message, the database still owes it.
+    # In flight at the kill: the server has the message, the database still owes it. The
+    # outbox sends a few at once and records deliveries together within milliseconds, so
+    # that is at most those few.
     in_flight = {row.email for row in owed if row.state == "pending"} & received_before
-    assert len(in_flight) == 1, (in_flight, owed)
+    assert 1 <= len(in_flight) <= MAILS_IN_FLIGHT + MARK_EVERY, (in_flight, owed)
     assert 4 < len(received_before) < len(GUESTS)
 
     mailbox.answer_all()
@@ -91,7 +94,6 @@ async def test_sigterm_finishes_the_send_in_flight_and_takes_no_new_one(
         sender = SlackSender(first.url, SIGNING_SECRET, slack, TEAM_ID)
         await send_invitations(sender, slack, ORGANIZER, guests="\n".join(GUESTS))
         await mailbox.wait_until_held()
-        in_flight = mailbox.received[-1].recipients
         first.process.send_signal(signal.SIGTERM)
         await wait_until(lambda: logged(first, "stopping"), timeout=10)
         # The server answers only now: the process must still be there to hear it.
@@ -104,10 +106,13 @@ async def test_sigterm_finishes_the_send_in_flight_and_takes_no_new_one(
     assert "Traceback" not in first.log()
     owed = await owed_messages(database_url, "guest_invitation")
     states = {row.email: row.state for row in owed}
-    assert [states[guest] for guest in in_flight] == ["sent"]
+    delivered = [r for mail in mailbox.received for r in mail.recipients]
+    # What the server had when the signal came was finished and recorded, so it is never
+    # sent again; what had been handed to the mail session still went, nothing more.
+    assert [states[guest] for guest in delivered] == ["sent"] * len(delivered)
+    assert 2 < len(delivered) <= 2 + MAILS_IN_FLIGHT
     # Stopping means no new sends: the rest waits in the database for the next start.
-    assert len(mailbox.received) == 3
-    assert sorted(states.values()).count("pending") == len(GUESTS) - 3
+    assert sorted(states.values()).count("pending") == len(GUESTS) - len(delivered) > 0
 
     second = await start_meetbot(env, tmp_path, port, "second")
     try:

@@ -66,3 +66,22 @@ async def test_an_address_the_server_refuses_is_given_up_while_others_arrive(
             break
         await asyncio.sleep(0.05)
     assert states == ["failed", "sent"]
+
+
+async def test_every_guest_of_a_large_meeting_gets_one_invitation(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+) -> None:
+    guests = [f"guest{n}@client{n % 3}.example" for n in range(120)]
+
+    await send_invitations(sender, slack, ORGANIZER, guests="\n".join(guests))
+
+    await mailbox.wait_for(len(guests), timeout=60)
+    for _ in range(100):
+        deliveries = await guest_deliveries(meetbot)
+        if all(row.state == "sent" for row in deliveries):
+            break
+        await asyncio.sleep(0.05)
+    assert sorted(r for m in mailbox.received for r in m.recipients) == sorted(guests)
+    assert len({m.message["Message-ID"] for m in mailbox.received}) == len(guests)
+    assert len(deliveries) == len(guests)
+    assert all(row.state == "sent" and row.attempts == 1 for row in deliveries)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from email.message import EmailMessage
+from email.headerregistry import BaseHeader, HeaderRegistry
+from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 from functools import cache
 
-from icalendar import Calendar
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, translator
-from bot.ical import cancel_calendar, declinecounter_calendar, meeting_zone, request_calendar
+from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
 from bot.meetings import (
     AttachedFile,
     Change,
@@ -23,6 +24,27 @@ from bot.meetings import (
     parse_time_text,
     recipient_hash,
 )
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each put together once rather than for every header set.
+
+    `HeaderRegistry` builds a new class on every lookup, the biggest single cost of making
+    a message; parsing, folding and the refusal of CR/LF in values stay the library's own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if key not in self._made:
+            self._made[key] = super().__getitem__(name)
+        return self._made[key]
+
+
+_POLICY = SMTP.clone(header_factory=_HeaderClasses())
 
 
 @cache
@@ -101,53 +123,98 @@ def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str) -> s
     return f"<{event}.{meeting.sequence}.{kind}.{recipient}@{domain}>"
 
 
+class _Envelope:
+    """The headers one meeting's e-mails of one kind share, parsed once for every guest."""
+
+    def __init__(
+        self, meeting: Meeting, sender: Sender, subject: str, stamp: datetime, kind: str
+    ) -> None:
+        self._meeting = meeting
+        self._sender = sender
+        self._kind = kind
+        shared = EmailMessage(policy=_POLICY)
+        shared["Subject"] = header_safe(subject)
+        shared["From"] = sender.display_for(meeting)
+        if meeting.organizer.email:
+            shared["Reply-To"] = formataddr(
+                (header_safe(meeting.organizer.name), meeting.organizer.email)
+            )
+        shared["Date"] = format_datetime(stamp)
+        self._shared = shared
+
+    def for_guest(self, guest: Invitee) -> EmailMessage:
+        """Return a new message with the shared headers and this guest's own."""
+        assert guest.email is not None
+        message = EmailMessage(policy=_POLICY)
+        # Parsed header objects are taken as they are (email.policy): no parsing per guest.
+        message["Subject"] = self._shared["Subject"]
+        message["From"] = self._shared["From"]
+        message["To"] = formataddr((header_safe(guest.name), guest.email))
+        if "Reply-To" in self._shared:
+            message["Reply-To"] = self._shared["Reply-To"]
+        message["Date"] = self._shared["Date"]
+        message["Message-ID"] = message_id(self._meeting, guest, self._sender, self._kind)
+        return message
+
+
 def _envelope(
     meeting: Meeting, guest: Invitee, sender: Sender, subject: str, stamp: datetime, kind: str
 ) -> EmailMessage:
-    assert guest.email is not None
-    message = EmailMessage(policy=SMTP)
-    message["Subject"] = header_safe(subject)
-    message["From"] = sender.display_for(meeting)
-    message["To"] = formataddr((header_safe(guest.name), guest.email))
-    if meeting.organizer.email:
-        message["Reply-To"] = formataddr(
-            (header_safe(meeting.organizer.name), meeting.organizer.email)
-        )
-    message["Date"] = format_datetime(stamp)
-    message["Message-ID"] = message_id(meeting, guest, sender, kind)
-    return message
+    return _Envelope(meeting, sender, subject, stamp, kind).for_guest(guest)
+
+
+def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) -> MIMEPart:
+    part = MIMEPart(policy=_POLICY)
+    part.set_content(text, subtype=subtype, params=params or {})
+    return part
+
+
+def _file_part(data: bytes, mimetype: str, filename: str) -> MIMEPart:
+    maintype, _, subtype = mimetype.partition("/")
+    if not subtype:
+        maintype, subtype = "application", "octet-stream"
+    part = MIMEPart(policy=_POLICY)
+    part.set_content(data, maintype=maintype, subtype=subtype, filename=header_safe(filename))
+    return part
+
+
+def _multipart(container: MIMEPart, subtype: str, parts: Sequence[MIMEPart]) -> None:
+    if subtype == "mixed":
+        container.make_mixed()
+    else:
+        container.make_alternative()
+    for part in parts:
+        container.attach(part)
 
 
 def _fill(
     message: EmailMessage,
     template: str,
     context: dict[str, object],
-    calendar: Calendar | None,
+    calendar: bytes | None,
     method: str,
-    files: Files,
     language: Language,
+    file_parts: Sequence[MIMEPart] = (),
 ) -> EmailMessage:
+    # The tree is put together from finished parts: the structure add_alternative() and
+    # add_attachment() produce, without their moving headers from part to part each time.
     templates = _templates(language)
-    message.set_content(templates.get_template(f"{template}.txt").render(context))
-    message.add_alternative(
-        templates.get_template(f"{template}.html").render(context), subtype="html"
-    )
+    body = [
+        _text_part(templates.get_template(f"{template}.txt").render(context), "plain"),
+        _text_part(templates.get_template(f"{template}.html").render(context), "html"),
+    ]
+    attachments = list(file_parts)
     if calendar is not None:
-        data = calendar.to_ical()
-        message.add_alternative(data.decode(), subtype="calendar", params={"method": method})
-        message.add_attachment(
-            data,
-            maintype="application",
-            subtype="ics",
-            filename={"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(method, "reply.ics"),
-        )
-    for attached, content in files.attached:
-        maintype, _, subtype = attached.mimetype.partition("/")
-        if not subtype:
-            maintype, subtype = "application", "octet-stream"
-        message.add_attachment(
-            content, maintype=maintype, subtype=subtype, filename=header_safe(attached.name)
-        )
+        body.append(_text_part(calendar.decode(), "calendar", {"method": method}))
+        filename = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(method, "reply.ics")
+        attachments.insert(0, _file_part(calendar, "application/ics", filename))
+    message["MIME-Version"] = "1.0"
+    if not attachments:
+        _multipart(message, "alternative", body)
+        return message
+    alternative = MIMEPart(policy=_POLICY)
+    _multipart(alternative, "alternative", body)
+    _multipart(message, "mixed", [alternative, *attachments])
     return message
 
 
@@ -156,10 +223,86 @@ def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, obj
         "meeting": meeting,
         "guest": guest,
         "when": describe_when(meeting),
-        "lang": meeting.language.value,
         "description_lines": meeting.description.splitlines(),
+        "lang": meeting.language.value,
         **extra,
     }
+
+
+class GuestInvitations:
+    """One meeting's invitation (or update) e-mails, with what every guest shares built once.
+
+    The headers, the calendar with its VTIMEZONE and the attached files are made for the
+    first guest and reused; each message still gets its guest's own To, Message-ID, answer
+    link and ATTENDEE line.
+    """
+
+    def __init__(
+        self,
+        meeting: Meeting,
+        *,
+        sender: Sender,
+        stamp: datetime,
+        changes: list[Change] | None = None,
+        answers_reset: bool = False,
+    ) -> None:
+        zone = meeting_zone(meeting)
+        language = meeting.language
+        t = translator(language)
+        updated = bool(changes)
+        if updated:
+            subject = t.gettext("Updated invitation: {title} @ {when}")
+        else:
+            subject = t.gettext("Invitation: {title} @ {when}")
+        self._meeting = meeting
+        self._envelope = _Envelope(
+            meeting,
+            sender,
+            subject.format(title=meeting.title, when=describe_when(meeting)),
+            stamp,
+            "request",
+        )
+        self._context: dict[str, object] = {
+            "meeting": meeting,
+            "when": describe_when(meeting),
+            "description_lines": meeting.description.splitlines(),
+            "lang": language.value,
+            "updated": updated,
+            "changes": [describe_change(c, zone, language) for c in changes or []],
+            "answers_reset": answers_reset,
+        }
+        self._calendars = GuestCalendars(
+            "REQUEST", meeting, organizer_address=sender.address, stamp=stamp
+        )
+        self._file_parts: dict[int, MIMEPart] = {}
+
+    def message(
+        self, guest: Invitee, *, answer_url: str, files: Files | None = None
+    ) -> EmailMessage:
+        """Return the e-mail for one guest."""
+        files = files or Files()
+        context = {
+            **self._context,
+            "guest": guest,
+            "answer_url": answer_url,
+            "linked_files": files.linked,
+        }
+        parts = []
+        for attached, content in files.attached:
+            if attached.id not in self._file_parts:
+                self._file_parts[attached.id] = _file_part(
+                    content, attached.mimetype, attached.name
+                )
+            parts.append(self._file_parts[attached.id])
+        return _fill(
+            self._envelope.for_guest(guest),
+            "invitation",
+            context,
+            self._calendars.to_ical(guest, url=answer_url),
+            "REQUEST",
+            self._meeting.language,
+            parts,
+        )
 
 
 def invitation_message(
@@ -174,36 +317,10 @@ def invitation_message(
     files: Files | None = None,
 ) -> EmailMessage:
     """Return the invitation (or, with changes, the update) e-mail for one guest."""
-    files = files or Files()
-    zone = meeting_zone(meeting)
-    language = meeting.language
-    t = translator(language)
-    updated = bool(changes)
-    if updated:
-        subject = t.gettext("Updated invitation: {title} @ {when}")
-    else:
-        subject = t.gettext("Invitation: {title} @ {when}")
-    message = _envelope(
-        meeting,
-        guest,
-        sender,
-        subject.format(title=meeting.title, when=describe_when(meeting)),
-        stamp,
-        "request",
+    invitations = GuestInvitations(
+        meeting, sender=sender, stamp=stamp, changes=changes, answers_reset=answers_reset
     )
-    context = _context(
-        meeting,
-        guest,
-        answer_url=answer_url,
-        updated=updated,
-        changes=[describe_change(c, zone, language) for c in changes or []],
-        answers_reset=answers_reset,
-        linked_files=files.linked,
-    )
-    calendar = request_calendar(
-        meeting, guest, organizer_address=sender.address, stamp=stamp, url=answer_url
-    )
-    return _fill(message, "invitation", context, calendar, "REQUEST", files, language)
+    return invitations.message(guest, answer_url=answer_url, files=files)
 
 
 def cancellation_message(
@@ -225,7 +342,7 @@ def cancellation_message(
     )
     context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
     calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
-    return _fill(message, "cancellation", context, calendar, "CANCEL", Files(), meeting.language)
+    return _fill(message, "cancellation", context, calendar.to_ical(), "CANCEL", meeting.language)
 
 
 def reminder_message(
@@ -243,7 +360,7 @@ def reminder_message(
         "reminder",
     )
     context = _context(meeting, guest, answer_url=answer_url)
-    return _fill(message, "reminder", context, None, "", Files(), meeting.language)
+    return _fill(message, "reminder", context, None, "", meeting.language)
 
 
 def declinecounter_message(
@@ -266,5 +383,10 @@ def declinecounter_message(
         ),
     )
     return _fill(
-        message, "declinecounter", context, calendar, "DECLINECOUNTER", Files(), meeting.language
+        message,
+        "declinecounter",
+        context,
+        calendar.to_ical(),
+        "DECLINECOUNTER",
+        meeting.language,
     )

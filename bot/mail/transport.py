@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -21,21 +21,49 @@ if TYPE_CHECKING:
 _CLOSE_GRACE = 5.0
 
 
+class MailSession(Protocol):
+    """Somewhere to hand many messages in a row, e.g. over connections that stay open."""
+
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+        """Deliver the message to its To: recipients; a failure concerns this message only."""
+
+
 class Mailer(Protocol):
     """Anything that can deliver a finished e-mail message."""
 
     async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
         """Deliver the message to its To: recipients."""
 
+    def session(self) -> contextlib.AbstractAsyncContextManager[MailSession]:
+        """Return a session for sending many messages; everything it opened closes on exit."""
+
     def describe(self) -> str:
         """Say where mail goes, for start-up logs and `meetbot check`."""
+
+
+# Connections one session keeps to the server at once: enough that building the next
+# message overlaps the server's work on the last, few enough for any provider's limits.
+SESSION_CONNECTIONS = 4
+# A connection left unused this long is closed rather than reused (servers drop idle ones).
+SESSION_IDLE_SECONDS = 10.0
+# Failures after which the connection cannot carry another message.
+_BROKEN_CONNECTION = (
+    aiosmtplib.SMTPServerDisconnected,
+    aiosmtplib.SMTPTimeoutError,
+    ConnectionError,
+)
 
 
 class SmtpMailer:
     """Send through an SMTP server: STARTTLS when offered (smtp://), TLS from the start (smtps://)."""
 
     def __init__(
-        self, url: str, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+        connections: int = SESSION_CONNECTIONS,
     ) -> None:
         parts = urlsplit(url)
         self._implicit_tls = parts.scheme == "smtps"
@@ -45,6 +73,7 @@ class SmtpMailer:
         self._password = unquote(parts.password) if parts.password else None
         self._timeout = timeout
         self._tls_context = tls_context
+        self._connections = connections
 
     def describe(self) -> str:
         """Say which server mail goes to (never the password)."""
@@ -68,33 +97,145 @@ class SmtpMailer:
             tls_context=self._tls_context,
         )
 
-    @contextlib.asynccontextmanager
-    async def _session(self) -> AsyncIterator[aiosmtplib.SMTP]:
+    async def _connect(self) -> _Connection:
+        """Open a connection, greet, upgrade and log in; close it again if any step fails."""
         client = self._client()
         await client.connect()
         # The client forgets its protocol on close(), but a TLS connection is only really
         # closed a round trip later; keep it to wait for that, even when login fails.
-        protocol = client.protocol
+        connection = _Connection(client, client.protocol)
         try:
             # Log in here, not in connect(), so a refused login still closes cleanly.
             if self._username is not None:
                 await client.login(self._username, self._password or "")
-            yield client
-            with contextlib.suppress(aiosmtplib.SMTPException):
-                await client.quit()
+        except BaseException:
+            await connection.close(polite=False)
+            raise
+        return connection
+
+    @contextlib.asynccontextmanager
+    async def session(self, connections: int | None = None) -> AsyncIterator[SmtpSession]:
+        """Return a session over reused connections, all of them closed on exit."""
+        session = SmtpSession(self._connect, connections or self._connections)
+        try:
+            yield session
         finally:
-            client.close()
-            await _closed(protocol)
+            await session.close()
 
     async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
-        """Deliver the message through the server."""
-        async with self._session() as client:
-            await client.send_message(message, sender=envelope_from)
+        """Deliver the message through the server over a connection of its own."""
+        async with self.session(connections=1) as session:
+            await session.send(message, envelope_from=envelope_from)
 
     async def check(self) -> None:
         """Connect, greet and log in, to prove the settings work."""
-        async with self._session() as client:
-            await client.noop()
+        connection = await self._connect()
+        try:
+            await connection.client.noop()
+        finally:
+            await connection.close()
+
+
+class _Connection:
+    """One open SMTP connection and when it last carried a message."""
+
+    def __init__(self, client: aiosmtplib.SMTP, protocol: SMTPProtocol | None) -> None:
+        self.client = client
+        self._protocol = protocol
+        self.used_at = asyncio.get_running_loop().time()
+
+    async def close(self, *, polite: bool = True) -> None:
+        """Say goodbye when the conversation allows it, then wait until the socket is gone."""
+        try:
+            if polite and self.client.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await self.client.quit()
+        finally:
+            self.client.close()
+            await _closed(self._protocol)
+
+
+class SmtpSession:
+    """Messages over a few connections kept open between them, reopened when they break."""
+
+    def __init__(self, connect: Callable[[], Awaitable[_Connection]], connections: int) -> None:
+        self._connect = connect
+        self._slots = asyncio.Semaphore(connections)
+        self._idle: list[_Connection] = []
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+        """Deliver one message; if the server refuses it, only this message fails."""
+        async with self._slots:
+            connection = await self._idle_connection()
+            reused = connection is not None
+            if connection is None:
+                connection = await self._connect()
+            try:
+                await connection.client.send_message(message, sender=envelope_from)
+            except _BROKEN_CONNECTION:
+                await connection.close(polite=False)
+                if not reused:
+                    raise
+                # A kept connection the server had dropped meanwhile: once more on a new one.
+                # Should the first try have got through after all, the same Message-ID makes
+                # the second a copy that mail programs drop.
+                connection = await self._connect()
+                await self._send_or_close(connection, message, envelope_from)
+            except aiosmtplib.SMTPException:
+                # Refused (aiosmtplib has reset the envelope): the conversation can go on.
+                self._keep(connection)
+                raise
+            except BaseException:
+                await connection.close(polite=False)
+                raise
+            else:
+                self._keep(connection)
+
+    async def _send_or_close(
+        self, connection: _Connection, message: EmailMessage, envelope_from: str
+    ) -> None:
+        try:
+            await connection.client.send_message(message, sender=envelope_from)
+        except aiosmtplib.SMTPException as error:
+            if isinstance(error, _BROKEN_CONNECTION):
+                await connection.close(polite=False)
+            else:
+                self._keep(connection)
+            raise
+        except BaseException:
+            await connection.close(polite=False)
+            raise
+        self._keep(connection)
+
+    def _keep(self, connection: _Connection) -> None:
+        if connection.client.is_connected:
+            connection.used_at = asyncio.get_running_loop().time()
+            self._idle.append(connection)
+        else:
+            self._close_later(connection)
+
+    async def _idle_connection(self) -> _Connection | None:
+        """Return the most recently used open connection, closing any left idle too long."""
+        now = asyncio.get_running_loop().time()
+        while self._idle:
+            connection = self._idle.pop()
+            if connection.client.is_connected and now - connection.used_at < SESSION_IDLE_SECONDS:
+                return connection
+            self._close_later(connection)
+        return None
+
+    def _close_later(self, connection: _Connection) -> None:
+        task = asyncio.create_task(connection.close())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def close(self) -> None:
+        """Close every connection (QUIT first) and wait until all their sockets are gone."""
+        idle, self._idle = self._idle, []
+        await asyncio.gather(
+            *(connection.close() for connection in idle), *self._closing, return_exceptions=True
+        )
 
 
 async def _closed(protocol: SMTPProtocol | None) -> None:
@@ -122,6 +263,11 @@ class FolderMailer:
     async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
         """Write the message into the folder under a unique name."""
         await asyncio.to_thread(self._write, message)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[FolderMailer]:
+        """Return this mailer: every file is written whole, so there is nothing to keep open."""
+        yield self
 
     def _write(self, message: EmailMessage) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)

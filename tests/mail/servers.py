@@ -91,6 +91,8 @@ class Delivery:
     message: EmailMessage
     over_tls: bool
     authenticated: bool
+    # The client's address and port: messages with the same one came over one connection.
+    peer: tuple[str, int]
 
 
 def _over_tls(server: SMTP) -> bool:
@@ -161,6 +163,7 @@ class RecordingServer:
                 message=parsed,
                 over_tls=_over_tls(server),
                 authenticated=bool(session.authenticated),
+                peer=(str(session.peer[0]), int(session.peer[1])),
             )
         )
         return "250 OK"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -13,9 +14,10 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from bot.mail.transport import FolderMailer, SmtpMailer
-from tests.mail.servers import Certificate, Servers
+from bot.mail.transport import SESSION_CONNECTIONS, FolderMailer, SmtpMailer
+from tests.mail.servers import Certificate, RecordingServer, Servers
 from tests.support.network import free_port
 
 USERNAME = "meetbot"
@@ -24,12 +26,14 @@ ENVELOPE_FROM = "bounces@meetbot.example"
 
 
 def invitation(
-    subject: str = "Invitation: Roadmap review", message_id: str | None = None
+    subject: str = "Invitation: Roadmap review",
+    message_id: str | None = None,
+    to: str = "Guest One <guest@partner.example>",
 ) -> EmailMessage:
     """Return a small message to a guest, as the outbox would hand it on."""
     message = EmailMessage()
     message["From"] = "Meetbot <invites@meetbot.example>"
-    message["To"] = "Guest One <guest@partner.example>"
+    message["To"] = to
     message["Subject"] = subject
     if message_id is not None:
         message["Message-ID"] = message_id
@@ -250,6 +254,103 @@ async def test_check_fails_when_nothing_listens() -> None:
 
     with pytest.raises(aiosmtplib.SMTPConnectError):
         await mailer.check()
+
+
+async def test_a_session_sends_many_messages_over_a_few_connections_and_closes_them(
+    servers: Servers,
+) -> None:
+    server = servers.plain()
+    mailer = SmtpMailer(server.url())
+
+    async with mailer.session() as session:
+        await asyncio.gather(
+            *(
+                session.send(invitation(f"Invitation {n}"), envelope_from=ENVELOPE_FROM)
+                for n in range(20)
+            )
+        )
+
+    assert sorted(d.message["Subject"] for d in server.deliveries) == sorted(
+        f"Invitation {n}" for n in range(20)
+    )
+    assert 1 <= len({d.peer for d in server.deliveries}) <= SESSION_CONNECTIONS
+    assert open_sockets_to(server.port) == []
+
+
+async def test_a_session_logs_in_over_tls_once_per_connection(
+    servers: Servers, certificate: Certificate
+) -> None:
+    server = servers.starttls(USERNAME, PASSWORD)
+    mailer = SmtpMailer(
+        server.url(userinfo=f"{USERNAME}:{PASSWORD}"), tls_context=certificate.client_context()
+    )
+
+    async with mailer.session() as session:
+        for n in range(5):
+            await session.send(invitation(f"Invitation {n}"), envelope_from=ENVELOPE_FROM)
+
+    [login] = server.logins
+    assert login.accepted and login.after_starttls
+    assert len(server.deliveries) == 5
+    assert all(d.over_tls and d.authenticated for d in server.deliveries)
+    assert len({d.peer for d in server.deliveries}) == 1
+    assert open_sockets_to(server.port) == []
+
+
+class RefusingServer(RecordingServer):
+    """A server that does not know one address, as real servers answer unknown users."""
+
+    unknown = "nobody@partner.example"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address == self.unknown:
+            return "550 5.1.1 User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+async def test_a_refused_address_fails_only_its_own_message_in_a_session() -> None:
+    server = RefusingServer(None)
+    server.start()
+    try:
+        mailer = SmtpMailer(server.url())
+        async with mailer.session() as session:
+            await session.send(invitation("First"), envelope_from=ENVELOPE_FROM)
+            with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+                await session.send(
+                    invitation("Lost", to=RefusingServer.unknown), envelope_from=ENVELOPE_FROM
+                )
+            await session.send(invitation("Third"), envelope_from=ENVELOPE_FROM)
+    finally:
+        server.stop()
+
+    assert refused.value.recipients[0].code == 550
+    assert [d.message["Subject"] for d in server.deliveries] == ["First", "Third"]
+    # The refusal did not cost the connection.
+    assert len({d.peer for d in server.deliveries}) == 1
+
+
+async def test_a_session_reconnects_when_the_server_dropped_an_idle_connection() -> None:
+    # aiosmtpd hangs up on a client that says nothing for `timeout` seconds.
+    server = RecordingServer(None, timeout=0.3)
+    server.start()
+    try:
+        mailer = SmtpMailer(server.url())
+        async with mailer.session() as session:
+            await session.send(invitation("Before the pause"), envelope_from=ENVELOPE_FROM)
+            await asyncio.sleep(1.0)
+            await session.send(invitation("After the pause"), envelope_from=ENVELOPE_FROM)
+    finally:
+        server.stop()
+
+    assert [d.message["Subject"] for d in server.deliveries] == [
+        "Before the pause",
+        "After the pause",
+    ]
+    assert len({d.peer for d in server.deliveries}) == 2
+    assert open_sockets_to(server.port) == []
 
 
 def read_folder(folder: Path) -> dict[str, EmailMessage]:
