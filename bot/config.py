@@ -18,7 +18,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Secrets people paste from examples; a deployment must not run on them.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
 # The bot scopes manifest.yml asks for; a workspace installing through /slack/install grants these.
-BOT_SCOPES = ("commands", "chat:write", "im:write", "users:read", "users:read.email", "files:read")
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "users:read.email",
+    "files:read",
+)
 
 
 class SettingsError(Exception):

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiosmtplib
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -64,6 +65,10 @@ MAILS_IN_FLIGHT = 8
 # these few (with the same Message-ID, so mail programs drop the copies).
 MARK_EVERY = 25
 MARK_WITHIN_SECONDS = 0.05
+# Slack message metadata naming the outbox entry a post came from; DM history is searched
+# for it (im:history) only when a process died while posting.
+POST_EVENT_TYPE = "meetbot_delivery"
+POSTS_LOOKED_AT = 50
 # Slack allows about one message a second in one conversation, with short bursts.
 CHANNEL_BURST = 5
 CHANNEL_WINDOW_SECONDS = 5.0
@@ -146,6 +151,27 @@ class ClaimedEntry:
     attendee_id: int | None
     payload: dict[str, Any]
     redraw_key: str | None
+    # An earlier lease of this entry ended with neither success nor failure recorded: its
+    # process died mid-delivery, so Slack may already show what it was posting.
+    maybe_posted: bool = False
+
+    @property
+    def tag(self) -> PostTag:
+        """Return how this entry's Slack messages are marked and looked for."""
+        return PostTag(self.id, self.maybe_posted)
+
+
+@dataclass(frozen=True)
+class PostTag:
+    """Marks a Slack message with the outbox entry that posted it, so a retry finds it."""
+
+    entry_id: int
+    maybe_posted: bool = False
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """Return the message metadata Slack keeps with the post (not shown to anyone)."""
+        return {"event_type": POST_EVENT_TYPE, "event_payload": {"delivery": self.entry_id}}
 
 
 @dataclass
@@ -206,6 +232,30 @@ class DeliveryMarks:
                     .where(OutboxEntry.id.in_(ids))
                     .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
                 )
+
+
+async def _posted_before(client: AsyncWebClient, channel: str, tag: PostTag) -> str | None:
+    """Return the ts of the message an entry posted in a DM before, if Slack shows one."""
+    try:
+        history = await client.conversations_history(
+            channel=channel, limit=POSTS_LOOKED_AT, include_all_metadata=True
+        )
+    except SlackApiError as error:
+        # Without im:history (an install from before it was asked for) there is no telling;
+        # posting again risks a second copy, not posting risks none at all.
+        logger.warning(
+            "could not look for an earlier post in %s: %s", channel, error.response.get("error")
+        )
+        return None
+    for message in history.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if (
+            metadata.get("event_type") == POST_EVENT_TYPE
+            and payload.get("delivery") == tag.entry_id
+        ):
+            return str(message["ts"])
+    return None
 
 
 class MailSessions:
@@ -314,8 +364,10 @@ class Outbox:
                     OutboxEntry.state == "pending",
                     OutboxEntry.available_at <= now,
                 )
-                .values(available_at=lease_until)
+                .values(available_at=lease_until, claims=OutboxEntry.claims + 1)
                 .returning(
+                    OutboxEntry.claims,
+                    OutboxEntry.attempts,
                     OutboxEntry.id,
                     OutboxEntry.team_id,
                     OutboxEntry.kind,
@@ -336,6 +388,7 @@ class Outbox:
                         row.attendee_id,
                         dict(row.payload or {}),
                         row.redraw_key,
+                        maybe_posted=row.claims > row.attempts + 1,
                     )
                     for row in rows
                 ),
@@ -368,7 +421,8 @@ class Outbox:
                     OutboxEntry.state == "pending",
                     OutboxEntry.available_at == lease_until,
                 )
-                .values(available_at=utc_now())
+                # Never begun: this lease must not count as one that died mid-delivery.
+                .values(available_at=utc_now(), claims=OutboxEntry.claims - 1)
             )
 
     async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSessions) -> None:
@@ -428,14 +482,14 @@ class Outbox:
                 str(entry.payload.get("reason", "")),
                 language=await self._language(entry.team_id, user_id),
             )
-            await self._post_dm(entry.team_id, user_id, message)
+            await self._post_dm(entry.team_id, user_id, message, entry.tag)
             return None
         assert entry.event_id is not None
         key = (entry.team_id, entry.event_id)
         if key not in meetings:
             meetings[key] = await self._meetings.get(*key)
         return await self._send(
-            Delivery(entry.kind), meetings[key], entry.attendee_id, entry.payload
+            Delivery(entry.kind), meetings[key], entry.attendee_id, entry.payload, entry.tag
         )
 
     async def _mail_one(
@@ -501,18 +555,23 @@ class Outbox:
             await self._meetings.record_undelivered(team_id, attendee_id, reason)
 
     async def _send(
-        self, kind: Delivery, meeting: Meeting, attendee_id: int | None, payload: dict[str, Any]
+        self,
+        kind: Delivery,
+        meeting: Meeting,
+        attendee_id: int | None,
+        payload: dict[str, Any],
+        tag: PostTag,
     ) -> EmailMessage | None:
         """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
         invitee = meeting.invitee(attendee_id) if attendee_id is not None else None
         if kind is Delivery.ORGANIZER_SUMMARY:
-            await self._refresh_summary(meeting)
+            await self._refresh_summary(meeting, tag)
         elif kind is Delivery.HOME_REFRESH:
             await self._publish_home(meeting.team_id, str(payload["user_id"]))
         elif invitee is None:
             raise PermanentFailure(f"{kind} needs an attendee")
         elif kind is Delivery.MEMBER_INVITATION:
-            await self._refresh_member_dm(meeting, invitee)
+            await self._refresh_member_dm(meeting, invitee, tag)
         elif kind is Delivery.MEMBER_NOTICE:
             changes = changes_from_payload(payload)
             message = blocks.member_notice(
@@ -522,12 +581,12 @@ class Outbox:
                 bool(payload.get("reset")),
                 language=await self._language(meeting.team_id, invitee.slack_user_id),
             )
-            await self._post_dm(meeting.team_id, invitee.slack_user_id, message)
+            await self._post_dm(meeting.team_id, invitee.slack_user_id, message, tag)
         elif kind is Delivery.MEMBER_REMINDER:
             message = blocks.member_reminder(
                 meeting, language=await self._language(meeting.team_id, invitee.slack_user_id)
             )
-            await self._post_dm(meeting.team_id, invitee.slack_user_id, message)
+            await self._post_dm(meeting.team_id, invitee.slack_user_id, message, tag)
         elif kind is Delivery.DECISION_NOTICE:
             message = blocks.decision_notice(
                 meeting,
@@ -537,12 +596,12 @@ class Outbox:
                 stale=bool(payload.get("stale")),
                 language=await self._language(meeting.team_id, meeting.organizer.user_id),
             )
-            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message, tag)
         elif kind is Delivery.COUNTER_NOTICE:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
             organizer_language = await self._language(meeting.team_id, meeting.organizer.user_id)
             message = blocks.counter_notice(meeting, invitee, proposal, language=organizer_language)
-            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message, tag)
         elif kind is Delivery.BOUNCE_NOTICE:
             message = blocks.bounce_notice(
                 meeting,
@@ -550,7 +609,7 @@ class Outbox:
                 str(payload.get("reason", "")),
                 language=await self._language(meeting.team_id, meeting.organizer.user_id),
             )
-            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message)
+            await self._post_dm(meeting.team_id, meeting.organizer.user_id, message, tag)
         elif kind is Delivery.GUEST_DECLINECOUNTER:
             proposal = await self._meetings.proposal(int(payload["proposal_id"]))
             sender, _ = self._mail_route(meeting)
@@ -606,13 +665,19 @@ class Outbox:
                 await asyncio.sleep(wait)
         recent.append(loop.time())
 
-    async def _post_dm(self, team_id: str, user_id: str | None, message: blocks.Message) -> None:
+    async def _post_dm(
+        self, team_id: str, user_id: str | None, message: blocks.Message, tag: PostTag
+    ) -> None:
         assert user_id is not None
         text, message_blocks = message
         channel = await self._dm_channel(team_id, user_id)
-        await self._pace(channel)
         client = await self._clients.for_team(team_id)
-        await client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+        if tag.maybe_posted and await _posted_before(client, channel, tag) is not None:
+            return  # the process that died had posted it already
+        await self._pace(channel)
+        await client.chat_postMessage(
+            channel=channel, text=text, blocks=message_blocks, metadata=tag.metadata
+        )
 
     def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
         return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
@@ -622,7 +687,7 @@ class Outbox:
         client = await self._clients.for_team(team_id)
         await client.views_publish(user_id=user_id, view=view)
 
-    async def _refresh_summary(self, meeting: Meeting) -> None:
+    async def _refresh_summary(self, meeting: Meeting, tag: PostTag) -> None:
         message = blocks.organizer_summary(
             meeting,
             self._member_file_links(meeting),
@@ -633,7 +698,7 @@ class Outbox:
             assert event is not None
             channel, ts = event.summary_channel, event.summary_ts
         posted = await self._post_or_update(
-            meeting.team_id, meeting.organizer.user_id, channel, ts, message
+            meeting.team_id, meeting.organizer.user_id, channel, ts, message, tag
         )
         if posted is not None:
             async with self._sessions.begin() as session:
@@ -643,7 +708,7 @@ class Outbox:
                     .values(summary_channel=posted[0], summary_ts=posted[1])
                 )
 
-    async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee) -> None:
+    async def _refresh_member_dm(self, meeting: Meeting, invitee: Invitee, tag: PostTag) -> None:
         assert invitee.slack_user_id is not None
         message = blocks.member_invitation(
             meeting,
@@ -658,7 +723,7 @@ class Outbox:
         if not (channel and ts) and (meeting.cancelled or invitee.removed):
             return  # never invited in Slack, so there is nothing to take back
         posted = await self._post_or_update(
-            meeting.team_id, invitee.slack_user_id, channel, ts, message
+            meeting.team_id, invitee.slack_user_id, channel, ts, message, tag
         )
         if posted is not None:
             async with self._sessions.begin() as session:
@@ -675,6 +740,7 @@ class Outbox:
         channel: str | None,
         ts: str | None,
         message: blocks.Message,
+        tag: PostTag,
     ) -> tuple[str, str] | None:
         """Redraw a DM we sent before, or send it; return where a new one was posted."""
         text, message_blocks = message
@@ -684,8 +750,15 @@ class Outbox:
             await client.chat_update(channel=channel, ts=ts, text=text, blocks=message_blocks)
             return None
         channel = await self._dm_channel(team_id, user_id)
+        earlier = await _posted_before(client, channel, tag) if tag.maybe_posted else None
         await self._pace(channel)
-        posted = await client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+        if earlier is not None:
+            # Posted by the process that died before it could note where: adopt that post.
+            await client.chat_update(channel=channel, ts=earlier, text=text, blocks=message_blocks)
+            return channel, earlier
+        posted = await client.chat_postMessage(
+            channel=channel, text=text, blocks=message_blocks, metadata=tag.metadata
+        )
         return str(posted["channel"]), str(posted["ts"])
 
     async def _guest_files(self, meeting: Meeting, token: str) -> Files:

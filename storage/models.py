@@ -166,6 +166,8 @@ class OutboxEntry(Base):
     redraw_key: Mapped[str | None] = mapped_column(String(128), index=True)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
+    # Leases taken; more than attempts + 1 means a process died while delivering it.
+    claims: Mapped[int] = mapped_column(default=0, server_default="0")
     available_at: Mapped[datetime] = mapped_column(default=utc_now)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None]
