@@ -14,6 +14,7 @@ from babel.dates import format_date, format_datetime, format_interval, get_timez
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "meetbot"
@@ -144,3 +145,21 @@ def format_span(start: datetime, end: datetime, zone: tzinfo, language: Language
         f"{format_day(end, language)}, {format_time_of_day(end, language)} "
         f"({format_zone(start, language)})"
     )
+
+
+@functools.cache
+def templates(package: str, language: Language) -> Environment:
+    """Return a package's Jinja2 templates (HTML autoescaped) speaking one language.
+
+    One environment per language, its translations installed once: pages and e-mails
+    rendered at the same time in different languages never share a switched language.
+    """
+    environment = Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
+    return environment

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import cache
 
 from aiohttp import web
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from bot.blocks import ANSWER_WORDS
-from bot.i18n import N_, Language, language_for_accept_language, translator
+from bot.i18n import N_, Language, language_for_accept_language, templates, translator
 from bot.ical import request_calendar
 from bot.mail.messages import describe_when
 from bot.meetings import Answer, Invitee, Meeting, MeetingError, UnknownLink
@@ -32,23 +30,8 @@ _CONFIRMATION = {
 CHOOSE_AN_ANSWER = N_("Choose Accept, Maybe or Decline.")
 
 
-@cache
-def _pages(language: Language) -> Environment:
-    # One environment per language, its translations installed once: pages rendered at the
-    # same time in different languages never share a switched global language.
-    environment = Environment(
-        loader=PackageLoader("handlers", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
-    return environment
-
-
 def _page(name: str, language: Language, status: int = 200, **context: object) -> web.Response:
-    html = _pages(language).get_template(name).render(lang=language.value, **context)
+    html = templates("handlers", language).get_template(name).render(lang=language.value, **context)
     return web.Response(text=html, status=status, content_type="text/html")
 
 

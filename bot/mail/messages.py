@@ -9,11 +9,8 @@ from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
-from functools import cache
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, translator
+from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, templates, translator
 from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
 from bot.meetings import (
     AttachedFile,
@@ -45,21 +42,6 @@ class _HeaderClasses(HeaderRegistry):
 
 
 _POLICY = SMTP.clone(header_factory=_HeaderClasses())
-
-
-@cache
-def _templates(language: Language) -> Environment:
-    # One environment per language, its translations installed once: renders never share
-    # a switched global language.
-    environment = Environment(
-        loader=PackageLoader("bot.mail", "templates"),
-        autoescape=select_autoescape(["html"]),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
-    return environment
 
 
 def header_safe(text: str) -> str:
@@ -198,10 +180,10 @@ def _fill(
 ) -> EmailMessage:
     # The tree is put together from finished parts: the structure add_alternative() and
     # add_attachment() produce, without their moving headers from part to part each time.
-    templates = _templates(language)
+    mail_templates = templates("bot.mail", language)
     body = [
-        _text_part(templates.get_template(f"{template}.txt").render(context), "plain"),
-        _text_part(templates.get_template(f"{template}.html").render(context), "html"),
+        _text_part(mail_templates.get_template(f"{template}.txt").render(context), "plain"),
+        _text_part(mail_templates.get_template(f"{template}.html").render(context), "html"),
     ]
     attachments = list(file_parts)
     if calendar is not None:
