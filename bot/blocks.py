@@ -89,8 +89,9 @@ SECTION_TEXT_LIMIT = 3000
 LISTED_PER_GROUP = 60
 # Keeps a summary line short enough that 60 of them fit a handful of sections.
 LINE_PART_LIMIT = 120
-# Each meeting on the Home tab takes two blocks; 2 x 22 of them, with the calendar's three,
-# stay inside Slack's 100.
+# Each meeting on the Home tab takes two blocks; 2 x 22 of them, with the two headings and
+# "more" lines, the calendar's two blocks, the settings and the introduction, stay inside
+# Slack's 100.
 HOME_PAGE_SIZE = 10
 HOME_MAX_PER_GROUP = 22
 LIST_LIMIT = 10

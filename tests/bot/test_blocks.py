@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot import blocks
-from bot.meetings import Answer, Invitee, Meeting, Organizer
+from bot.feeds import FeedStatus
+from bot.i18n import Language
+from bot.mailboxes import Mailbox, Mailboxes
+from bot.meetings import Agenda, Answer, Invitee, Meeting, Organizer
+from bot.preferences import PersonalSettings
 from tests.fakes.slack_api import _check_message_content as refuse_unless_slack_accepts
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
@@ -86,3 +90,22 @@ def test_user_text_cannot_mention_everyone_or_fake_a_link() -> None:
     assert blocks.escape("<!channel> <https://evil.example|bank> & co") == (
         "&lt;!channel&gt; &lt;https://evil.example|bank&gt; &amp; co"
     )
+
+
+def test_the_fullest_home_tab_keeps_every_part_within_slacks_100_blocks() -> None:
+    meeting = crowded_meeting()
+    invitee = meeting.attendees[0]
+    agenda = Agenda(organizing=[meeting] * 40, invited=[(meeting, invitee)] * 40)
+    mailboxes = Mailboxes([Mailbox("Invitations", "invites@acme.example")])
+    settings = blocks.settings_section(
+        PersonalSettings(), mailboxes, "Olga Organizer", language=Language.PL
+    )
+    feed = FeedStatus("calendar.example", START, None)
+
+    view = blocks.home_view(agenda, blocks.HOME_MAX_PER_GROUP, feed, settings, language=Language.PL)
+
+    # Nothing was cut off to fit: the last group's "more" line is the last block.
+    assert len(view["blocks"]) < blocks.VIEW_BLOCK_LIMIT
+    assert view["blocks"][-1]["type"] == "context" and "18" in str(view["blocks"][-1])
+    assert sum(b.get("block_id") == "settings" for b in view["blocks"]) == 1
+    assert "Twoje ustawienia" in str(view["blocks"])
