@@ -183,12 +183,22 @@ async def test_an_install_not_started_in_this_browser_or_cancelled_gets_a_clear_
             f"{base}/slack/oauth_redirect", params={"error": "access_denied", "state": state}
         ) as cancelled:
             cancelled_page = await cancelled.text()
+        # A browser asking for Polish reads the page in Polish.
+        async with browser.get(
+            f"{base}/slack/oauth_redirect",
+            params={"error": "access_denied", "state": state},
+            headers={"Accept-Language": "pl-PL,pl;q=0.9,en;q=0.5"},
+        ) as in_polish:
+            polish_page = await in_polish.text()
 
     assert "Meetbot was not installed" in foreign_page
     assert "This browser did not start the installation" in foreign_page
     assert "Traceback" not in foreign_page
     assert "You cancelled the installation" in cancelled_page
     assert 'href="/slack/install"' in cancelled_page
+    assert '<html lang="pl">' in polish_page
+    assert "Meetbot nie został zainstalowany" in polish_page
+    assert "Instalacja została anulowana na stronie Slacka." in polish_page
     assert slack.tokens_of(BETA) == []
     assert installable.installations is not None
     assert (
