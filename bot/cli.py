@@ -74,11 +74,14 @@ async def _upgrade(database_url: str) -> None:
 
 
 async def _run(settings: Settings) -> int:
-    if not settings.smtp_url:
-        logger.warning(
-            "MEETBOT_SMTP_URL is not set: guest e-mails are written as .eml files into %s",
-            settings.mail_dir.resolve(),
-        )
+    for mailbox in mailboxes_from(settings).all:
+        if not mailbox.smtp_url:
+            logger.warning(
+                "no SMTP server for %s (MEETBOT_SMTP_URL is not set): guest e-mails are "
+                "written as .eml files into %s",
+                mailbox.address,
+                settings.mail_dir.resolve(),
+            )
     meetbot = Meetbot(settings)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

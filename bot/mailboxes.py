@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.utils import formataddr
 
 from bot.config import Settings
-from bot.mail.messages import header_safe
+from bot.mail.messages import from_line
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Mailbox:
 
     def shown_as(self, organizer_name: str) -> str:
         """Return the From line guests see: `"Olga Organizer via Meet" <invites@acme.example>`."""
-        return formataddr((f"{header_safe(organizer_name)} via Meet", self.address))
+        return from_line(organizer_name, self.address)
 
 
 class Mailboxes:

@@ -475,6 +475,13 @@ class Meetings:
             meeting = await self._insert(
                 team_id, organizer, draft, uploads, source_view, mailbox, guest_language
             )
+        except GuestQuotaExceeded:
+            # The same form sent twice: the second waited for the first's count and found
+            # no room, but the meeting it asks for exists already.
+            existing = await self._created_from(team_id, source_view) if source_view else None
+            if existing is None:
+                raise
+            return existing
         except IntegrityError:
             if source_view is None:
                 raise
@@ -604,7 +611,10 @@ class Meetings:
             membership = _membership_changes(before, draft)
             if not changes and not settings_changed and not membership.any:
                 return Revision(before, (), False)
-            await self._count_guest_invites(session, team_id, len(membership.added_guests))
+            # Only guests never invited before count: taking someone back in is an update.
+            ever_invited = {a.email_key for a in event.attendees if a.kind == "guest"}
+            new_guests = [g for g in membership.added_guests if g.key not in ever_invited]
+            await self._count_guest_invites(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             event.title = draft.title
             event.start_at = draft.start

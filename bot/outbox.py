@@ -43,7 +43,7 @@ from bot.meetings import (
 )
 from bot.metrics import Metrics
 from bot.people import People
-from bot.slack_clients import SlackClients, WorkspaceNotInstalled
+from bot.slack_clients import DISCONNECTED, SlackClients, WorkspaceNotInstalled
 from storage.models import Attendee, Event, OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def describe_failure(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return f"Slack answered {error.response.get('error')}"
     if isinstance(error, WorkspaceNotInstalled):
-        return "Meetbot was removed from the Slack workspace"
+        return DISCONNECTED
     if isinstance(error, OSError | aiosmtplib.SMTPException):
         return N_("the mail server could not be reached for two days")
     return str(error) or type(error).__name__
@@ -158,20 +158,24 @@ class ClaimedEntry:
     @property
     def tag(self) -> PostTag:
         """Return how this entry's Slack messages are marked and looked for."""
-        return PostTag(self.id, self.maybe_posted)
+        return PostTag(self.redraw_key or str(self.id), self.maybe_posted)
 
 
 @dataclass(frozen=True)
 class PostTag:
-    """Marks a Slack message with the outbox entry that posted it, so a retry finds it."""
+    """Marks a Slack message with what it shows, so a retry after a crash finds it.
 
-    entry_id: int
+    The key is the redraw key of a message kept up to date (a member's invitation, the
+    organizer's summary), so any later redraw finds the post; else the entry's own id.
+    """
+
+    key: str
     maybe_posted: bool = False
 
     @property
     def metadata(self) -> dict[str, Any]:
         """Return the message metadata Slack keeps with the post (not shown to anyone)."""
-        return {"event_type": POST_EVENT_TYPE, "event_payload": {"delivery": self.entry_id}}
+        return {"event_type": POST_EVENT_TYPE, "event_payload": {"delivery": self.key}}
 
 
 @dataclass
@@ -250,10 +254,7 @@ async def _posted_before(client: AsyncWebClient, channel: str, tag: PostTag) -> 
     for message in history.get("messages") or []:
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
-        if (
-            metadata.get("event_type") == POST_EVENT_TYPE
-            and payload.get("delivery") == tag.entry_id
-        ):
+        if metadata.get("event_type") == POST_EVENT_TYPE and payload.get("delivery") == tag.key:
             return str(message["ts"])
     return None
 
@@ -404,10 +405,13 @@ class Outbox:
                     .group_by(OutboxEntry.redraw_key)
                 )
                 newest = {str(key): int(last) for key, last in newest_rows}
+                # One cut off mid-post is not skipped: it looks for, and adopts, what it posted.
                 batch.superseded = {
                     entry.id
                     for entry in entries
-                    if entry.redraw_key is not None and newest.get(entry.redraw_key, 0) > entry.id
+                    if entry.redraw_key is not None
+                    and newest.get(entry.redraw_key, 0) > entry.id
+                    and not entry.maybe_posted
                 }
             return batch
 
@@ -455,7 +459,7 @@ class Outbox:
                     await marks.add(entry.id, "sent")
                 else:
                     await in_flight.acquire()
-                    if self._stopping:
+                    if self._stopping or utc_now() > batch.lease_until - self._lease_margin:
                         # Built while waiting for a free place, but not begun: it stays owed.
                         in_flight.release()
                         await self._release(batch.entries[index:], batch.lease_until)
@@ -523,8 +527,8 @@ class Outbox:
         reason = describe_failure(error)
         async with self._sessions.begin() as session:
             entry = await session.get(OutboxEntry, entry_id)
-            if entry is None:
-                return
+            if entry is None or entry.state != "pending":
+                return  # settled meanwhile (by another process, or the workspace left)
             entry.attempts += 1
             entry.last_error = f"{type(error).__name__}: {error}"[:2000]
             self._metrics.send_failures.labels(entry.kind).inc()
@@ -621,6 +625,8 @@ class Outbox:
                 return None  # the meeting changed again; a newer message to this guest is queued
             return await self._guest_invitation(meeting, invitee, payload)
         elif kind is Delivery.GUEST_CANCELLATION:
+            if payload.get("reason") == "removed" and not invitee.removed:
+                return None  # taken back in since; their new invitation is queued
             sender, _ = self._mail_route(meeting)
             return cancellation_message(
                 meeting,

@@ -20,6 +20,8 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.i18n import N_
+
 CLIENT_CACHE_SECONDS = 60.0
 # Slack's answers to a refresh that say the workspace's grant is gone, not a passing failure.
 GRANT_GONE_ERRORS = frozenset(
@@ -31,6 +33,10 @@ GRANT_GONE_ERRORS = frozenset(
         "app_uninstalled",
     }
 )
+
+
+# Why deliveries to a workspace stopped, as the organizer reads it (translated where shown).
+DISCONNECTED = N_("Meetbot was removed from the Slack workspace")
 
 
 class WorkspaceNotInstalled(Exception):

@@ -9,12 +9,10 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.slack_clients import SlackClients
+from bot.slack_clients import DISCONNECTED, SlackClients
 from storage.models import OutboxEntry, utc_now
 
 logger = logging.getLogger(__name__)
-
-DISCONNECTED = "Meetbot was removed from the Slack workspace"
 
 
 class Workspaces:

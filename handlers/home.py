@@ -1,4 +1,4 @@
-"""The App Home tab: upcoming meetings, and connecting one's own calendar."""
+"""The App Home tab: upcoming meetings, one's own calendar, and one's settings."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Modal submissions: create, edit and cancel a meeting."""
+"""Modal submissions: create (with the sending-mailbox question first), edit and cancel."""
 
 from __future__ import annotations
 
@@ -130,7 +130,8 @@ async def submit_meeting(
         context,
         outcome,
         str(view.get("id") or "") or None,
-        settings.mailbox,
+        # Kept with the meeting, so its guests hear from one address even if the list changes.
+        services.mailboxes.get(settings.mailbox).key,
         guests_language(settings.guest_language, person.language),
     )
 
@@ -266,7 +267,10 @@ async def submit_edit(
         revision = await meetings.update(team_id, user_id, meeting_id, version, outcome)
     except MeetingError as error:
         if closed_early:
-            await _tell_by_dm(client, user_id, t.gettext(error.message))
+            if isinstance(error, GuestQuotaExceeded):
+                await _tell_by_dm(client, user_id, error.translated(language))
+            else:
+                await _tell_by_dm(client, user_id, t.gettext(error.message))
         else:
             message = (
                 error.translated(language)

@@ -107,7 +107,10 @@ async def download_calendar(request: web.Request) -> web.Response:
     except UnknownLink:
         return _not_found(request)
     calendar = request_calendar(
-        meeting, invitee, organizer_address=services.settings.mail_from, stamp=utc_now()
+        meeting,
+        invitee,
+        organizer_address=services.mailboxes.get(meeting.mailbox).address,
+        stamp=utc_now(),
     )
     return web.Response(
         body=calendar.to_ical(),

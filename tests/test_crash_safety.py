@@ -75,9 +75,11 @@ async def test_a_kill_mid_send_leaves_each_guest_one_invitation(
     assert sorted(copies) == sorted(GUESTS)
     # Never two different messages for one change: a second copy is the same message again.
     assert {guest: len(set(ids)) for guest, ids in copies.items()} == dict.fromkeys(GUESTS, 1)
+    # Only deliveries not yet recorded at the kill went again, at most the few in flight
+    # (counted at the kill, the server may still have been reading the last of them).
     doubled = Counter({guest: len(ids) - 1 for guest, ids in copies.items() if len(ids) > 1})
-    assert set(doubled) <= in_flight
-    assert sum(doubled.values()) <= len(in_flight)
+    assert set(doubled) <= {row.email for row in owed if row.state == "pending"}
+    assert sum(doubled.values()) <= MAILS_IN_FLIGHT + MARK_EVERY
     # The DM and summary went out before any e-mail: Ana was invited exactly once.
     assert len(slack.messages(slack.dm_channel(ANA))) == 1
     assert "Traceback" not in second.log()

@@ -85,7 +85,12 @@ class Sender:
 
     def display_for(self, meeting: Meeting) -> str:
         """Return the From line naming the organizer, e.g. `"Olga via Meet" <invites@...>`."""
-        return formataddr((f"{header_safe(meeting.organizer.name)} via Meet", self.address))
+        return from_line(meeting.organizer.name, self.address)
+
+
+def from_line(organizer_name: str, address: str) -> str:
+    """Return the From line guests see: `Olga Organizer via Meet <invites@acme.example>`."""
+    return formataddr((f"{header_safe(organizer_name)} via Meet", address))
 
 
 @dataclass(frozen=True)
@@ -285,24 +290,6 @@ class GuestInvitations:
             self._meeting.language,
             parts,
         )
-
-
-def invitation_message(
-    meeting: Meeting,
-    guest: Invitee,
-    *,
-    sender: Sender,
-    answer_url: str,
-    stamp: datetime,
-    changes: list[Change] | None = None,
-    answers_reset: bool = False,
-    files: Files | None = None,
-) -> EmailMessage:
-    """Return the invitation (or, with changes, the update) e-mail for one guest."""
-    invitations = GuestInvitations(
-        meeting, sender=sender, stamp=stamp, changes=changes, answers_reset=answers_reset
-    )
-    return invitations.message(guest, answer_url=answer_url, files=files)
 
 
 def cancellation_message(

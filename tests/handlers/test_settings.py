@@ -7,6 +7,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 from typing import Any
 
+import icalendar
 import pytest
 
 from bot.app import Meetbot
@@ -23,8 +24,10 @@ from tests.handlers.test_home import home_of
 from tests.support.flows import confirm_mailbox, in_days, open_create_form, send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
+    answer_link,
     calendar_of,
     eventually,
+    fetch,
     open_form_from,
     texts,
     wait_for_mails,
@@ -126,6 +129,11 @@ async def test_first_guests_ask_which_mailbox_and_the_choice_is_remembered(
     assert invitation.envelope_from == "partners@acme.example"
     event = calendar_of(invitation).walk("VEVENT")[0]
     assert str(event["ORGANIZER"]) == "mailto:partners@acme.example"
+    # The calendar file on the guest's page names the same organizer address.
+    status, ics = await fetch("GET", answer_link(invitation) + "/invite.ics")
+    assert status == 200
+    downloaded = icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert str(downloaded["ORGANIZER"]) == "mailto:partners@acme.example"
 
     # The next meeting with guests goes straight out from the remembered mailbox.
     again = await submit_form(shared_sender, slack, "Follow-up", "ivy@partner.example")
@@ -323,6 +331,19 @@ async def test_the_monthly_guest_cap_is_shown_in_the_form_and_updates_do_not_cou
     )
     assert "used all its guest invitations" in added.json()["errors"]["guests"]
     assert mailbox.to("f@client.example") == []
+    # Taking a guest off and back on is an update too: it needs no new place.
+    edit = await open_form_from(shared_sender, slack, ORGANIZER, kick_off, "edit_meeting")
+    assert (
+        await shared_sender.submit_view(ORGANIZER, edit, guests="a@client.example")
+    ).json() == {}
+    await wait_for_mails(mailbox, "b@client.example", 3)  # b's cancellation
+    edit = await open_form_from(shared_sender, slack, ORGANIZER, kick_off, "edit_meeting")
+    back = await shared_sender.submit_view(
+        ORGANIZER, edit, guests="a@client.example\nb@client.example"
+    )
+    assert back.json() == {}
+    mails_to_b = await wait_for_mails(mailbox, "b@client.example", 4)
+    assert str(mails_to_b[-1].message["Subject"]).startswith("Invitation: Kick-off")
 
 
 def test_mailboxes_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
