@@ -489,6 +489,8 @@ class Outbox:
             await self._post_dm(entry.team_id, user_id, message, entry.tag)
             return None
         assert entry.event_id is not None
+        # A workspace that removed Meetbot gets nothing more, its guests' e-mails included.
+        await self._clients.for_team(entry.team_id)
         key = (entry.team_id, entry.event_id)
         if key not in meetings:
             meetings[key] = await self._meetings.get(*key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -372,3 +373,28 @@ def test_workspaces_are_asked_for_the_scopes_the_manifest_lists() -> None:
     assert {"app_uninstalled", "tokens_revoked"} <= set(
         manifest["settings"]["event_subscriptions"]["bot_events"]
     )
+
+
+async def test_a_reminder_falling_due_after_the_uninstall_is_not_sent(
+    installable: Meetbot, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    await install(installable, slack, TEAM_ID, ORGANIZER)
+    acme = sender_for(installable, slack, TEAM_ID)
+    # The five-minute reminder of a meeting starting in five minutes and three seconds.
+    start = datetime.now(UTC) + timedelta(minutes=5, seconds=3)
+    await send_invitations(
+        acme, slack, ORGANIZER, start=start, reminder="5", remind_guests=True, guests=GUEST
+    )
+    await wait_for_mails(mailbox, GUEST, 1)
+
+    slack.uninstall(TEAM_ID)
+    assert (await acme.event({"type": "app_uninstalled"})).status == 200
+
+    rows = await rows_when(
+        installable,
+        lambda rows: any(r.kind == "guest_reminder" and r.state != "pending" for r in rows),
+    )
+    [reminder] = [row for row in rows if row.kind == "guest_reminder"]
+    assert reminder.state == "failed"
+    assert reminder.last_error is not None and "WorkspaceNotInstalled" in reminder.last_error
+    assert len(mailbox.to(GUEST)) == 1  # the invitation only
