@@ -549,24 +549,13 @@ def meetbot_target(workdir: Path) -> Starter:
 # ---------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Linear-interpolated percentile (numpy's default), ``p`` in 0..100."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * p / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def summary(values: list[float]) -> list[float]:
     """p50, p99, mean, max, in milliseconds."""
     if not values:
         return [math.nan] * 4
     return [
-        percentile(values, 50) * 1000,
-        percentile(values, 99) * 1000,
+        shared.percentile(values, 50) * 1000,
+        shared.percentile(values, 99) * 1000,
         sum(values) / len(values) * 1000,
         max(values) * 1000,
     ]

@@ -26,7 +26,6 @@ import contextlib
 import cProfile
 import functools
 import inspect
-import logging
 import multiprocessing
 import os
 import pstats
@@ -688,9 +687,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # Meetbot asks for a drain after every change; while one runs, APScheduler warns
-    # "skipped: maximum number of running instances reached" each time. Not the bench's news.
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     return shared.run_main(run(args))
 
 

@@ -34,7 +34,6 @@ import functools
 import html
 import inspect
 import itertools
-import logging
 import math
 import multiprocessing
 import os
@@ -558,24 +557,13 @@ async def profile_meetbot(
 # ---------------------------------------------------------------------------
 
 
-def percentile(values: list[float], p: float) -> float:
-    """Linear-interpolated percentile (numpy's default), `p` in 0..100."""
-    ordered = sorted(values)
-    if not ordered:
-        return math.nan
-    rank = (len(ordered) - 1) * p / 100
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def figures(result: Result) -> list[float]:
     """POST/s, then p50, p99, max latency of the 200s in ms."""
     ok = result.ok()
     return [
         result.per_second(),
-        percentile(ok, 50) * 1000,
-        percentile(ok, 99) * 1000,
+        shared.percentile(ok, 50) * 1000,
+        shared.percentile(ok, 99) * 1000,
         (max(ok) if ok else math.nan) * 1000,
     ]
 
@@ -773,9 +761,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # Meetbot asks for a drain after every change; while one runs, APScheduler warns
-    # "skipped: maximum number of running instances reached" each time. Not the bench's news.
-    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     return shared.run_main(run(args))
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import platform
 import sqlite3
+import statistics
 import sys
 import traceback
 import uuid
@@ -61,6 +63,18 @@ async def database(postgres: str | None, folder: Path) -> AsyncIterator[tuple[st
         await admin.dispose()
 
 
+def percentile(values: list[float], p: float) -> float:
+    """Return the linearly interpolated percentile (numpy's default), `p` in 0..100 to a tenth."""
+    if not values:
+        return math.nan
+    if len(values) == 1 or p <= 0:
+        return min(values)
+    if p >= 100:
+        return max(values)
+    cuts = statistics.quantiles(values, n=1000, method="inclusive")
+    return cuts[round(p * 10) - 1]
+
+
 class BenchError(Exception):
     """The benchmark could not measure what it set out to; the message says why."""
 
@@ -68,6 +82,9 @@ class BenchError(Exception):
 def run_main(work: Coroutine[Any, Any, int]) -> int:
     """Run a benchmark to its exit status: a clear line for failures, 130 on Ctrl-C."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Meetbot asks for a drain after every change; while one runs, APScheduler warns
+    # "skipped: maximum number of running instances reached" each time. Not a bench's news.
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
     try:
         return asyncio.run(work)
     except BenchError as exc:
