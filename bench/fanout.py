@@ -24,19 +24,15 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import functools
-import inspect
 import multiprocessing
-import os
-import pstats
 import signal
 import statistics
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
@@ -361,46 +357,7 @@ async def build_cost(app: Meetbot) -> BuildCost:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Step:
-    calls: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class Breakdown:
-    steps: dict[str, Step] = field(default_factory=dict)
-
-    def timed_async(
-        self, name: str, function: Callable[..., Awaitable[Any]]
-    ) -> Callable[..., Awaitable[Any]]:
-        @functools.wraps(function)
-        async def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = now()
-            try:
-                return await function(*args, **kwargs)
-            finally:
-                step = self.steps.setdefault(name, Step())
-                step.calls += 1
-                step.seconds += now() - started
-
-        return wrapper
-
-    def timed_sync(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = now()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                step = self.steps.setdefault(name, Step())
-                step.calls += 1
-                step.seconds += now() - started
-
-        return wrapper
-
-
-def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
+def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
     """(label, indent, owner, attribute): the steps timed, in the order the outbox runs them."""
     services = app.services
     assert services is not None
@@ -424,70 +381,11 @@ def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
     ]
 
 
-@contextlib.contextmanager
-def instrumented(rows: list[tuple[str, int, Any, str]], breakdown: Breakdown) -> Iterator[None]:
-    """Wrap the outbox's steps with wall-clock timers; undo it afterwards."""
-    patches: list[tuple[Any, str, Any]] = []
-    for label, _, owner, name in rows:
-        function = getattr(owner, name, None)
-        if function is None:
-            continue  # the code moved on; that row stays empty
-        if inspect.iscoroutinefunction(function):
-            replacement = breakdown.timed_async(label, function)
-        else:
-            replacement = breakdown.timed_sync(label, function)
-        patches.append((owner, name, vars(owner).get(name, _MISSING)))
-        setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        for owner, name, original in reversed(patches):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-
-
-_MISSING = object()
-
-
-def top_functions(
-    profile: cProfile.Profile, limit: int
-) -> tuple[float, dict[str, float], list[str]]:
-    """Seconds idle in epoll, own CPU time by package, and the top functions by own time."""
-    stats = pstats.Stats(profile)
-    rows = []
-    idle = 0.0
-    packages: dict[str, float] = {}
-    prefixes = sorted({str(ROOT), *sys.path}, key=len, reverse=True)
-    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if "poll' of 'select." in name:
-            idle += tottime
-            continue
-        where = filename
-        for prefix in prefixes:
-            if prefix and where.startswith(prefix + os.sep):
-                where = where[len(prefix) + 1 :]
-                break
-        package = "builtins (C calls)" if where == "~" else where.split(os.sep, 1)[0]
-        packages[package] = packages.get(package, 0.0) + tottime
-        rows.append((tottime, cumtime, calls, f"{where}:{line}({name})"))
-    rows.sort(reverse=True)
-    return (
-        idle,
-        packages,
-        [
-            f"  {tottime:8.3f} {cumtime:8.3f} {calls:8d}  {where}"
-            for tottime, cumtime, calls, where in rows[:limit]
-        ],
-    )
-
-
 async def profile_round(driver: Driver, guests: int, wait_s: float) -> list[str]:
     """Two more rounds: one with wall-clock timers on the outbox's steps, one under cProfile."""
-    breakdown = Breakdown()
+    breakdown = shared.Breakdown()
     rows = breakdown_rows(driver.app)
-    with instrumented(rows, breakdown):
+    with shared.instrumented(rows, breakdown):
         total = (await driver.invite(guests, wait_s)).seconds
     profile = cProfile.Profile()
     profile.enable()
@@ -520,15 +418,13 @@ async def profile_round(driver: Driver, guests: int, wait_s: float) -> list[str]
         f"  {'everything else (form, create, entry reads, Slack)':<56} {'':>6} "
         f"{rest:>8.3f} {'':>8} {rest / total:>6.0%}"
     )
-    idle, packages, top = top_functions(profile, 15)
-    busiest = sorted(packages.items(), key=lambda item: item[1], reverse=True)[:8]
+    idle, busiest, top = shared.cpu_by_package(profile, 15)
     lines += [
         "",
         f"--profile, round B ({guests} guests under cProfile, {profiled:.2f} s): this process's",
         "main thread (not aiosqlite's worker thread, not the SMTP server); idle in the",
         f"event loop's epoll wait: {idle:.2f} s.",
-        "Own CPU time by package: "
-        + ", ".join(f"{name.removesuffix('.py')} {seconds:.2f} s" for name, seconds in busiest),
+        "Own CPU time by package: " + ", ".join(busiest),
         "Top functions by own CPU time:",
         f"  {'tottime':>8} {'cumtime':>8} {'calls':>8}  function",
         *top,

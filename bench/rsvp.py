@@ -30,14 +30,10 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
-import functools
 import html
-import inspect
 import itertools
 import math
 import multiprocessing
-import os
-import pstats
 import re
 import signal
 import sys
@@ -373,51 +369,7 @@ async def stored_answers(app: Meetbot, event_id: int) -> dict[str, str]:
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Step:
-    calls: int = 0
-    seconds: float = 0.0
-
-
-class Breakdown:
-    """Wall-clock timers wrapped around named steps (awaits included)."""
-
-    def __init__(self) -> None:
-        self.steps: dict[str, Step] = {}
-
-    def _add(self, name: str, seconds: float) -> None:
-        step = self.steps.setdefault(name, Step())
-        step.calls += 1
-        step.seconds += seconds
-
-    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        if inspect.iscoroutinefunction(function):
-
-            @functools.wraps(function)
-            async def timed_async(*args: Any, **kwargs: Any) -> Any:
-                started = now()
-                try:
-                    return await function(*args, **kwargs)
-                finally:
-                    self._add(name, now() - started)
-
-            return timed_async
-
-        @functools.wraps(function)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            started = now()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self._add(name, now() - started)
-
-        return timed
-
-
-_MISSING = object()
-
-
-def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
+def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
     """(label, indent, owner, attribute): the steps of one POST, then the outbox beside it."""
     services = app.services
     assert services is not None
@@ -450,51 +402,6 @@ def breakdown_rows(app: Meetbot) -> list[tuple[str, int, Any, str]]:
     ]
 
 
-@contextlib.contextmanager
-def instrumented(rows: list[tuple[str, int, Any, str]], breakdown: Breakdown) -> Iterator[None]:
-    """Wrap each step with a wall-clock timer; undo it afterwards."""
-    patches: list[tuple[Any, str, Any]] = []
-    for label, _, owner, name in rows:
-        function = getattr(owner, name, None) if owner is not None else None
-        if function is None:
-            continue  # the code moved on; that row stays empty
-        patches.append((owner, name, vars(owner).get(name, _MISSING)))
-        setattr(owner, name, breakdown.wrap(label, function))
-    try:
-        yield
-    finally:
-        for owner, name, original in reversed(patches):
-            if original is _MISSING:
-                delattr(owner, name)
-            else:
-                setattr(owner, name, original)
-
-
-def cpu_by_package(profile: cProfile.Profile, limit: int) -> tuple[float, list[str], list[str]]:
-    """Seconds idle in epoll, own CPU time by package, and the top functions by own time."""
-    stats = pstats.Stats(profile)
-    idle = 0.0
-    packages: Counter[str] = Counter()
-    rows = []
-    prefixes = sorted({str(ROOT), *sys.path}, key=len, reverse=True)
-    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
-        if "poll' of 'select." in name:
-            idle += tottime
-            continue
-        where = filename
-        for prefix in prefixes:
-            if prefix and where.startswith(prefix + os.sep):
-                where = where[len(prefix) + 1 :]
-                break
-        package = "builtins (C calls)" if where == "~" else where.split(os.sep, 1)[0]
-        packages[package.removesuffix(".py")] += tottime
-        rows.append((tottime, cumtime, calls, f"{where}:{line}({name})"))
-    rows.sort(reverse=True)
-    busiest = [f"{name} {seconds:.2f} s" for name, seconds in packages.most_common(8)]
-    top = [f"  {t:8.3f} {c:8.3f} {n:8d}  {w}" for t, c, n, w in rows[:limit]]
-    return idle, busiest, top
-
-
 async def profile_meetbot(
     app: Meetbot,
     session: aiohttp.ClientSession,
@@ -504,10 +411,10 @@ async def profile_meetbot(
 ) -> list[str]:
     """Two more meetbot phases, not counted: one with step timers, one under cProfile."""
     base_url = app.settings.base_url
-    breakdown = Breakdown()
+    breakdown = shared.Breakdown()
     rows = breakdown_rows(app)
     print("meetbot: profile phase A (timers) ...", file=sys.stderr, flush=True)
-    with instrumented(rows, breakdown):
+    with shared.instrumented(rows, breakdown):
         timed = await load(
             session, "meetbot", base_url, deque(tokens), answered, args.clients, args.seconds
         )
@@ -538,7 +445,7 @@ async def profile_meetbot(
             f"  {name:<54} {step.calls:>7} {step.seconds / step.calls * 1000:>8.2f} "
             f"{step.seconds:>8.2f}"
         )
-    idle, busiest, top = cpu_by_package(profile, 12)
+    idle, busiest, top = shared.cpu_by_package(profile, 12)
     lines += [
         "",
         f"--profile, phase B ({args.seconds:g} s under cProfile, {profiled.per_second():.1f} "

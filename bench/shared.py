@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import cProfile
+import functools
+import inspect
 import logging
 import math
 import os
 import platform
+import pstats
 import sqlite3
 import statistics
 import sys
+import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +104,101 @@ def run_main(work: Coroutine[Any, Any, int]) -> int:
         traceback.print_exc()
         print(f"bench failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+
+
+# ---------------------------------------------------------------------------
+# --profile: wall-clock timers on named steps, and cProfile's CPU view
+# ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# A row of a step breakdown: label, indent, the object holding the function, its name.
+StepRow = tuple[str, int, Any, str]
+
+
+@dataclass
+class Step:
+    calls: int = 0
+    seconds: float = 0.0
+
+
+class Breakdown:
+    """Wall-clock timers wrapped around named steps (awaits included)."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, Step] = {}
+
+    def _add(self, name: str, seconds: float) -> None:
+        step = self.steps.setdefault(name, Step())
+        step.calls += 1
+        step.seconds += seconds
+
+    def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    self._add(name, time.perf_counter() - started)
+
+            return timed_async
+
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._add(name, time.perf_counter() - started)
+
+        return timed
+
+
+_MISSING = object()
+
+
+@contextlib.contextmanager
+def instrumented(rows: list[StepRow], breakdown: Breakdown) -> Iterator[None]:
+    """Wrap each step with a wall-clock timer; undo it afterwards."""
+    patches: list[tuple[Any, str, Any]] = []
+    for label, _, owner, name in rows:
+        function = getattr(owner, name, None) if owner is not None else None
+        if function is None:
+            continue  # the code moved on; that row stays empty
+        patches.append((owner, name, vars(owner).get(name, _MISSING)))
+        setattr(owner, name, breakdown.wrap(label, function))
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patches):
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+
+def cpu_by_package(profile: cProfile.Profile, limit: int) -> tuple[float, list[str], list[str]]:
+    """Seconds idle in epoll, own CPU time by package, and the top functions by own time."""
+    stats = pstats.Stats(profile)
+    idle = 0.0
+    packages: Counter[str] = Counter()
+    rows = []
+    prefixes = sorted({str(ROOT), *sys.path}, key=len, reverse=True)
+    for (filename, line, name), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "poll' of 'select." in name:
+            idle += tottime
+            continue
+        where = filename
+        for prefix in prefixes:
+            if prefix and where.startswith(prefix + os.sep):
+                where = where[len(prefix) + 1 :]
+                break
+        package = "builtins (C calls)" if where == "~" else where.split(os.sep, 1)[0]
+        packages[package.removesuffix(".py")] += tottime
+        rows.append((tottime, cumtime, calls, f"{where}:{line}({name})"))
+    rows.sort(reverse=True)
+    busiest = [f"{name} {seconds:.2f} s" for name, seconds in packages.most_common(8)]
+    top = [f"  {t:8.3f} {c:8.3f} {n:8d}  {w}" for t, c, n, w in rows[:limit]]
+    return idle, busiest, top
