@@ -51,7 +51,7 @@ from sqlalchemy import select  # noqa: E402
 import bot.ical  # noqa: E402
 import bot.mail.messages  # noqa: E402
 import bot.mail.transport  # noqa: E402
-import bot.outbox  # noqa: E402
+import bot.outbox.queue  # noqa: E402
 from bot.app import Meetbot  # noqa: E402
 from bot.guests import MAX_GUESTS  # noqa: E402
 from bot.mail.messages import Files, GuestInvitations, Sender  # noqa: E402
@@ -366,7 +366,7 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
     messages = bot.mail.messages
     return [
         ("create the meeting (Meetings.create)", 0, services.meetings, "create"),
-        ("outbox: claim a batch (UPDATE ... RETURNING)", 0, outbox, "_claim_batch"),
+        ("outbox: claim a batch (UPDATE ... RETURNING)", 0, outbox._queue, "claim_batch"),
         ("outbox: load meeting (once per batch)", 0, outbox._meetings, "get"),
         ("outbox: guest files", 0, outbox, "_guest_files"),
         ("build message (GuestInvitations.message)", 0, messages.GuestInvitations, "message"),
@@ -377,7 +377,7 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
         ("connect + EHLO (new connections only)", 1, smtp, "connect"),
         ("send_message (serialize + MAIL/RCPT/DATA)", 1, smtp, "send_message"),
         ("sendmail (MAIL/RCPT/DATA round trips)", 2, smtp, "sendmail"),
-        ("outbox: mark delivered (batched UPDATE)", 0, bot.outbox.DeliveryMarks, "_write"),
+        ("outbox: mark delivered (batched UPDATE)", 0, bot.outbox.queue.DeliveryMarks, "_write"),
     ]
 
 

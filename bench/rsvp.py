@@ -56,13 +56,16 @@ import shared  # noqa: E402  (bench/shared.py, beside this script)
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-import bot.meetings  # noqa: E402
+import bot.meetings.rows  # noqa: E402
+import bot.meetings.service  # noqa: E402
+import bot.outbox.queue  # noqa: E402
 import handlers.web  # noqa: E402
 from bot.app import Meetbot  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.deliveries import DeliveryKind  # noqa: E402
 from bot.drafts import MeetingDraft  # noqa: E402
 from bot.guests import Guest  # noqa: E402
-from bot.meetings import Delivery, Organizer  # noqa: E402
+from bot.meetings.model import Organizer  # noqa: E402
 from bot.tokens import hash_token  # noqa: E402
 from storage.models import Attendee, OutboxEntry  # noqa: E402
 from tests.conftest import ORGANIZER, TEAM_ID, make_settings  # noqa: E402
@@ -339,7 +342,7 @@ async def changes_recorded(app: Meetbot, event_id: int) -> int:
             .select_from(OutboxEntry)
             .where(
                 OutboxEntry.event_id == event_id,
-                OutboxEntry.kind == Delivery.ORGANIZER_SUMMARY.value,
+                OutboxEntry.kind == DeliveryKind.ORGANIZER_SUMMARY.value,
             )
         )
         return int(count or 0)
@@ -384,21 +387,26 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
         ("read the form (request.post)", 0, web.BaseRequest, "post"),
         ("meetings.respond_as_guest (one transaction)", 0, services.meetings, "respond_as_guest"),
         (
-            "find the link + its meeting (_attendee_by_token, + pool checkout)",
+            "find the link + its meeting (attendee_by_token, + pool checkout)",
             1,
-            bot.meetings,
-            "_attendee_by_token",
+            bot.meetings.rows,
+            "attendee_by_token",
         ),
-        ("record, queue redraws (_record_answer)", 1, bot.meetings, "_record_answer"),
+        ("record, queue redraws (record_answer)", 1, bot.meetings.service, "record_answer"),
         ("render the page (_answer_page)", 0, handlers.web, "_answer_page"),
-        ("outbox, alongside: claim a batch (UPDATE ... RETURNING)", 0, outbox, "_claim_batch"),
+        (
+            "outbox, alongside: claim a batch (UPDATE ... RETURNING)",
+            0,
+            outbox._queue,
+            "claim_batch",
+        ),
         (
             "outbox, alongside: mark sent/superseded (batched UPDATE)",
             0,
-            bot.outbox.DeliveryMarks,
+            bot.outbox.queue.DeliveryMarks,
             "_write",
         ),
-        ("outbox, alongside: build blocks + Slack call (_send)", 0, outbox, "_send"),
+        ("outbox, alongside: build blocks + Slack call", 0, outbox, "_deliver_or_build"),
     ]
 
 

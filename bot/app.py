@@ -42,9 +42,15 @@ from bot.mail.inbox import Inbox
 from bot.mail.receiver import SmtpReceiver
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.mailboxes import Mailboxes, mailboxes_from
-from bot.meetings import Meetings
+from bot.meetings.files import MeetingFiles
+from bot.meetings.posts import MeetingPosts
+from bot.meetings.quota import GuestQuota
+from bot.meetings.replies import Replies
+from bot.meetings.service import Meetings
+from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox.queue import OutboxQueue
+from bot.outbox.worker import Outbox
 from bot.people import People
 from bot.preferences import Preferences
 from bot.quick import read_quick_text
@@ -134,9 +140,9 @@ async def refresh_calendar_feeds(feeds: CalendarFeeds) -> None:
     await feeds.refresh_due(datetime.now(UTC))
 
 
-async def send_due_reminders(meetings: Meetings) -> None:
+async def queue_due_reminders(meetings: Meetings) -> None:
     """Queue the reminders whose time has come."""
-    await meetings.send_due_reminders(datetime.now(UTC))
+    await meetings.queue_due_reminders(datetime.now(UTC))
 
 
 # Work that outlives the request that started it: APScheduler's coroutine jobs, Bolt's
@@ -211,34 +217,41 @@ class Meetbot:
             read_quick_text, "tomorrow 9am", now=datetime.now(UTC), zone=ZoneInfo("UTC")
         )
         secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
+        files = MeetingFiles(self.sessions, SlackFiles(self.clients))
         meetings = Meetings(
             self.sessions,
             TokenMinter(secret),
-            SlackFiles(self.clients),
+            files,
+            GuestQuota(self.sessions, self.settings.guest_invites_per_month),
             on_deliveries=lambda: outbox.wake(),
-            guest_invites_per_month=self.settings.guest_invites_per_month,
         )
+        replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
         feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
         people = People(self.clients)
         preferences = Preferences(self.sessions)
         home = HomeTab(meetings, feeds, preferences, self.mailboxes, people)
         metrics = Metrics()
         outbox = Outbox(
-            self.sessions,
+            OutboxQueue(
+                self.sessions, metrics, timedelta(seconds=self.settings.outbox_lease_seconds)
+            ),
             meetings,
+            replies,
+            files,
+            MeetingPosts(self.sessions),
             self.clients,
             self.mailboxes,
             self.mailers,
             self.settings.base_url,
             home,
-            metrics,
             people,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
-            lease=timedelta(seconds=self.settings.outbox_lease_seconds),
         )
         services = Services(
             settings=self.settings,
             meetings=meetings,
+            replies=replies,
+            files=files,
             people=people,
             outbox=outbox,
             availability=Availability(self.sessions, people, preferences),
@@ -251,6 +264,7 @@ class Meetbot:
             preferences=preferences,
             mailboxes=self.mailboxes,
             held_forms=HeldForms(self.sessions),
+            submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
         )
         self.services = services
@@ -264,11 +278,11 @@ class Meetbot:
 
         self._every(self.settings.outbox_interval_seconds, OUTBOX_JOB, drain_outbox, outbox)
         self._every(
-            self.settings.reminder_interval_seconds, REMINDER_JOB, send_due_reminders, meetings
+            self.settings.reminder_interval_seconds, REMINDER_JOB, queue_due_reminders, meetings
         )
         self._every(self.settings.feed_interval_seconds, FEEDS_JOB, refresh_calendar_feeds, feeds)
         outbox.set_waker(self._run_outbox_now)
-        inbox = Inbox(meetings, metrics)
+        inbox = Inbox(replies, metrics)
         poller = build_imap_poller(self.settings, inbox)
         if poller is not None:
             self._every(self.settings.imap_interval_seconds, IMAP_JOB, poll_mailbox, poller)

@@ -15,6 +15,8 @@ MAX_MEMBERS = 100
 MAX_FILES = 10
 # Longer events are not meetings; the cap also keeps availability's time index tight.
 MAX_LENGTH = timedelta(hours=24)
+# A new meeting lasts this long until the organizer says otherwise.
+DEFAULT_LENGTH = timedelta(minutes=30)
 REMINDER_CHOICES = (None, 5, 15, 30, 60)
 DEFAULT_REMINDER = 15
 # A start a few minutes ago is a slow hand on the picker, not a mistake.
@@ -155,7 +157,7 @@ def default_times(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
     """Return the form's default start (the next half hour, local) and end (30 minutes on)."""
     local = now.astimezone(zone)
     start = local.replace(second=0, microsecond=0) + timedelta(minutes=30 - local.minute % 30)
-    return start, start + timedelta(minutes=30)
+    return start, start + DEFAULT_LENGTH
 
 
 def reminder_due(start: datetime, minutes: int | None, now: datetime) -> datetime | None:

@@ -17,9 +17,10 @@ from icalendar import Calendar
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
+from bot.deliveries import FeedFailure, enqueue
 from bot.i18n import N_, TranslatableError
-from bot.meetings import Delivery
-from storage.models import CalendarFeed, ExternalBusy, OutboxEntry, utc_now
+from storage.models import CalendarFeed, ExternalBusy
 
 logger = logging.getLogger(__name__)
 
@@ -235,12 +236,8 @@ class CalendarFeeds:
             )
             tell = first.rowcount == 1  # type: ignore[attr-defined]
             if tell:
-                session.add(
-                    OutboxEntry(
-                        team_id=feed.team_id,
-                        kind=Delivery.FEED_FAILURE.value,
-                        payload={"user_id": feed.user_id, "reason": reason},
-                    )
+                enqueue(
+                    session, feed.team_id, FeedFailure(None, user_id=feed.user_id, reason=reason)
                 )
         if tell:
             self._on_deliveries()

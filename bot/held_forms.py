@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import HeldForm, utc_now
+from bot.clock import utc_now
+from storage.models import HeldForm
 
 # A question left unanswered this long is abandoned; its form is forgotten.
 KEEP_FOR = timedelta(days=1)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
-from bot.meetings import Answer, Invitee, Meeting
+from bot.meetings.model import Answer, Invitee, Meeting
 
 PRODID = "-//Meetbot//Meetbot//EN"
 PARTSTAT = {

@@ -12,12 +12,10 @@ from zoneinfo import ZoneInfo
 
 import dateparser
 
-from bot.drafts import default_times
+from bot.drafts import DEFAULT_LENGTH, MAX_LENGTH, default_times
 from bot.guests import GuestListError, parse_guest_list
 
-DEFAULT_LENGTH = timedelta(minutes=30)
 # Anything longer is a typo or not a meeting length at all ("for 90 hours").
-MAX_LENGTH = timedelta(hours=24)
 # Each dateparser call costs about a millisecond; junk full of date-like words must not add up.
 MAX_DATE_TRIES = 8
 # Farther than this from today a typed year is junk ("9999-12-31"), and would overflow datetimes.

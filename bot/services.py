@@ -10,9 +10,12 @@ from bot.feeds import CalendarFeeds
 from bot.held_forms import HeldForms
 from bot.home import HomeTab
 from bot.mailboxes import Mailboxes
-from bot.meetings import Meetings
+from bot.meetings.files import MeetingFiles
+from bot.meetings.replies import Replies
+from bot.meetings.service import Meetings
+from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
-from bot.outbox import Outbox
+from bot.outbox.worker import Outbox
 from bot.people import People
 from bot.preferences import Preferences
 from bot.ratelimit import AnswerLimits
@@ -25,6 +28,8 @@ class Services:
 
     settings: Settings
     meetings: Meetings
+    replies: Replies
+    files: MeetingFiles
     people: People
     outbox: Outbox
     availability: Availability
@@ -35,4 +40,5 @@ class Services:
     preferences: Preferences
     mailboxes: Mailboxes
     held_forms: HeldForms
+    submissions: Submissions
     workspaces: Workspaces

@@ -9,8 +9,9 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
 from bot.slack_clients import DISCONNECTED, SlackClients
-from storage.models import OutboxEntry, utc_now
+from storage.models import OutboxEntry
 
 logger = logging.getLogger(__name__)
 

@@ -1,23 +1,47 @@
-"""Buttons in Meetbot's messages and Home tab."""
+"""Buttons in Meetbot's messages: answers, edit and cancel, and guests' proposed times."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot.blocks.kit import View
+from bot.blocks.meeting_form import edit_modal, form_values_of
+from bot.blocks.messages import (
+    ANSWER_ACTIONS,
+    CANCEL_ACTION,
+    COUNTER_ACCEPT_ACTION,
+    COUNTER_DECLINE_ACTION,
+    EDIT_ACTION,
+    cancel_modal,
+    counter_settled,
+    parse_answer_value,
+)
 from bot.i18n import Language, translator
-from bot.meetings import Meeting, MeetingError, MeetingNotFound, ProposalNotFound
+from bot.meetings.errors import MeetingError, MeetingNotFound, ProposalNotFound
+from bot.meetings.model import Meeting
 from handlers.context import language_of_user, services_of
-from handlers.replies import tell
+from handlers.replies import refuse, tell
 
 
-def _meeting_id(action: dict[str, Any]) -> int | None:
+def register(app: AsyncApp) -> None:
+    """Wire the buttons in meeting messages."""
+    app.action(re.compile("^(" + "|".join(ANSWER_ACTIONS) + ")$"))(record_member_answer)
+    app.action(EDIT_ACTION)(open_edit)
+    app.action(CANCEL_ACTION)(open_cancel)
+    app.action(COUNTER_ACCEPT_ACTION)(decide_counter)
+    app.action(COUNTER_DECLINE_ACTION)(decide_counter)
+
+
+def _id_in(action: dict[str, Any]) -> int | None:
+    """Return the number a button carries (a meeting's or a proposal's id), if it is one."""
     value = str(action.get("value", ""))
     return int(value) if value.isdigit() else None
 
@@ -33,26 +57,24 @@ async def record_member_answer(
     """Record a member's Accept / Maybe / Decline; the outbox refreshes their DM and Home."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
-    answer = blocks.ANSWER_ACTIONS[action["action_id"]]
-    try:
-        meeting_id, sequence = blocks.parse_answer_value(str(action.get("value", "")))
-    except ValueError:
-        language = await language_of_user(context, context.user_id)
-        await tell(
-            body,
-            client,
-            respond,
-            translator(language).gettext("That button is not one of Meetbot's."),
-        )
-        return
     services = services_of(context)
     try:
+        meeting_id, sequence = parse_answer_value(str(action.get("value", "")))
+    except ValueError:
+        language = await language_of_user(context, context.user_id)
+        text = translator(language).gettext("That button is not one of Meetbot's.")
+        await tell(client, context.user_id, text, body=body, respond=respond)
+        return
+    try:
         decision = await services.meetings.respond_as_member(
-            context.team_id, meeting_id, context.user_id, answer, sequence
+            context.team_id,
+            meeting_id,
+            context.user_id,
+            ANSWER_ACTIONS[action["action_id"]],
+            sequence,
         )
     except MeetingError as error:
-        language = await language_of_user(context, context.user_id)
-        await tell(body, client, respond, translator(language).gettext(error.message))
+        await refuse(context, client, error, body=body, respond=respond)
         return
     if decision.changed:
         services.metrics.decisions.labels("slack").inc()
@@ -64,11 +86,10 @@ async def _open_organizer_form(
     client: AsyncWebClient,
     respond: AsyncRespond,
     context: AsyncBoltContext,
-    build: Callable[[Meeting, Language], blocks.View],
+    build: Callable[[Meeting, Language], View],
 ) -> None:
     assert context.team_id is not None and context.user_id is not None
-    meeting_id = _meeting_id(action)
-    language = await language_of_user(context, context.user_id)
+    meeting_id = _id_in(action)
     try:
         if meeting_id is None:
             raise MeetingNotFound(action.get("value"))
@@ -76,19 +97,18 @@ async def _open_organizer_form(
             context.team_id, meeting_id, context.user_id
         )
     except MeetingError as error:
-        await tell(body, client, respond, translator(language).gettext(error.message))
+        await refuse(context, client, error, body=body, respond=respond)
         return
+    language = await language_of_user(context, context.user_id)
     await client.views_open(trigger_id=body["trigger_id"], view=build(meeting, language))
 
 
-def _edit_form(meeting: Meeting, language: Language) -> blocks.View:
-    return blocks.edit_modal(
-        blocks.form_values_of(meeting), meeting.id, meeting.version, language=language
-    )
+def _edit_form(meeting: Meeting, language: Language) -> View:
+    return edit_modal(form_values_of(meeting), meeting.id, meeting.version, language=language)
 
 
-def _cancel_form(meeting: Meeting, language: Language) -> blocks.View:
-    return blocks.cancel_modal(meeting, language=language)
+def _cancel_form(meeting: Meeting, language: Language) -> View:
+    return cancel_modal(meeting, language=language)
 
 
 async def open_edit(
@@ -128,22 +148,22 @@ async def decide_counter(
     """Accept or decline a guest's proposed time; only the organizer may."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
-    proposal_id = _meeting_id(action)
-    meetings = services_of(context).meetings
-    language = await language_of_user(context, context.user_id)
+    proposal_id = _id_in(action)
+    services = services_of(context)
     try:
         if proposal_id is None:
             raise ProposalNotFound(action.get("value"))
-        if action["action_id"] == blocks.COUNTER_ACCEPT_ACTION:
-            await meetings.accept_counter(context.team_id, context.user_id, proposal_id)
+        if action["action_id"] == COUNTER_ACCEPT_ACTION:
+            await services.replies.accept_counter(context.team_id, context.user_id, proposal_id)
         else:
-            await meetings.decline_counter(context.team_id, context.user_id, proposal_id)
-        proposal = await meetings.proposal(proposal_id)
-        meeting = await meetings.get(context.team_id, proposal.meeting_id)
+            await services.replies.decline_counter(context.team_id, context.user_id, proposal_id)
+        proposal = await services.replies.proposal(proposal_id)
+        meeting = await services.meetings.get(context.team_id, proposal.meeting_id)
     except MeetingError as error:
-        await tell(body, client, respond, translator(language).gettext(error.message))
+        await refuse(context, client, error, body=body, respond=respond)
         return
-    text, message_blocks = blocks.counter_settled(
+    language = await language_of_user(context, context.user_id)
+    text, message_blocks = counter_settled(
         meeting, meeting.invitee(proposal.attendee_id), proposal, language=language
     )
     await respond(text=text, blocks=message_blocks, replace_original=True)

@@ -2,72 +2,45 @@
 
 from __future__ import annotations
 
-import json
-import logging
-from datetime import UTC, datetime, timedelta
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
-from bot.drafts import MeetingForm
+from bot.blocks.meeting_form import (
+    AVAILABILITY_INPUTS,
+    FIND_TIME_ACTION,
+    PICK_SLOT_ACTION,
+    FormValues,
+    edited_meeting,
+    parse_slot,
+    read_form,
+    refreshed_modal,
+    values_shown,
+)
 from handlers.context import language_of_user, services_of
-from handlers.views import form_from_view
-
-logger = logging.getLogger(__name__)
-DEFAULT_LENGTH = timedelta(minutes=30)
 
 
-def _attached_files(view: dict[str, Any]) -> tuple[tuple[int, str], ...]:
-    for block in view.get("blocks", []):
-        if block.get("block_id") == "kept_files":
-            return tuple((int(o["value"]), o["text"]["text"]) for o in block["element"]["options"])
-    return ()
+def register(app: AsyncApp) -> None:
+    """Wire the open form's live parts."""
+    app.action({"block_id": re.compile(rf"^({'|'.join(AVAILABILITY_INPUTS)})$")})(show_availability)
+    app.action(FIND_TIME_ACTION)(find_a_time)
+    app.action(re.compile(rf"^{PICK_SLOT_ACTION}_\d+$"))(pick_slot)
 
 
-def _meeting_id(view: dict[str, Any]) -> int | None:
-    metadata = json.loads(view.get("private_metadata") or "{}")
-    return int(metadata["meeting_id"]) if "meeting_id" in metadata else None
-
-
-def _time_revision(view: dict[str, Any]) -> int:
-    for block in view.get("blocks", []):
-        if block.get("block_id") == "start":
-            action_id = str(block["element"]["action_id"])
-            return int(action_id.rpartition("_")[2]) if "_" in action_id else 0
-    return 0
-
-
-def _values(view: dict[str, Any], form: MeetingForm, **changes: Any) -> blocks.FormValues:
-    now = datetime.now(UTC)
-    start = form.start or now
-    end = form.end if form.end and form.end > start else start + DEFAULT_LENGTH
-    values = blocks.FormValues(
-        start=start,
-        end=end,
-        title=form.title,
-        location=form.location,
-        description=form.description,
-        member_ids=form.member_ids,
-        guests_text=form.guests_text,
-        notify=form.notify,
-        remind_guests=form.remind_guests,
-        reminder_minutes=form.reminder_minutes,
-        attached_files=_attached_files(view),
-        kept_file_ids=form.kept_file_ids if _attached_files(view) else None,
-        time_revision=_time_revision(view),
-    )
-    return blocks.FormValues(**{**values.__dict__, **changes})
+def _meeting_of(view: dict[str, Any]) -> int | None:
+    edited = edited_meeting(view)
+    return edited[0] if edited else None
 
 
 async def _redraw(
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
-    view: dict[str, Any],
-    values: blocks.FormValues,
+    client: AsyncWebClient, context: AsyncBoltContext, view: dict[str, Any], values: FormValues
 ) -> None:
     assert context.user_id is not None
     language = await language_of_user(context, context.user_id)
@@ -75,7 +48,7 @@ async def _redraw(
         await client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=blocks.refreshed_modal(view, values, language=language),
+            view=refreshed_modal(view, values, language=language),
         )
     except SlackApiError as error:
         # A newer redraw is already on its way when the hash is stale; nothing is lost.
@@ -90,17 +63,17 @@ async def show_availability(
     await ack()
     assert context.team_id is not None and context.user_id is not None
     view = body["view"]
-    form = form_from_view(view)
-    values = _values(view, form)
+    form = read_form(view)
+    values = values_shown(view, form, datetime.now(UTC))
     statuses = await services_of(context).availability.statuses(
         context.team_id,
         context.user_id,
         [m for m in form.member_ids if m != context.user_id],
         values.start,
         values.end,
-        ignore_meeting=_meeting_id(view),
+        ignore_meeting=_meeting_of(view),
     )
-    await _redraw(client, context, view, _values(view, form, availability=tuple(statuses)))
+    await _redraw(client, context, view, replace(values, availability=tuple(statuses)))
 
 
 async def find_a_time(
@@ -110,17 +83,16 @@ async def find_a_time(
     await ack()
     assert context.team_id is not None and context.user_id is not None
     view = body["view"]
-    form = form_from_view(view)
-    values = _values(view, form)
-    people = list(dict.fromkeys([context.user_id, *form.member_ids]))
+    now = datetime.now(UTC)
+    values = values_shown(view, read_form(view), now)
     slots = await services_of(context).availability.find_slots(
         context.team_id,
-        people,
+        list(dict.fromkeys([context.user_id, *values.member_ids])),
         values.end - values.start,
-        datetime.now(UTC),
-        ignore_meeting=_meeting_id(view),
+        now,
+        ignore_meeting=_meeting_of(view),
     )
-    await _redraw(client, context, view, _values(view, form, slots=tuple(slots)))
+    await _redraw(client, context, view, replace(values, slots=tuple(slots)))
 
 
 async def pick_slot(
@@ -133,21 +105,14 @@ async def pick_slot(
     """Put the chosen time into the start and end fields."""
     await ack()
     view = body["view"]
-    start_text, _, end_text = str(action.get("value", "")).partition("-")
-    if not (start_text.isdigit() and end_text.isdigit()):
+    slot = parse_slot(str(action.get("value", "")))
+    if slot is None:
         return
-    form = form_from_view(view)
-    start = datetime.fromtimestamp(int(start_text), UTC)
-    end = datetime.fromtimestamp(int(end_text), UTC)
+    values = values_shown(view, read_form(view), datetime.now(UTC))
+    start, end = slot
     await _redraw(
         client,
         context,
         view,
-        _values(
-            view,
-            form,
-            start=start,
-            end=end,
-            time_revision=_time_revision(view) + 1,
-        ),
+        replace(values, start=start, end=end, time_revision=values.time_revision + 1),
     )

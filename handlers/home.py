@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import time
 from typing import Any
 
+from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import blocks
+from bot.blocks.home import (
+    CONNECT_FEED_ACTION,
+    DISCONNECT_FEED_ACTION,
+    FEED_CALLBACK,
+    HOME_PAGE_SIZE,
+    MORE_ACTION,
+    feed_modal,
+)
+from bot.blocks.meeting_form import read_text
+from bot.blocks.settings import SETTINGS_ACTION, SETTINGS_CALLBACK, read_settings, settings_modal
 from bot.feeds import FeedAddressError
 from bot.i18n import translator
-from bot.preferences import PersonalSettings, SettingsRefused, WorkingHours
+from bot.preferences import SettingsRefused
 from handlers.context import language_of_user, services_of
+
+
+def register(app: AsyncApp) -> None:
+    """Wire the Home tab and what opens from it."""
+    app.event("app_home_opened")(publish_home)
+    app.action(MORE_ACTION)(show_more_on_home)
+    app.action(CONNECT_FEED_ACTION)(open_feed_form)
+    app.action(DISCONNECT_FEED_ACTION)(disconnect_feed)
+    app.view(FEED_CALLBACK)(connect_feed)
+    app.action(SETTINGS_ACTION)(open_settings)
+    app.view(SETTINGS_CALLBACK)(save_settings)
+
+
+async def _republish(client: AsyncWebClient, context: AsyncBoltContext, page_size: int) -> None:
+    assert context.team_id is not None and context.user_id is not None
+    view = await services_of(context).home.view(context.team_id, context.user_id, page_size)
+    await client.views_publish(user_id=context.user_id, view=view)
 
 
 async def publish_home(
@@ -34,11 +59,8 @@ async def show_more_on_home(
 ) -> None:
     """Show more of the person's meetings on their Home tab."""
     await ack()
-    assert context.team_id is not None and context.user_id is not None
     value = str(action.get("value", ""))
-    page_size = int(value) if value.isdigit() else blocks.HOME_PAGE_SIZE
-    view = await services_of(context).home.view(context.team_id, context.user_id, page_size)
-    await client.views_publish(user_id=context.user_id, view=view)
+    await _republish(client, context, int(value) if value.isdigit() else HOME_PAGE_SIZE)
 
 
 async def open_feed_form(
@@ -48,43 +70,32 @@ async def open_feed_form(
     await ack()
     assert context.user_id is not None
     language = await language_of_user(context, context.user_id)
-    await client.views_open(
-        trigger_id=body["trigger_id"], view=blocks.feed_modal(language=language)
-    )
+    await client.views_open(trigger_id=body["trigger_id"], view=feed_modal(language=language))
 
 
 async def connect_feed(
-    ack: AsyncAck,
-    view: dict[str, Any],
-    client: AsyncWebClient,
-    context: AsyncBoltContext,
+    ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
     """Connect the pasted calendar, or say in the form why it cannot be read."""
     assert context.team_id is not None and context.user_id is not None
-    block = view.get("state", {}).get("values", {}).get("feed_url", {})
-    address = str((next(iter(block.values()), None) or {}).get("value") or "")
-    services = services_of(context)
     try:
-        await services.feeds.connect(context.team_id, context.user_id, address)
+        await services_of(context).feeds.connect(
+            context.team_id, context.user_id, read_text(view, "feed_url")
+        )
     except FeedAddressError as error:
         language = await language_of_user(context, context.user_id)
         await ack(response_action="errors", errors={"feed_url": error.translated(language)})
         return
     await ack()
-    await client.views_publish(
-        user_id=context.user_id, view=await services.home.view(context.team_id, context.user_id)
-    )
+    await _republish(client, context, HOME_PAGE_SIZE)
 
 
 async def disconnect_feed(ack: AsyncAck, client: AsyncWebClient, context: AsyncBoltContext) -> None:
     """Forget the person's calendar and its busy times."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
-    services = services_of(context)
-    await services.feeds.disconnect(context.team_id, context.user_id)
-    await client.views_publish(
-        user_id=context.user_id, view=await services.home.view(context.team_id, context.user_id)
-    )
+    await services_of(context).feeds.disconnect(context.team_id, context.user_id)
+    await _republish(client, context, HOME_PAGE_SIZE)
 
 
 async def open_settings(
@@ -96,44 +107,10 @@ async def open_settings(
     services = services_of(context)
     settings = await services.preferences.get(context.team_id, context.user_id)
     person = await services.people.get(context.team_id, context.user_id)
-    view = blocks.settings_modal(
+    view = settings_modal(
         settings, services.mailboxes, person.name, person.email, language=person.language
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
-def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
-    block = view.get("state", {}).get("values", {}).get(block_id) or {}
-    return dict(next(iter(block.values()), None) or {})
-
-
-def _clock(text: str | None) -> time | None:
-    try:
-        return time.fromisoformat(text) if text else None
-    except ValueError:
-        return None
-
-
-def settings_from_view(view: dict[str, Any], before: PersonalSettings) -> PersonalSettings:
-    """Read the settings form; what it does not show (such as a lone mailbox) stays as it was."""
-    reminder = str((_state(view, "reminder").get("selected_option") or {}).get("value", "none"))
-    notify = _state(view, "notify").get("selected_options") or []
-    days = _state(view, "work_days").get("selected_options") or []
-    language = str((_state(view, "guest_language").get("selected_option") or {}).get("value", ""))
-    mailbox = (_state(view, "mailbox").get("selected_option") or {}).get("value")
-    hours = before.working_hours
-    return replace(
-        before,
-        reminder_minutes=int(reminder) if reminder.isdigit() else None,
-        notify_on_decision=any(o.get("value") == "notify" for o in notify),
-        working_hours=WorkingHours(
-            start=_clock(_state(view, "work_start").get("selected_time")) or hours.start,
-            end=_clock(_state(view, "work_end").get("selected_time")) or hours.end,
-            days=frozenset(int(o["value"]) for o in days if str(o.get("value")).isdigit()),
-        ),
-        guest_language=None if language in ("", "auto") else language,
-        mailbox=str(mailbox) if mailbox else before.mailbox,
-    )
 
 
 async def save_settings(
@@ -143,7 +120,7 @@ async def save_settings(
     assert context.team_id is not None and context.user_id is not None
     services = services_of(context)
     before = await services.preferences.get(context.team_id, context.user_id)
-    chosen = settings_from_view(view, before)
+    chosen = read_settings(view, before)
     t = translator(await language_of_user(context, context.user_id))
     if chosen.mailbox is not None and not services.mailboxes.offers(chosen.mailbox):
         message = t.gettext("Choose one of the mailboxes.")
@@ -155,6 +132,4 @@ async def save_settings(
         await ack(response_action="errors", errors={refusal.block_id: t.gettext(refusal.message)})
         return
     await ack()
-    await client.views_publish(
-        user_id=context.user_id, view=await services.home.view(context.team_id, context.user_id)
-    )
+    await _republish(client, context, HOME_PAGE_SIZE)

@@ -7,14 +7,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from markupsafe import Markup
 
-from bot.blocks import ANSWER_WORDS
+from bot.blocks.kit import ANSWER_WORDS
+from bot.clock import utc_now
 from bot.i18n import N_, Language, language_for_accept_language, templates, translator
 from bot.ical import request_calendar
 from bot.mail.messages import describe_when
-from bot.meetings import Answer, Invitee, Meeting, MeetingError, UnknownLink
+from bot.meetings.errors import MeetingError, UnknownLink
+from bot.meetings.model import Answer, Invitee, Meeting
 from bot.services import Services
 from bot.tokens import hash_token
-from storage.models import utc_now
 
 SERVICES_KEY = web.AppKey("services", Services)
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
@@ -135,9 +136,9 @@ def _file_response(name: str, mimetype: str, content: bytes) -> web.Response:
 
 async def download_guest_file(request: web.Request) -> web.Response:
     """Send a file of the meeting to a guest holding its link."""
-    meetings = request.app[SERVICES_KEY].meetings
+    files = request.app[SERVICES_KEY].files
     try:
-        attached, content = await meetings.guest_file(
+        attached, content = await files.for_guest(
             request.match_info["token"], request.match_info["key"]
         )
     except UnknownLink:
@@ -147,9 +148,9 @@ async def download_guest_file(request: web.Request) -> web.Response:
 
 async def download_member_file(request: web.Request) -> web.Response:
     """Send a meeting's file to a member following the link in their DM."""
-    meetings = request.app[SERVICES_KEY].meetings
+    files = request.app[SERVICES_KEY].files
     try:
-        attached, content = await meetings.file_by_key(request.match_info["key"])
+        attached, content = await files.by_key(request.match_info["key"])
     except UnknownLink:
         return _not_found(request)
     return _file_response(attached.name, attached.mimetype, content)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from handlers.context import services_of
+
+
+def register(app: AsyncApp) -> None:
+    """Wire what Slack says when a workspace removes Meetbot or takes tokens back."""
+    app.event("app_uninstalled")(forget_uninstalled_workspace)
+    app.event("tokens_revoked")(forget_revoked_tokens)
 
 
 async def forget_uninstalled_workspace(context: AsyncBoltContext) -> None:

@@ -7,7 +7,8 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from bot.outbox import MAILS_IN_FLIGHT, MARK_EVERY
+from bot.outbox.queue import MARK_EVERY
+from bot.outbox.worker import MAILS_IN_FLIGHT
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations

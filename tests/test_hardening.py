@@ -15,7 +15,7 @@ import pytest
 from bot.app import Meetbot
 from bot.drafts import MeetingDraft
 from bot.guests import Guest
-from bot.meetings import Organizer
+from bot.meetings.model import Organizer
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import confirm_mailbox, in_days, open_create_form, send_invitations

@@ -6,7 +6,9 @@ import logging
 from enum import StrEnum
 
 from bot.mail.inbound import UnreadableMail, read_inbound
-from bot.meetings import Bounce, MailedAnswer, Meetings, ReplyRefused
+from bot.meetings.errors import ReplyRefused
+from bot.meetings.model import Bounce, MailedAnswer
+from bot.meetings.replies import Replies
 from bot.metrics import Metrics
 
 logger = logging.getLogger(__name__)
@@ -31,8 +33,8 @@ class Outcome(StrEnum):
 class Inbox:
     """Turn inbound messages into recorded answers, kept proposals and bounce reports."""
 
-    def __init__(self, meetings: Meetings, metrics: Metrics | None = None) -> None:
-        self._meetings = meetings
+    def __init__(self, replies: Replies, metrics: Metrics | None = None) -> None:
+        self._replies = replies
         self._metrics = metrics
 
     async def receive(self, raw: bytes) -> Outcome:
@@ -57,7 +59,7 @@ class Inbox:
                     proposed_end=answer.proposed_end,
                 )
                 try:
-                    decision = await self._meetings.record_mailed_answer(mailed)
+                    decision = await self._replies.record_mailed_answer(mailed)
                     outcome = Outcome.RECORDED
                     if decision is not None and decision.changed and self._metrics is not None:
                         self._metrics.decisions.labels("e-mail").inc()
@@ -70,7 +72,7 @@ class Inbox:
                 messages=tuple((uid, digest) for uid, _, _, digest in mail.bounce.message_ids),
                 recipients=mail.bounce.recipients,
             )
-            marked = await self._meetings.record_bounce(bounce)
+            marked = await self._replies.record_bounce(bounce)
             logger.info("bounce for %s: %s", [i.email for i in marked], bounce.reason)
             return Outcome.BOUNCE
         if mail.auto_reply:

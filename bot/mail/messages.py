@@ -12,9 +12,10 @@ from email.utils import format_datetime, formataddr
 
 from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, templates, translator
 from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
-from bot.meetings import (
+from bot.meetings.model import (
     AttachedFile,
     Change,
+    ChangedField,
     Invitee,
     Meeting,
     Proposal,
@@ -67,11 +68,11 @@ def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_L
     """Return one change as a line people read: `Time: Tue 14:00 → Tue 15:00`."""
     t = translator(language)
     field = t.gettext(change.field)
-    if change.field == "Time":
+    if change.field is ChangedField.TIME:
         before = describe_span(*parse_time_text(change.before), zone, language)
         after = describe_span(*parse_time_text(change.after), zone, language)
         return f"{field}: {before} → {after}"
-    if change.field == "Description":
+    if change.field is ChangedField.DESCRIPTION:
         return f"{field}: " + t.gettext("changed (see below)")
     none = t.gettext("none")
     return f"{field}: {change.before or none} → {change.after or none}"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot import blocks
+from bot.blocks.home import HOME_MAX_PER_GROUP, home_view
+from bot.blocks.kit import VIEW_BLOCK_LIMIT, escape
+from bot.blocks.messages import decision_notice, member_invitation, organizer_summary
+from bot.blocks.settings import settings_section
 from bot.feeds import FeedStatus
 from bot.i18n import Language
 from bot.mailboxes import Mailbox, Mailboxes
-from bot.meetings import Agenda, Answer, Invitee, Meeting, Organizer
+from bot.meetings.model import Agenda, Answer, Invitee, Meeting, Organizer
 from bot.preferences import PersonalSettings
 from tests.fakes.slack_api import _check_message_content as refuse_unless_slack_accepts
 
@@ -55,7 +58,7 @@ def crowded_meeting() -> Meeting:
 def test_the_organizer_summary_of_a_crowded_meeting_is_a_message_slack_accepts() -> None:
     meeting = crowded_meeting()
 
-    text, message = blocks.organizer_summary(meeting)
+    text, message = organizer_summary(meeting)
 
     refuse_unless_slack_accepts({"text": text, "blocks": message})
     shown = str(message)
@@ -69,9 +72,9 @@ def test_a_member_invitation_and_a_decision_notice_are_messages_slack_accepts() 
     member, guest = meeting.invitees[0], meeting.invitees[150]
 
     for text, message in (
-        blocks.member_invitation(meeting, member),
-        blocks.decision_notice(meeting, guest, Answer.DECLINED, guest.comment * 3),
-        blocks.decision_notice(meeting, member, Answer.TENTATIVE, ""),
+        member_invitation(meeting, member),
+        decision_notice(meeting, guest, Answer.DECLINED, guest.comment * 3),
+        decision_notice(meeting, member, Answer.TENTATIVE, ""),
     ):
         refuse_unless_slack_accepts({"text": text, "blocks": message})
 
@@ -79,7 +82,7 @@ def test_a_member_invitation_and_a_decision_notice_are_messages_slack_accepts() 
 def test_a_members_own_answer_is_shown_under_the_buttons() -> None:
     meeting = crowded_meeting()
 
-    _, message = blocks.member_invitation(meeting, meeting.invitees[0])
+    _, message = member_invitation(meeting, meeting.invitees[0])
 
     assert "Your answer: *accepted*" in str(message)
     chosen = [e for b in message if b["type"] == "actions" for e in b["elements"] if "style" in e]
@@ -87,7 +90,7 @@ def test_a_members_own_answer_is_shown_under_the_buttons() -> None:
 
 
 def test_user_text_cannot_mention_everyone_or_fake_a_link() -> None:
-    assert blocks.escape("<!channel> <https://evil.example|bank> & co") == (
+    assert escape("<!channel> <https://evil.example|bank> & co") == (
         "&lt;!channel&gt; &lt;https://evil.example|bank&gt; &amp; co"
     )
 
@@ -97,15 +100,15 @@ def test_the_fullest_home_tab_keeps_every_part_within_slacks_100_blocks() -> Non
     invitee = meeting.attendees[0]
     agenda = Agenda(organizing=[meeting] * 40, invited=[(meeting, invitee)] * 40)
     mailboxes = Mailboxes([Mailbox("Invitations", "invites@acme.example")])
-    settings = blocks.settings_section(
+    settings = settings_section(
         PersonalSettings(), mailboxes, "Olga Organizer", language=Language.PL
     )
     feed = FeedStatus("calendar.example", START, None)
 
-    view = blocks.home_view(agenda, blocks.HOME_MAX_PER_GROUP, feed, settings, language=Language.PL)
+    view = home_view(agenda, HOME_MAX_PER_GROUP, feed, settings, language=Language.PL)
 
     # Nothing was cut off to fit: the last group's "more" line is the last block.
-    assert len(view["blocks"]) < blocks.VIEW_BLOCK_LIMIT
+    assert len(view["blocks"]) < VIEW_BLOCK_LIMIT
     assert view["blocks"][-1]["type"] == "context" and "18" in str(view["blocks"][-1])
     assert sum(b.get("block_id") == "settings" for b in view["blocks"]) == 1
     assert "Twoje ustawienia" in str(view["blocks"])

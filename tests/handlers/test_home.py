@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.app import Meetbot
 from bot.drafts import MeetingDraft
-from bot.meetings import Organizer
+from bot.meetings.model import Organizer
 from tests.conftest import ANA, BEN, ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import in_days, send_invitations

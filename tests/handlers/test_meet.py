@@ -24,6 +24,7 @@ INPUT_BLOCKS = [
     "guests",
     "files",
     "reminder",
+    "remind_guests",
     "notify",
 ]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import icalendar
 
 from bot.ical import GuestCalendars, request_calendar
-from bot.meetings import Answer, Invitee, Meeting, Organizer, recipient_hash
+from bot.meetings.model import Answer, Invitee, Meeting, Organizer, recipient_hash
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.blocks import MAILBOX_CALLBACK
+from bot.blocks.settings import MAILBOX_CALLBACK
 from tests.fakes.slack_api import FakeSlack
 from tests.support.signed import SlackSender
 
@@ -58,7 +58,8 @@ async def send_invitations(
         description=description,
         members=members or [],
         guests=guests,
-        notify=(["notify"] if notify else []) + (["remind_guests"] if remind_guests else []),
+        notify=["notify"] if notify else [],
+        remind_guests=["remind_guests"] if remind_guests else [],
         reminder=reminder,
     )
     assert response.status == 200

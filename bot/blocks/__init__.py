@@ -1,0 +1,1 @@
+"""Block Kit builders: pure functions from meetings to Slack views and messages."""

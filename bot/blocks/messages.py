@@ -1,0 +1,498 @@
+"""Meeting messages in Slack: the organizer's summary, members' invitations and notices."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.kit import (
+    ANSWER_COUNTS,
+    ANSWER_EMOJI,
+    ANSWER_WORDS,
+    BUTTON_LABELS,
+    LINE_PART_LIMIT,
+    LISTED_PER_GROUP,
+    MESSAGE_BLOCK_LIMIT,
+    SECTION_TEXT_LIMIT,
+    Block,
+    Message,
+    View,
+    button,
+    context,
+    escape,
+    input_block,
+    more_text,
+    mrkdwn,
+    plain,
+    shorten,
+    slack_time,
+    span,
+    text_element,
+    time_range,
+)
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    Language,
+    Translator,
+    translator,
+)
+from bot.meetings.model import (
+    Answer,
+    Change,
+    ChangedField,
+    Invitee,
+    Meeting,
+    Proposal,
+    parse_time_text,
+)
+
+CANCEL_CALLBACK = "meet_cancel"
+EDIT_ACTION = "edit_meeting"
+CANCEL_ACTION = "cancel_meeting"
+COUNTER_ACCEPT_ACTION = "counter_accept"
+COUNTER_DECLINE_ACTION = "counter_decline"
+
+
+ANSWER_ACTIONS = {
+    "answer_accepted": Answer.ACCEPTED,
+    "answer_tentative": Answer.TENTATIVE,
+    "answer_declined": Answer.DECLINED,
+}
+
+
+def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> View:
+    """Return the confirmation asked before a meeting is cancelled."""
+    t = translator(language)
+    invited = len(meeting.invitees)
+    question = t.gettext("Cancel *{title}* ({when})?").format(
+        title=escape(meeting.title), when=time_range(meeting)
+    )
+    consequence = t.ngettext(
+        "The {count} invited person will be told, and it will be removed from guests' calendars.",
+        "All {count} invited people will be told, and it will be removed from guests' calendars.",
+        invited,
+    ).format(count=invited)
+    return {
+        "type": "modal",
+        "callback_id": CANCEL_CALLBACK,
+        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
+        "title": plain(t.gettext("Cancel meeting")),
+        "submit": plain(t.gettext("Cancel meeting")),
+        "close": plain(t.gettext("Keep it")),
+        "blocks": [
+            mrkdwn(f"{question} {consequence}"),
+            input_block(
+                "message",
+                t.gettext("Message to attendees"),
+                text_element(
+                    "", 1000, multiline=True, placeholder=t.gettext("Sorry, something came up.")
+                ),
+                optional=True,
+            ),
+        ],
+    }
+
+
+def details(
+    t: Translator, meeting: Meeting, file_links: list[tuple[str, str]] | None = None
+) -> str:
+    lines = [t.gettext("*When:* {when}").format(when=time_range(meeting))]
+    if meeting.location:
+        lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
+    if file_links:
+        links = ", ".join(f"<{url}|{escape(shorten(name, 60))}>" for name, url in file_links)
+        lines.append(t.gettext("*Files:* {links}").format(links=links))
+    return "\n".join(lines)
+
+
+def _description_blocks(meeting: Meeting) -> list[Block]:
+    if not meeting.description:
+        return []
+    quoted = "\n".join(f">{line}" for line in escape(meeting.description).splitlines())
+    return [mrkdwn(quoted)]
+
+
+def tally_line(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> str:
+    """Return the count of answers, e.g. `2 accepted · 1 maybe · 0 declined · 3 no answer yet`."""
+    t = translator(language)
+    counts = meeting.tally()
+    order = (Answer.ACCEPTED, Answer.TENTATIVE, Answer.DECLINED, Answer.NEEDS_ACTION)
+    return " · ".join(
+        f"{ANSWER_EMOJI[a]} {t.gettext(ANSWER_COUNTS[a]).format(count=counts[a])}" for a in order
+    )
+
+
+def invitee_line(invitee: Invitee, *, language: Language = DEFAULT_LANGUAGE) -> str:
+    """Return one invitee with their answer, for the organizer's summary."""
+    t = translator(language)
+    who = (
+        f"<@{invitee.slack_user_id}>"
+        if invitee.is_member
+        else escape(shorten(invitee.guest_label(), LINE_PART_LIMIT))
+    )
+    line = f"{ANSWER_EMOJI[invitee.answer]} {who} — {t.gettext(ANSWER_WORDS[invitee.answer])}"
+    if invitee.comment:
+        line += f": _{escape(shorten(invitee.comment, LINE_PART_LIMIT))}_"
+    if invitee.delivery_error:
+        # Reasons are stored in English; the ones Meetbot words itself have translations.
+        reason = escape(shorten(t.gettext(invitee.delivery_error), 80))
+        line += " :warning: " + t.gettext("undeliverable ({reason})").format(reason=reason)
+    return line
+
+
+def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
+    """Return sections listing lines under a heading, split to fit Slack's section limit."""
+    if not lines:
+        return []
+    shown = lines[:LISTED_PER_GROUP]
+    if len(lines) > len(shown):
+        shown.append(more_text(t, len(lines) - len(shown)))
+    blocks: list[Block] = []
+    text = f"*{heading}*"
+    for line in shown:
+        if len(text) + 1 + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append(mrkdwn(text))
+            text = line
+        else:
+            text = f"{text}\n{line}"
+    blocks.append(mrkdwn(text))
+    return blocks
+
+
+def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"manage_{meeting.id}",
+        "elements": [
+            button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+            button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
+        ],
+    }
+
+
+def organizer_summary(
+    meeting: Meeting,
+    file_links: list[tuple[str, str]] | None = None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+) -> Message:
+    """Return the organizer's summary DM: the meeting and everyone's answer so far."""
+    t = translator(language)
+    if meeting.cancelled:
+        text = t.gettext("You cancelled {title}").format(title=meeting.title)
+        header = t.gettext("Cancelled: {title}").format(title=shorten(meeting.title, 130))
+        return text, [
+            {"type": "header", "text": plain(header)},
+            mrkdwn(f"~{time_range(meeting)}~\n" + t.gettext("Everyone invited was told.")),
+        ]
+    text = t.gettext("Your meeting {title}: invitations sent").format(title=meeting.title)
+    members = [invitee_line(m, language=language) for m in meeting.members]
+    guests = [invitee_line(g, language=language) for g in meeting.guests]
+    blocks: list[Block] = [
+        {"type": "header", "text": plain(meeting.title)},
+        mrkdwn(details(t, meeting, file_links)),
+        *_description_blocks(meeting),
+        context(tally_line(meeting, language=language)),
+        *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
+        *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
+    ]
+    if not meeting.invitees:
+        blocks.append(context(t.gettext("Nobody is invited yet.")))
+    blocks = blocks[: MESSAGE_BLOCK_LIMIT - 1]
+    blocks.append(organizer_buttons(t, meeting))
+    return text, blocks
+
+
+def answer_value(meeting: Meeting) -> str:
+    """Return the value answer buttons carry: the meeting and the version they answer."""
+    return f"{meeting.id}:{meeting.sequence}"
+
+
+def parse_answer_value(value: str) -> tuple[int, int | None]:
+    """Return the meeting id and version an answer button carries."""
+    meeting_id, _, sequence = value.partition(":")
+    return int(meeting_id), int(sequence) if sequence else None
+
+
+def answer_buttons(t: Translator, meeting: Meeting, invitee: Invitee, block_id: str) -> Block:
+    buttons = []
+    for action_id, answer in ANSWER_ACTIONS.items():
+        style = None
+        if invitee.answer is answer:
+            style = "danger" if answer is Answer.DECLINED else "primary"
+        label = t.gettext(BUTTON_LABELS[answer])
+        buttons.append(button(label, action_id, answer_value(meeting), style))
+    return {"type": "actions", "block_id": block_id, "elements": buttons}
+
+
+def own_answer(t: Translator, invitee: Invitee) -> str:
+    answer = t.gettext("Your answer: *{answer}*").format(
+        answer=t.gettext(ANSWER_WORDS[invitee.answer])
+    )
+    return f"{ANSWER_EMOJI[invitee.answer]} {answer}"
+
+
+def member_invitation(
+    meeting: Meeting,
+    invitee: Invitee,
+    file_links: list[tuple[str, str]] | None = None,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+) -> Message:
+    """Return a member's invitation DM, with buttons to answer and their answer so far."""
+    t = translator(language)
+    organizer = f"<@{meeting.organizer.user_id}>"
+    title = escape(meeting.title)
+    if meeting.cancelled or invitee.removed:
+        if meeting.cancelled:
+            why = t.gettext("{organizer} cancelled this meeting")
+        else:
+            why = t.gettext("{organizer} took you off this meeting")
+        text = why.format(organizer=meeting.organizer.name) + f": {meeting.title}"
+        said = why.format(organizer=organizer)
+        return text, [mrkdwn(f"~*{title}*~ ({time_range(meeting)})\n{said}.")]
+    text = t.gettext("{organizer} invites you to {title}").format(
+        organizer=meeting.organizer.name, title=meeting.title
+    )
+    invites = t.gettext("{organizer} invites you to *{title}*").format(
+        organizer=organizer, title=title
+    )
+    blocks: list[Block] = [
+        mrkdwn(f"{invites}\n{details(t, meeting, file_links)}"),
+        *_description_blocks(meeting),
+    ]
+    others = len(meeting.invitees) - 1
+    if others > 0:
+        blocks.append(
+            context(
+                t.ngettext(
+                    "{count} other person is invited.", "{count} other people are invited.", others
+                ).format(count=others)
+            )
+        )
+    blocks.append(answer_buttons(t, meeting, invitee, "answer"))
+    if invitee.answer is not Answer.NEEDS_ACTION:
+        blocks.append(context(own_answer(t, invitee)))
+    return text, blocks
+
+
+def describe_change(change: Change, *, language: Language = DEFAULT_LANGUAGE) -> str:
+    """Return one change for Slack, times in each reader's own zone."""
+    t = translator(language)
+    field = t.gettext(change.field)
+    if change.field is ChangedField.TIME:
+        was, now = parse_time_text(change.before), parse_time_text(change.after)
+        return f"*{field}:* {span(*was)} → {span(*now)}"
+    if change.field is ChangedField.DESCRIPTION:
+        return f"*{field}:* " + t.gettext("changed")
+    none = "_" + t.gettext("none") + "_"
+    before = escape(shorten(change.before, 200)) or none
+    after = escape(shorten(change.after, 200)) or none
+    return f"*{field}:* {before} → {after}"
+
+
+def member_notice(
+    meeting: Meeting,
+    reason: str,
+    changes: list[Change],
+    answers_reset: bool,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+) -> Message:
+    """Return the DM telling a member their meeting changed, was cancelled or dropped them."""
+    t = translator(language)
+    organizer = f"<@{meeting.organizer.user_id}>"
+    title = escape(meeting.title)
+    if reason == "cancelled":
+        text = t.gettext("{organizer} cancelled {title}").format(
+            organizer=meeting.organizer.name, title=meeting.title
+        )
+        body = ":no_entry_sign: " + t.gettext("{organizer} cancelled *{title}* ({when}).").format(
+            organizer=organizer, title=title, when=time_range(meeting)
+        )
+        if meeting.cancel_message:
+            quoted = "\n".join(f">{line}" for line in escape(meeting.cancel_message).splitlines())
+            body += f"\n{quoted}"
+        return text, [mrkdwn(body)]
+    if reason == "removed":
+        text = t.gettext("You are no longer invited to {title}").format(title=meeting.title)
+        return text, [
+            mrkdwn(
+                t.gettext("{organizer} took you off *{title}* ({when}); nothing to do.").format(
+                    organizer=organizer, title=title, when=time_range(meeting)
+                )
+            )
+        ]
+    text = t.gettext("{organizer} changed {title}").format(
+        organizer=meeting.organizer.name, title=meeting.title
+    )
+    lines = [
+        ":pencil2: "
+        + t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
+    ]
+    lines += [f"• {describe_change(c, language=language)}" for c in changes]
+    if answers_reset:
+        lines.append(
+            t.gettext("The time changed, so your answer was reset. Please answer again above.")
+        )
+    return text, [mrkdwn("\n".join(lines))]
+
+
+def member_reminder(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> Message:
+    """Return the DM reminding a member that a meeting starts soon."""
+    t = translator(language)
+    text = t.gettext("Reminder: {title} starts soon").format(title=meeting.title)
+    starts = t.gettext("*{title}* starts {time}.").format(
+        title=escape(meeting.title), time=slack_time(meeting.start, "{time}")
+    )
+    return text, [mrkdwn(f":alarm_clock: {starts}\n{details(t, meeting)}")]
+
+
+# What the organizer reads about a decision: `Ana accepted Design review`.
+DECISION_WORDS = {
+    Answer.ACCEPTED: N_("{who} accepted {title}"),
+    Answer.TENTATIVE: N_("{who} answered maybe to {title}"),
+    Answer.DECLINED: N_("{who} declined {title}"),
+    Answer.NEEDS_ACTION: N_("{who} has not answered {title} yet"),
+}
+
+
+def decision_notice(
+    meeting: Meeting,
+    invitee: Invitee,
+    answer: Answer,
+    comment: str,
+    *,
+    stale: bool = False,
+    language: Language = DEFAULT_LANGUAGE,
+) -> Message:
+    """Return the organizer's DM about one person's decision."""
+    t = translator(language)
+    if invitee.is_member:
+        who_text, who_mrkdwn = t.gettext("A member"), f"<@{invitee.slack_user_id}>"
+    else:
+        who_text = invitee.guest_label()
+        who_mrkdwn = escape(who_text)
+    words = t.gettext(DECISION_WORDS[answer])
+    text = words.format(who=who_text, title=meeting.title)
+    said = words.format(who=who_mrkdwn, title=f"*{escape(meeting.title)}*")
+    body = f"{ANSWER_EMOJI[answer]} {said} ({slack_time(meeting.start)})"
+    if stale:
+        body += "\n:warning: " + t.gettext(
+            "They answered an earlier version of the invitation, "
+            "before the time changed: the answer is to the old time."
+        )
+    if comment:
+        quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())
+        body += f"\n{quoted}"
+    return text, [mrkdwn(body)]
+
+
+def counter_notice(
+    meeting: Meeting, guest: Invitee, proposal: Proposal, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
+    """Return the organizer's DM with a guest's proposed new time and buttons to decide."""
+    t = translator(language)
+    proposes = t.gettext("{who} proposes a new time for {title}")
+    text = proposes.format(who=guest.guest_label(), title=meeting.title)
+    lines = [
+        ":calendar: "
+        + proposes.format(who=escape(guest.guest_label()), title=f"*{escape(meeting.title)}*")
+        + ":",
+        t.gettext("*Proposed:* {when}").format(when=span(proposal.start, proposal.end)),
+        t.gettext("*Now:* {when}").format(when=time_range(meeting)),
+    ]
+    if proposal.comment:
+        lines.append(f">{escape(proposal.comment)}")
+    return text, [
+        mrkdwn("\n".join(lines)),
+        {
+            "type": "actions",
+            "block_id": f"counter_{proposal.id}",
+            "elements": [
+                button(
+                    t.gettext("Accept new time"),
+                    COUNTER_ACCEPT_ACTION,
+                    str(proposal.id),
+                    "primary",
+                ),
+                button(t.gettext("Keep the time"), COUNTER_DECLINE_ACTION, str(proposal.id)),
+            ],
+        },
+    ]
+
+
+def counter_settled(
+    meeting: Meeting, guest: Invitee, proposal: Proposal, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
+    """Return the counter-proposal DM once the organizer has decided, without buttons."""
+    t = translator(language)
+    if proposal.status == "accepted":
+        words = t.gettext("You accepted the time {who} proposed for {title}")
+    else:
+        words = t.gettext("You declined the time {who} proposed for {title}")
+    text = words.format(who=guest.guest_label(), title=meeting.title)
+    said = words.format(who=escape(guest.guest_label()), title=f"*{escape(meeting.title)}*")
+    return text, [mrkdwn(f"{said} ({span(proposal.start, proposal.end)}).")]
+
+
+def bounce_notice(
+    meeting: Meeting, invitee: Invitee, reason: str, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
+    """Return the organizer's DM saying an invitee's invitation could not be delivered."""
+    t = translator(language)
+    reason = t.gettext(reason)
+    if invitee.is_member:
+        who_text, who = t.gettext("a member"), f"<@{invitee.slack_user_id}>"
+    else:
+        who_text = invitee.email or ""
+        who = f"*{escape(who_text)}*"
+    text = t.gettext("Could not deliver the invitation to {who}: {reason}").format(
+        who=who_text, reason=reason
+    )
+    said = t.gettext("Could not deliver the invitation to {who} for *{title}*: {reason}").format(
+        who=who, title=escape(meeting.title), reason=escape(reason)
+    )
+    return text, [mrkdwn(f":warning: {said}")]
+
+
+def feed_failure_notice(reason: str, *, language: Language = DEFAULT_LANGUAGE) -> Message:
+    """Return the DM telling a member their connected calendar could not be read."""
+    t = translator(language)
+    reason = t.gettext(reason)
+    text = t.gettext("Meetbot could not read your connected calendar: {reason}").format(
+        reason=reason
+    )
+    return text, [
+        mrkdwn(
+            ":warning: "
+            + t.gettext(
+                "Meetbot could not read your connected calendar: {reason}. "
+                "Until it can, colleagues see only your Meetbot meetings as busy. "
+                "You can connect the calendar again from Meetbot's Home tab."
+            ).format(reason=escape(reason))
+        )
+    ]
+
+
+def help_message(*, language: Language = DEFAULT_LANGUAGE) -> Message:
+    """Return `/meet help`: what the command does and how to use it."""
+    t = translator(language)
+    text = t.gettext("How to use /meet")
+    body = "\n".join(
+        [
+            t.gettext(
+                "*/meet* opens a form to set up a meeting with workspace members and outside "
+                "guests."
+            ),
+            "• " + t.gettext("`/meet Design review` opens the form with the title filled in."),
+            "• " + t.gettext("`/meet list` shows your upcoming meetings (only to you)."),
+            "• " + t.gettext("`/meet help` shows this message."),
+            t.gettext(
+                "Members get a message with Accept / Maybe / Decline; guests get a calendar "
+                "invitation by e-mail with a link to answer. Edit or cancel a meeting from the "
+                "Home tab or from your summary message."
+            ),
+        ]
+    )
+    return text, [mrkdwn(body)]

@@ -1,0 +1,250 @@
+"""What a meeting is: the vocabulary every layer speaks, plain frozen dataclasses.
+
+Nothing here touches the database, Slack or mail; builders (Block Kit, iCalendar, e-mail)
+and the service all read these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.i18n import DEFAULT_LANGUAGE, N_, Language
+
+
+class Answer(StrEnum):
+    """An invitee's answer, spelled as iCalendar's PARTSTAT in lower case."""
+
+    NEEDS_ACTION = "needs-action"
+    ACCEPTED = "accepted"
+    TENTATIVE = "tentative"
+    DECLINED = "declined"
+
+
+PARTSTAT_ANSWERS = {
+    "ACCEPTED": Answer.ACCEPTED,
+    "TENTATIVE": Answer.TENTATIVE,
+    "DECLINED": Answer.DECLINED,
+    "DELEGATED": Answer.DECLINED,
+}
+
+
+@dataclass(frozen=True)
+class MailedAnswer:
+    """An answer a guest's mail program sent: a REPLY, or a COUNTER proposing a new time."""
+
+    method: str
+    uid: str
+    sequence: int
+    attendee: str
+    sender: str
+    partstat: str | None
+    comment: str
+    proposed_start: datetime | None = None
+    proposed_end: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A report that mail to a guest could not be delivered."""
+
+    reason: str
+    # (event uid before the @, recipient hash) pairs from our Message-IDs quoted in the report
+    messages: tuple[tuple[str, str], ...] = ()
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A guest's proposal of another time for a meeting."""
+
+    id: int
+    meeting_id: int
+    attendee_id: int
+    start: datetime
+    end: datetime
+    comment: str
+    status: str
+
+
+def recipient_hash(address: str) -> str:
+    """Return the short hash of a guest's address that our Message-IDs carry."""
+    return hashlib.sha256(address.lower().encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Organizer:
+    """The workspace member who sets up a meeting, as their profile describes them."""
+
+    user_id: str
+    name: str
+    email: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Invitee:
+    """One invited person and their answer so far."""
+
+    id: int
+    kind: str
+    slack_user_id: str | None
+    email: str | None
+    name: str
+    answer: Answer
+    comment: str
+    token_salt: str | None
+    removed: bool = False
+    delivery_error: str | None = None
+
+    @property
+    def is_member(self) -> bool:
+        """Tell whether this is a workspace member (answers in Slack) rather than a guest."""
+        return self.kind == "member"
+
+    def guest_label(self) -> str:
+        """Return a guest as people read them: `Name <addr>` or the bare address."""
+        if self.name and self.name != self.email:
+            return f"{self.name} <{self.email}>"
+        return self.email or ""
+
+
+@dataclass(frozen=True)
+class AttachedFile:
+    """A file attached to a meeting (its content is loaded only when sent)."""
+
+    id: int
+    name: str
+    mimetype: str
+    size: int
+    public_key: str
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """A read-only picture of a meeting and everyone ever invited to it."""
+
+    id: int
+    uid: str
+    team_id: str
+    organizer: Organizer
+    title: str
+    start: datetime
+    end: datetime
+    location: str
+    description: str
+    notify_on_decision: bool
+    sequence: int
+    version: int
+    status: str
+    created_at: datetime
+    attendees: tuple[Invitee, ...]
+    files: tuple[AttachedFile, ...] = ()
+    reminder_minutes: int | None = None
+    remind_guests: bool = False
+    cancel_message: str = ""
+    # Address of the sending mailbox guests' mail comes from; None means the default one.
+    mailbox: str | None = None
+    # The language of the guests' e-mails and pages.
+    language: Language = DEFAULT_LANGUAGE
+
+    @property
+    def cancelled(self) -> bool:
+        """Tell whether the organizer cancelled the meeting."""
+        return self.status == "cancelled"
+
+    @property
+    def invitees(self) -> list[Invitee]:
+        """Return the people invited now (not those taken off the list)."""
+        return [i for i in self.attendees if not i.removed]
+
+    @property
+    def members(self) -> list[Invitee]:
+        """Return the workspace members invited."""
+        return [i for i in self.invitees if i.is_member]
+
+    @property
+    def guests(self) -> list[Invitee]:
+        """Return the outside guests invited."""
+        return [i for i in self.invitees if not i.is_member]
+
+    def invitee(self, invitee_id: int) -> Invitee:
+        """Return the attendee with this id, even one taken off the list."""
+        return next(i for i in self.attendees if i.id == invitee_id)
+
+    def member(self, user_id: str) -> Invitee | None:
+        """Return a workspace member's invitation, if they are invited now."""
+        return next((i for i in self.members if i.slack_user_id == user_id), None)
+
+    def tally(self) -> dict[Answer, int]:
+        """Count the invitees by answer."""
+        counts = dict.fromkeys(Answer, 0)
+        for invitee in self.invitees:
+            counts[invitee.answer] += 1
+        return counts
+
+
+class ChangedField(StrEnum):
+    """What an edit can change, named as the English words shown (translated on display)."""
+
+    TIME = N_("Time")
+    TITLE = N_("Title")
+    PLACE = N_("Place")
+    DESCRIPTION = N_("Description")
+    FILES = N_("Files")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One thing an edit changed, in words: `Time: Tue 14:00 → Tue 15:00`.
+
+    A time change keeps `start/end` as ISO text (`time_change_text`).
+    """
+
+    field: ChangedField
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of recording an answer."""
+
+    meeting: Meeting
+    invitee: Invitee
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Revision:
+    """The outcome of an edit: the meeting as it is now and what changed."""
+
+    meeting: Meeting
+    changes: tuple[Change, ...]
+    settings_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        """Tell whether anything at all was saved."""
+        return bool(self.changes) or self.settings_changed
+
+
+@dataclass(frozen=True)
+class Agenda:
+    """A person's upcoming meetings: those they organize and those they are invited to."""
+
+    organizing: list[Meeting]
+    invited: list[tuple[Meeting, Invitee]]
+
+
+def time_change_text(start: datetime, end: datetime) -> str:
+    """Return a start and end as a time change stores them."""
+    return f"{start.isoformat()}/{end.isoformat()}"
+
+
+def parse_time_text(text: str) -> tuple[datetime, datetime]:
+    """Return the start and end stored in a time change."""
+    start, _, end = text.partition("/")
+    return datetime.fromisoformat(start), datetime.fromisoformat(end)

@@ -1,0 +1,163 @@
+"""Meeting rows in and out: loading them for a change, and the model's pictures of them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, selectinload
+
+from bot.i18n import language_of
+from bot.meetings.errors import MeetingCancelled, MeetingNotFound, NotOrganizer, UnknownLink
+from bot.meetings.model import (
+    Answer,
+    AttachedFile,
+    Invitee,
+    Meeting,
+    Organizer,
+    Proposal,
+)
+from bot.tokens import hash_token
+from storage.models import Attendee, CounterProposal, Event, EventFile
+
+
+def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) -> Meeting:
+    """Return the read-only picture of a loaded event row, its attendees and files.
+
+    With `attendees`, only those are in the picture (one guest's view), and the event's
+    other attendees need not be loaded.
+    """
+    return Meeting(
+        id=event.id,
+        uid=event.uid,
+        team_id=event.team_id,
+        organizer=Organizer(
+            user_id=event.organizer_id,
+            name=event.organizer_name,
+            email=event.organizer_email,
+            timezone=event.timezone,
+        ),
+        title=event.title,
+        start=event.start_at,
+        end=event.end_at,
+        location=event.location,
+        description=event.description,
+        notify_on_decision=event.notify_on_decision,
+        sequence=event.sequence,
+        version=event.version,
+        status=event.status,
+        created_at=event.created_at,
+        attendees=tuple(
+            invitee_from_row(a) for a in (event.attendees if attendees is None else attendees)
+        ),
+        files=tuple(file_from_row(f) for f in event.files),
+        reminder_minutes=event.reminder_minutes,
+        remind_guests=event.remind_guests,
+        cancel_message=event.cancel_message,
+        mailbox=event.mailbox,
+        language=language_of(event.language),
+    )
+
+
+def invitee_from_row(attendee: Attendee) -> Invitee:
+    """Return the picture of one attendee row."""
+    return Invitee(
+        id=attendee.id,
+        kind=attendee.kind,
+        slack_user_id=attendee.slack_user_id,
+        email=attendee.email,
+        name=attendee.display_name,
+        answer=Answer(attendee.response),
+        comment=attendee.comment,
+        token_salt=attendee.token_salt,
+        removed=attendee.removed_at is not None,
+        delivery_error=attendee.delivery_error,
+    )
+
+
+def file_from_row(row: EventFile) -> AttachedFile:
+    """Return the picture of an attached file (without its content)."""
+    return AttachedFile(row.id, row.name, row.mimetype, row.size, row.public_key)
+
+
+def proposal_from_row(row: CounterProposal) -> Proposal:
+    """Return the picture of a guest's counter-proposal."""
+    return Proposal(
+        row.id, row.event_id, row.attendee_id, row.start_at, row.end_at, row.comment, row.status
+    )
+
+
+def new_member(user_id: str) -> Attendee:
+    """Return a new attendee row for a workspace member, not yet answered."""
+    return Attendee(
+        kind="member",
+        slack_user_id=user_id,
+        display_name="",
+        response=Answer.NEEDS_ACTION.value,
+    )
+
+
+def reinstate(attendee: Attendee) -> None:
+    """Put someone taken off the list back on it, their old answer forgotten."""
+    attendee.removed_at = None
+    attendee.response = Answer.NEEDS_ACTION.value
+    attendee.comment = ""
+    attendee.responded_at = None
+
+
+def sync_busy(event: Event) -> None:
+    """Copy the meeting's time onto each member it keeps busy, for availability's index."""
+    for attendee in event.attendees:
+        busy = (
+            attendee.kind == "member"
+            and attendee.removed_at is None
+            and attendee.response != Answer.DECLINED.value
+            and event.status == "confirmed"
+        )
+        attendee.busy_from = event.start_at if busy else None
+        attendee.busy_until = event.end_at if busy else None
+
+
+def check_organizer(event: Event, user_id: str) -> None:
+    """Refuse anyone but the organizer, and any change to a cancelled meeting."""
+    if event.organizer_id != user_id:
+        raise NotOrganizer(user_id)
+    if event.status == "cancelled":
+        raise MeetingCancelled(event.id)
+
+
+async def load_event(
+    session: AsyncSession, team_id: str, meeting_id: int, *, for_update: bool = False
+) -> Event:
+    """Return a workspace's meeting with its attendees and files; lock it to change it."""
+    query = (
+        select(Event)
+        .where(Event.id == meeting_id, Event.team_id == team_id)
+        .options(selectinload(Event.attendees), selectinload(Event.files))
+    )
+    if for_update:
+        # Once the lock is ours, read what the transaction before us committed.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    event = await session.scalar(query)
+    if event is None:
+        raise MeetingNotFound(meeting_id)
+    return event
+
+
+async def attendee_by_token(
+    session: AsyncSession, token: str, *, for_update: bool = False
+) -> Attendee:
+    """Return the attendee a link belongs to, with their meeting and its files (no one else)."""
+    query = (
+        select(Attendee)
+        .where(Attendee.token_hash == hash_token(token))
+        .options(joinedload(Attendee.event).selectinload(Event.files))
+    )
+    if for_update:
+        # Only the guest's own row is locked; once it is ours, read what was committed before.
+        query = query.with_for_update(of=Attendee).execution_options(populate_existing=True)
+    attendee = await session.scalar(query)
+    if attendee is None:
+        raise UnknownLink
+    return attendee

@@ -1,0 +1,346 @@
+"""The outbox as a queue: leasing due entries, marking outcomes, retrying, giving up.
+
+Any number of processes drain one outbox: an entry is leased in one statement (`SKIP
+LOCKED` on PostgreSQL), and a lease that runs out hands it to whoever looks next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosmtplib
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import utc_now
+from bot.deliveries import KINDS, Delivery, DeliveryKind, delivery_from_row
+from bot.i18n import N_
+from bot.metrics import Metrics
+from bot.slack_clients import DISCONNECTED, WorkspaceNotInstalled
+from storage.models import OutboxEntry
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 250
+FIRST_RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 600.0
+GIVE_UP_AFTER = timedelta(hours=48)
+# A claimed entry is hidden from other processes this long; if the claimer dies mid-send, it
+# comes back after that (the stable Message-ID lets mail programs drop a second copy).
+LEASE = timedelta(minutes=2)
+# No claimed entry is begun this close to its lease's end (more than an SMTP exchange may
+# take); the rest of the batch is handed back for the next round.
+LEASE_MARGIN = timedelta(seconds=60)
+# Delivered entries are marked sent together, but soon: a crash in between resends at most
+# these few (with the same Message-ID, so mail programs drop the copies).
+MARK_EVERY = 25
+MARK_WITHIN_SECONDS = 0.05
+# Slack errors no retry can mend: the person or channel is gone, the token is revoked.
+# Slack errors no retry can mend: the person or channel is gone, the token is revoked.
+PERMANENT_SLACK_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "channel_not_found",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "cannot_dm_bot",
+        "user_disabled",
+        "invalid_blocks",
+        "invalid_arguments",
+    }
+)
+
+
+def describe_failure(error: Exception) -> str:
+    """Return why a delivery failed, in words an organizer can act on."""
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
+        refusal = error.recipients[0]
+        return f"{refusal.code} {refusal.message}"
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return f"{error.code} {error.message}"
+    if isinstance(error, SlackApiError):
+        return f"Slack answered {error.response.get('error')}"
+    if isinstance(error, WorkspaceNotInstalled):
+        return DISCONNECTED
+    if isinstance(error, OSError | aiosmtplib.SMTPException):
+        return N_("the mail server could not be reached for two days")
+    return str(error) or type(error).__name__
+
+
+class PermanentFailure(Exception):
+    """A delivery that will never succeed; it is given up at once."""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return how long to wait before the next try: doubling from seconds to ten minutes."""
+    return timedelta(
+        seconds=min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
+    )
+
+
+def is_permanent(error: Exception) -> bool:
+    """Tell whether retrying could ever help: not for a refused recipient or a revoked token."""
+    if isinstance(error, PermanentFailure | WorkspaceNotInstalled):
+        return True
+    if isinstance(error, SlackApiError):
+        return error.response.get("error") in PERMANENT_SLACK_ERRORS
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return all(refusal.code >= 500 for refusal in error.recipients)
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return error.code >= 500
+    return False
+
+
+@dataclass(frozen=True)
+class ClaimedEntry:
+    """An outbox entry this process has leased, with what delivering it needs."""
+
+    id: int
+    team_id: str
+    kind: str
+    event_id: int | None
+    attendee_id: int | None
+    payload: dict[str, Any]
+    redraw_key: str | None
+    # An earlier lease of this entry ended with neither success nor failure recorded: its
+    # process died mid-delivery, so Slack may already show what it was posting.
+    maybe_posted: bool = False
+
+    def delivery(self) -> Delivery:
+        """Return what this entry owes, typed; one no one can read fails for good."""
+        try:
+            return delivery_from_row(self.kind, self.event_id, self.attendee_id, self.payload)
+        except (KeyError, TypeError, ValueError) as error:
+            raise PermanentFailure(f"unreadable {self.kind} entry: {error}") from error
+
+
+@dataclass
+class ClaimedBatch:
+    """Due entries leased together, and which of them a newer pending redraw makes moot."""
+
+    entries: list[ClaimedEntry]
+    lease_until: datetime
+    superseded: set[int] = field(default_factory=set)
+
+
+class DeliveryMarks:
+    """Entries delivered and not yet recorded so, written together within a few ms."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._waiting: list[tuple[int, str]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        # Kept until `flush`, which raises what any of them raised.
+        self._writes: list[asyncio.Task[None]] = []
+
+    async def add(self, entry_id: int, state: str) -> None:
+        """Note an entry's outcome; write the notes when enough have gathered."""
+        self._waiting.append((entry_id, state))
+        if len(self._waiting) >= MARK_EVERY:
+            await self.flush()
+        elif self._timer is None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(MARK_WITHIN_SECONDS, self._flush_in_background)
+
+    def _flush_in_background(self) -> None:
+        self._timer = None
+        self._writes.append(asyncio.create_task(self._write(self._take())))
+
+    def _take(self) -> list[tuple[int, str]]:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        waiting, self._waiting = self._waiting, []
+        return waiting
+
+    async def flush(self) -> None:
+        """Write every outcome noted so far, and wait for writes already under way."""
+        await self._write(self._take())
+        writes, self._writes = self._writes, []
+        await asyncio.gather(*writes)
+
+    async def _write(self, marks: list[tuple[int, str]]) -> None:
+        if not marks:
+            return
+        by_state: dict[str, list[int]] = collections.defaultdict(list)
+        for entry_id, state in marks:
+            by_state[state].append(entry_id)
+        async with self._sessions.begin() as session:
+            for state, ids in by_state.items():
+                await session.execute(
+                    update(OutboxEntry)
+                    .where(OutboxEntry.id.in_(ids))
+                    .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+                )
+
+
+class OutboxQueue:
+    """Lease due entries, hand back what was not begun, and record what failed."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        metrics: Metrics,
+        lease: timedelta = LEASE,
+    ) -> None:
+        self._sessions = sessions
+        self._metrics = metrics
+        self.lease = lease
+        # A short lease (set for tests of crashes) keeps half of itself for the sending.
+        self.lease_margin = min(LEASE_MARGIN, lease / 2)
+
+    def marks(self) -> DeliveryMarks:
+        """Return a fresh collector of delivered entries, written together."""
+        return DeliveryMarks(self._sessions)
+
+    async def claim_batch(self) -> ClaimedBatch:
+        """Lease the next due entries in one statement, so no other process sends them too."""
+        now = utc_now()
+        lease_until = now + self.lease
+        due = (
+            select(OutboxEntry.id)
+            .where(OutboxEntry.state == "pending", OutboxEntry.available_at <= now)
+            .order_by(OutboxEntry.id)
+            .limit(BATCH_SIZE)
+            .with_for_update(skip_locked=True)
+        )
+        async with self._sessions.begin() as session:
+            rows = await session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id.in_(due),
+                    OutboxEntry.state == "pending",
+                    OutboxEntry.available_at <= now,
+                )
+                .values(available_at=lease_until, claims=OutboxEntry.claims + 1)
+                .returning(
+                    OutboxEntry.claims,
+                    OutboxEntry.attempts,
+                    OutboxEntry.id,
+                    OutboxEntry.team_id,
+                    OutboxEntry.kind,
+                    OutboxEntry.event_id,
+                    OutboxEntry.attendee_id,
+                    OutboxEntry.payload,
+                    OutboxEntry.redraw_key,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            entries = sorted(
+                (
+                    ClaimedEntry(
+                        row.id,
+                        row.team_id,
+                        row.kind,
+                        row.event_id,
+                        row.attendee_id,
+                        dict(row.payload or {}),
+                        row.redraw_key,
+                        maybe_posted=row.claims > row.attempts + 1,
+                    )
+                    for row in rows
+                ),
+                key=lambda entry: entry.id,
+            )
+            batch = ClaimedBatch(entries, lease_until)
+            keys = {entry.redraw_key for entry in entries if entry.redraw_key is not None}
+            if keys:
+                # Only the newest pending redraw of a thing needs sending: it reads fresh state.
+                newest_rows = await session.execute(
+                    select(OutboxEntry.redraw_key, func.max(OutboxEntry.id))
+                    .where(OutboxEntry.redraw_key.in_(keys), OutboxEntry.state == "pending")
+                    .group_by(OutboxEntry.redraw_key)
+                )
+                newest = {str(key): int(last) for key, last in newest_rows}
+                # One cut off mid-post is not skipped: it looks for, and adopts, what it posted.
+                batch.superseded = {
+                    entry.id
+                    for entry in entries
+                    if entry.redraw_key is not None
+                    and newest.get(entry.redraw_key, 0) > entry.id
+                    and not entry.maybe_posted
+                }
+            return batch
+
+    async def release(self, entries: list[ClaimedEntry], lease_until: datetime) -> None:
+        """Hand leased entries back at once, while the lease is still this process's own."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OutboxEntry)
+                .where(
+                    OutboxEntry.id.in_([entry.id for entry in entries]),
+                    OutboxEntry.state == "pending",
+                    OutboxEntry.available_at == lease_until,
+                )
+                # Never begun: this lease must not count as one that died mid-delivery.
+                .values(available_at=utc_now(), claims=OutboxEntry.claims - 1)
+            )
+
+    async def pending_count(self) -> int:
+        """Return how many deliveries are still owed."""
+        async with self._sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
+            )
+            return int(count or 0)
+
+    async def record_failure(self, entry_id: int, error: Exception) -> UndeliveredInvitee | None:
+        """Schedule a retry, or give up; return whom the organizer must hear about."""
+        permanent = is_permanent(error)
+        reason = describe_failure(error)
+        async with self._sessions.begin() as session:
+            entry = await session.get(OutboxEntry, entry_id)
+            if entry is None or entry.state != "pending":
+                return None  # settled meanwhile (by another process, or the workspace left)
+            entry.attempts += 1
+            entry.last_error = f"{type(error).__name__}: {error}"[:2000]
+            self._metrics.send_failures.labels(entry.kind).inc()
+            given_up = permanent or entry.created_at < utc_now() - GIVE_UP_AFTER
+            ids = {"team_id": entry.team_id, "event_id": entry.event_id, "entry_id": entry_id}
+            if not given_up:
+                entry.available_at = utc_now() + retry_delay(entry.attempts)
+                logger.warning(
+                    "delivery of outbox entry %s (%s) failed, attempt %s; retrying",
+                    entry_id,
+                    entry.kind,
+                    entry.attempts,
+                    exc_info=error,
+                    extra=ids,
+                )
+                return None
+            entry.state = "failed"
+            logger.error(
+                "gave up delivering outbox entry %s (%s)",
+                entry_id,
+                entry.kind,
+                exc_info=error,
+                extra=ids,
+            )
+            if not _reaches_invitee(entry.kind) or entry.attendee_id is None:
+                return None
+            return UndeliveredInvitee(entry.team_id, entry.attendee_id, reason)
+
+
+def _reaches_invitee(kind: str) -> bool:
+    try:
+        return KINDS[DeliveryKind(kind)].reaches_invitee
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class UndeliveredInvitee:
+    """Someone invited who never got what was owed them, and why, for the organizer."""
+
+    team_id: str
+    attendee_id: int
+    reason: str

@@ -1,0 +1,478 @@
+"""Deliver what the outbox owes: Slack DMs and guest e-mails, retried until they land.
+
+`Outbox.drain` leases due entries (queue.py), renders each from the meeting as it is now
+through one table of kinds, posts to Slack (slack_posts.py) or hands mail to a session
+that keeps a few messages in flight, and marks outcomes together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from bot.blocks import messages
+from bot.clock import utc_now
+from bot.deliveries import (
+    BounceNotice,
+    CounterNotice,
+    DecisionNotice,
+    DeliveryKind,
+    FeedFailure,
+    GuestCancellation,
+    GuestDeclineCounter,
+    GuestInvitation,
+    GuestReminder,
+    HomeRefresh,
+    MemberInvitation,
+    MemberNotice,
+    MemberReminder,
+    OrganizerSummary,
+)
+from bot.home import HomeTab
+from bot.i18n import Language
+from bot.mail.messages import (
+    Files,
+    GuestInvitations,
+    Sender,
+    cancellation_message,
+    declinecounter_message,
+    reminder_message,
+)
+from bot.mail.transport import Mailer, MailSession
+from bot.mailboxes import Mailboxes
+from bot.meetings.files import MeetingFiles
+from bot.meetings.model import AttachedFile, Change, Invitee, Meeting
+from bot.meetings.posts import MeetingPosts
+from bot.meetings.replies import Replies
+from bot.meetings.service import Meetings
+from bot.outbox.queue import (
+    ClaimedBatch,
+    ClaimedEntry,
+    DeliveryMarks,
+    OutboxQueue,
+    PermanentFailure,
+)
+from bot.outbox.slack_posts import PostTag, SlackPosts
+from bot.people import People
+from bot.slack_clients import SlackClients
+
+logger = logging.getLogger(__name__)
+
+# Messages handed to the mail session before the earliest is done: the next is built while
+# the server works on the last ones.
+MAILS_IN_FLIGHT = 8
+
+# A render delivers a Slack entry now, or returns an e-mail entry's message (None: nothing).
+Render = Callable[[Any, "Target"], Awaitable[EmailMessage | None]]
+
+
+class MailSessions:
+    """One drain's open mail sessions, one per mail server, opened when first needed."""
+
+    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
+        self._stack = stack
+        self._open: dict[int, MailSession] = {}
+
+    async def of(self, mailer: Mailer) -> MailSession:
+        """Return the session sending through a mailer, opening it the first time."""
+        if id(mailer) not in self._open:
+            self._open[id(mailer)] = await self._stack.enter_async_context(mailer.session())
+        return self._open[id(mailer)]
+
+
+def _tag(entry: ClaimedEntry) -> PostTag:
+    return PostTag(entry.redraw_key or str(entry.id), entry.maybe_posted)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery goes: its workspace, its meeting as it is now, its Slack post tag."""
+
+    team_id: str
+    meeting_now: Meeting | None
+    tag: PostTag
+
+    def meeting(self) -> Meeting:
+        """Return the meeting; a delivery that needs one and has none can never be sent."""
+        if self.meeting_now is None:
+            raise PermanentFailure("this delivery needs a meeting")
+        return self.meeting_now
+
+
+class Outbox:
+    """Send every due outbox entry; the scheduler runs `drain` and changes wake it."""
+
+    def __init__(
+        self,
+        queue: OutboxQueue,
+        meetings: Meetings,
+        replies: Replies,
+        files: MeetingFiles,
+        posts: MeetingPosts,
+        clients: SlackClients,
+        mailboxes: Mailboxes,
+        mailers: Mapping[str, Mailer],
+        base_url: str,
+        home: HomeTab,
+        people: People,
+        attachment_limit: int = 10 * 1024 * 1024,
+    ) -> None:
+        self._queue = queue
+        self._meetings = meetings
+        self._replies = replies
+        self._files = files
+        self._posts = posts
+        self._clients = clients
+        self._slack = SlackPosts(clients)
+        self._mailboxes = mailboxes
+        self._mailers = mailers
+        self._base_url = base_url
+        self._attachment_limit = attachment_limit
+        self._home = home
+        self._people = people
+        self._wake: Callable[[], None] = lambda: None
+        self._more = False
+        self._stopping = False
+        self._busy = asyncio.Lock()
+        # What one batch's guest e-mails share, built once (drains never overlap: `_busy`).
+        self._batch_invitations: dict[
+            tuple[int, int, tuple[Change, ...], bool], GuestInvitations
+        ] = {}
+        self._batch_files: dict[int, list[tuple[AttachedFile, bytes]]] = {}
+        self._renders: dict[DeliveryKind, Render] = {
+            DeliveryKind.ORGANIZER_SUMMARY: self._organizer_summary,
+            DeliveryKind.HOME_REFRESH: self._home_refresh,
+            DeliveryKind.FEED_FAILURE: self._feed_failure,
+            DeliveryKind.MEMBER_INVITATION: self._member_invitation,
+            DeliveryKind.MEMBER_NOTICE: self._member_notice,
+            DeliveryKind.MEMBER_REMINDER: self._member_reminder,
+            DeliveryKind.DECISION_NOTICE: self._decision_notice,
+            DeliveryKind.COUNTER_NOTICE: self._counter_notice,
+            DeliveryKind.BOUNCE_NOTICE: self._bounce_notice,
+            DeliveryKind.GUEST_INVITATION: self._guest_invitation,
+            DeliveryKind.GUEST_CANCELLATION: self._guest_cancellation,
+            DeliveryKind.GUEST_REMINDER: self._guest_reminder,
+            DeliveryKind.GUEST_DECLINECOUNTER: self._guest_declinecounter,
+        }
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Tell the outbox how to get itself run soon (the scheduler supplies this)."""
+        self._wake = wake
+
+    def wake(self) -> None:
+        """Ask for a drain right away, because a change just queued deliveries."""
+        self._more = True
+        if not self._busy.locked():
+            self._wake()  # a drain under way sees `_more` and goes round again
+
+    def stop_taking_work(self) -> None:
+        """Finish the delivery under way but start no other: the process is shutting down."""
+        self._stopping = True
+
+    def answer_url(self, token: str) -> str:
+        """Return the guest page address for a link token."""
+        return f"{self._base_url}/rsvp/{token}"
+
+    async def pending_count(self) -> int:
+        """Return how many deliveries are still owed."""
+        return await self._queue.pending_count()
+
+    async def drain(self) -> int:
+        """Deliver due entries until none are left; return how many were handled."""
+        handled = 0
+        async with self._busy, contextlib.AsyncExitStack() as open_sessions:
+            mail = MailSessions(open_sessions)
+            while not self._stopping:
+                self._more = False
+                batch = await self._queue.claim_batch()
+                await self._deliver_batch(batch, mail)
+                handled += len(batch.entries)
+                if not batch.entries and not self._more:
+                    break
+        return handled  # when stopping, what is left stays owed for the next start
+
+    def _lease_ending(self, batch: ClaimedBatch) -> bool:
+        return self._stopping or utc_now() > batch.lease_until - self._queue.lease_margin
+
+    async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSessions) -> None:
+        # One meeting picture per batch: a thousand invitations need not load it 1000 times.
+        meetings: dict[tuple[str, int], Meeting] = {}
+        self._batch_invitations.clear()
+        self._batch_files.clear()
+        marks = self._queue.marks()
+        in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
+        sending: list[asyncio.Task[None]] = []
+        try:
+            for index, entry in enumerate(batch.entries):
+                # Near the lease's end, or shutting down: what is not begun goes back at once.
+                if self._lease_ending(batch):
+                    await self._queue.release(batch.entries[index:], batch.lease_until)
+                    break
+                if entry.id in batch.superseded:
+                    await marks.add(entry.id, "superseded")
+                    continue
+                try:
+                    message = await self._deliver_or_build(entry, meetings)
+                    if message is not None:
+                        assert entry.event_id is not None
+                        sender, mailer = self._mail_route(meetings[entry.team_id, entry.event_id])
+                        session = await mail.of(mailer)
+                except Exception as error:
+                    await self._record_failure(entry.id, error)
+                    continue
+                if message is None:
+                    await marks.add(entry.id, "sent")
+                    continue
+                await in_flight.acquire()
+                if self._lease_ending(batch):
+                    # Built while waiting for a free place, but not begun: it stays owed.
+                    in_flight.release()
+                    await self._queue.release(batch.entries[index:], batch.lease_until)
+                    break
+                sending.append(
+                    asyncio.create_task(
+                        self._mail_one(entry.id, message, session, sender, marks, in_flight)
+                    )
+                )
+        finally:
+            # Every send finishes and every outcome is written before anything is raised.
+            outcomes = await asyncio.gather(*sending, return_exceptions=True)
+            await marks.flush()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # recording an outcome failed; the lease brings the entry back
+
+    async def _deliver_or_build(
+        self, entry: ClaimedEntry, meetings: dict[tuple[str, int], Meeting]
+    ) -> EmailMessage | None:
+        """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
+        delivery = entry.delivery()
+        meeting: Meeting | None = None
+        if delivery.meeting_id is not None:
+            # A workspace that removed Meetbot gets nothing more, its guests' e-mails included.
+            await self._clients.for_team(entry.team_id)
+            key = (entry.team_id, delivery.meeting_id)
+            if key not in meetings:
+                meetings[key] = await self._meetings.get(*key)
+            meeting = meetings[key]
+        return await self._renders[delivery.kind](
+            delivery, Target(entry.team_id, meeting, _tag(entry))
+        )
+
+    async def _mail_one(
+        self,
+        entry_id: int,
+        message: EmailMessage,
+        mail: MailSession,
+        sender: Sender,
+        marks: DeliveryMarks,
+        in_flight: asyncio.Semaphore,
+    ) -> None:
+        try:
+            await mail.send(message, envelope_from=sender.address)
+        except Exception as error:
+            await self._record_failure(entry_id, error)
+        else:
+            await marks.add(entry_id, "sent")
+        finally:
+            in_flight.release()
+
+    async def _record_failure(self, entry_id: int, error: Exception) -> None:
+        undelivered = await self._queue.record_failure(entry_id, error)
+        if undelivered is not None:
+            await self._replies.record_undelivered(
+                undelivered.team_id, undelivered.attendee_id, undelivered.reason
+            )
+
+    # Renders, one per kind: each reads the meeting as it is now.
+
+    async def _organizer_summary(self, delivery: OrganizerSummary, to: Target) -> None:
+        meeting = to.meeting()
+        message = messages.organizer_summary(
+            meeting,
+            self._member_file_links(meeting),
+            language=await self._language(meeting.team_id, meeting.organizer.user_id),
+        )
+        posted = await self._slack.post_or_update(
+            meeting.team_id,
+            meeting.organizer.user_id,
+            await self._posts.summary(meeting.id),
+            message,
+            to.tag,
+        )
+        if posted is not None:
+            await self._posts.remember_summary(meeting.id, posted)
+
+    async def _home_refresh(self, delivery: HomeRefresh, to: Target) -> None:
+        meeting = to.meeting()
+        view = await self._home.view(meeting.team_id, delivery.user_id)
+        await self._slack.publish_home(meeting.team_id, delivery.user_id, view)
+
+    async def _feed_failure(self, delivery: FeedFailure, to: Target) -> None:
+        message = messages.feed_failure_notice(
+            delivery.reason, language=await self._language(to.team_id, delivery.user_id)
+        )
+        await self._slack.dm(to.team_id, delivery.user_id, message, to.tag)
+
+    async def _member_invitation(self, delivery: MemberInvitation, to: Target) -> None:
+        meeting = to.meeting()
+        invitee = meeting.invitee(delivery.attendee_id)
+        user_id = _slack_user(invitee)
+        message = messages.member_invitation(
+            meeting,
+            invitee,
+            self._member_file_links(meeting),
+            language=await self._language(meeting.team_id, user_id),
+        )
+        where = await self._posts.member_invitation(invitee.id)
+        if where is None and (meeting.cancelled or invitee.removed):
+            return  # never invited in Slack, so there is nothing to take back
+        posted = await self._slack.post_or_update(meeting.team_id, user_id, where, message, to.tag)
+        if posted is not None:
+            await self._posts.remember_member_invitation(invitee.id, posted)
+
+    async def _member_notice(self, delivery: MemberNotice, to: Target) -> None:
+        meeting = to.meeting()
+        user_id = _slack_user(meeting.invitee(delivery.attendee_id))
+        message = messages.member_notice(
+            meeting,
+            delivery.reason,
+            list(delivery.changes),
+            delivery.reset,
+            language=await self._language(meeting.team_id, user_id),
+        )
+        await self._slack.dm(meeting.team_id, user_id, message, to.tag)
+
+    async def _member_reminder(self, delivery: MemberReminder, to: Target) -> None:
+        meeting = to.meeting()
+        user_id = _slack_user(meeting.invitee(delivery.attendee_id))
+        message = messages.member_reminder(
+            meeting, language=await self._language(meeting.team_id, user_id)
+        )
+        await self._slack.dm(meeting.team_id, user_id, message, to.tag)
+
+    async def _decision_notice(self, delivery: DecisionNotice, to: Target) -> None:
+        meeting = to.meeting()
+        message = messages.decision_notice(
+            meeting,
+            meeting.invitee(delivery.attendee_id),
+            delivery.answer,
+            delivery.comment,
+            stale=delivery.stale,
+            language=await self._language(meeting.team_id, meeting.organizer.user_id),
+        )
+        await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
+
+    async def _counter_notice(self, delivery: CounterNotice, to: Target) -> None:
+        meeting = to.meeting()
+        proposal = await self._replies.proposal(delivery.proposal_id)
+        message = messages.counter_notice(
+            meeting,
+            meeting.invitee(delivery.attendee_id),
+            proposal,
+            language=await self._language(meeting.team_id, meeting.organizer.user_id),
+        )
+        await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
+
+    async def _bounce_notice(self, delivery: BounceNotice, to: Target) -> None:
+        meeting = to.meeting()
+        message = messages.bounce_notice(
+            meeting,
+            meeting.invitee(delivery.attendee_id),
+            delivery.reason,
+            language=await self._language(meeting.team_id, meeting.organizer.user_id),
+        )
+        await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
+
+    async def _guest_invitation(self, delivery: GuestInvitation, to: Target) -> EmailMessage | None:
+        meeting = to.meeting()
+        if delivery.sequence < meeting.sequence:
+            return None  # the meeting changed again; a newer message to this guest is queued
+        guest = meeting.invitee(delivery.attendee_id)
+        token = self._meetings.link_token(guest)
+        # Guests of one change share everything but their own parts: build that once a batch.
+        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset)
+        if key not in self._batch_invitations:
+            sender, _ = self._mail_route(meeting)
+            self._batch_invitations[key] = GuestInvitations(
+                meeting,
+                sender=sender,
+                stamp=utc_now(),
+                changes=list(delivery.changes),
+                answers_reset=delivery.reset,
+            )
+        return self._batch_invitations[key].message(
+            guest, answer_url=self.answer_url(token), files=await self._guest_files(meeting, token)
+        )
+
+    async def _guest_cancellation(
+        self, delivery: GuestCancellation, to: Target
+    ) -> EmailMessage | None:
+        meeting = to.meeting()
+        guest = meeting.invitee(delivery.attendee_id)
+        removed = delivery.reason == "removed"
+        if removed and not guest.removed:
+            return None  # taken back in since; their new invitation is queued
+        sender, _ = self._mail_route(meeting)
+        return cancellation_message(meeting, guest, sender=sender, stamp=utc_now(), removed=removed)
+
+    async def _guest_reminder(self, delivery: GuestReminder, to: Target) -> EmailMessage:
+        meeting = to.meeting()
+        guest = meeting.invitee(delivery.attendee_id)
+        sender, _ = self._mail_route(meeting)
+        return reminder_message(
+            meeting,
+            guest,
+            sender=sender,
+            answer_url=self.answer_url(self._meetings.link_token(guest)),
+            stamp=utc_now(),
+        )
+
+    async def _guest_declinecounter(
+        self, delivery: GuestDeclineCounter, to: Target
+    ) -> EmailMessage:
+        meeting = to.meeting()
+        proposal = await self._replies.proposal(delivery.proposal_id)
+        sender, _ = self._mail_route(meeting)
+        return declinecounter_message(
+            meeting,
+            meeting.invitee(delivery.attendee_id),
+            proposal,
+            sender=sender,
+            stamp=utc_now(),
+        )
+
+    # What the renders share.
+
+    def _mail_route(self, meeting: Meeting) -> tuple[Sender, Mailer]:
+        """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
+        mailbox = self._mailboxes.get(meeting.mailbox)
+        return Sender(mailbox.address), self._mailers[mailbox.key]
+
+    async def _language(self, team_id: str, user_id: str) -> Language:
+        """Return the language of the member a DM goes to (their Slack locale)."""
+        return (await self._people.get(team_id, user_id)).language
+
+    def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
+        return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
+
+    async def _guest_files(self, meeting: Meeting, token: str) -> Files:
+        links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]
+        if not meeting.files or sum(f.size for f in meeting.files) > self._attachment_limit:
+            return Files(linked=links)
+        if meeting.id not in self._batch_files:
+            self._batch_files[meeting.id] = [
+                await self._files.content(meeting, f.public_key) for f in meeting.files
+            ]
+        return Files(attached=self._batch_files[meeting.id], linked=links)
+
+
+def _slack_user(invitee: Invitee) -> str:
+    if invitee.slack_user_id is None:
+        raise PermanentFailure("a Slack message to someone who is not a member")
+    return invitee.slack_user_id
