@@ -47,9 +47,10 @@ import shared  # noqa: E402  (bench/shared.py, beside this script)
 from sqlalchemy import String, Table, bindparam, insert, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
-from bot.availability import SEARCH_DAYS, Availability, Busy  # noqa: E402
+from bot.availability import SEARCH_DAYS, Availability  # noqa: E402
 from bot.drafts import MAX_LENGTH  # noqa: E402
 from bot.people import Person  # noqa: E402
+from bot.personal import Busy  # noqa: E402
 from bot.preferences import Preferences  # noqa: E402
 from storage.database import (  # noqa: E402
     create_engine,

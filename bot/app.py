@@ -53,7 +53,7 @@ from bot.outbox.queue import OutboxQueue
 from bot.outbox.worker import Outbox
 from bot.people import People
 from bot.preferences import Preferences
-from bot.quick import read_quick_text
+from bot.quick.reader import read_quick_text
 from bot.ratelimit import AnswerLimits
 from bot.services import Services
 from bot.slack_clients import InstalledWorkspaces, SingleWorkspace, SlackClients

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,35 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
 from bot.people import People
-from bot.preferences import Preferences, WorkingHours
+from bot.personal import Busy, MemberStatus, WorkingHours
+from bot.preferences import Preferences
 from storage.models import Attendee, Event, ExternalBusy
 
 SLOT_STEP = timedelta(minutes=30)
 SEARCH_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Busy:
-    """A time someone is taken; the title only where the person asking may see it."""
-
-    start: datetime
-    end: datetime
-    title: str | None = None
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    """One member at the time being planned: free or busy, and their own local time."""
-
-    user_id: str
-    clashes: tuple[Busy, ...]
-    local_start: datetime
-    outside_hours: bool
-
-    @property
-    def free(self) -> bool:
-        """Tell whether nothing clashes."""
-        return not self.clashes
 
 
 def zone_of(name: str) -> ZoneInfo:

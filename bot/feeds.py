@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import utc_now
 from bot.deliveries import FeedFailure, enqueue
 from bot.i18n import N_, TranslatableError
+from bot.personal import FeedStatus
 from storage.models import CalendarFeed, ExternalBusy
 
 logger = logging.getLogger(__name__)
@@ -35,15 +35,6 @@ MAX_AGE = re.compile(r"max-age=(\d+)")
 
 class FeedAddressError(TranslatableError):
     """What was pasted is not a calendar address Meetbot can read."""
-
-
-@dataclass(frozen=True)
-class FeedStatus:
-    """A member's connected calendar as the Home tab shows it."""
-
-    host: str
-    fetched_at: datetime | None
-    last_error: str | None
 
 
 def check_feed_address(text: str) -> str:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time
-from zoneinfo import ZoneInfo
+from dataclasses import replace
+from datetime import time
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.drafts import DEFAULT_REMINDER, REMINDER_CHOICES
-from bot.i18n import N_
+from bot.drafts import REMINDER_CHOICES
+from bot.i18n import N_, Language, translator
+from bot.personal import GUEST_LANGUAGES, PersonalSettings, WorkingHours
 from storage.models import PersonSettings
 
-GUEST_LANGUAGES = ("en", "pl")
 WEEKDAYS = range(7)  # 0 = Monday, as datetime.weekday() counts
 
 
@@ -28,34 +27,9 @@ class SettingsRefused(ValueError):
         self.block_id = block_id
         self.message = message
 
-
-@dataclass(frozen=True)
-class WorkingHours:
-    """When a member works, in their own time zone."""
-
-    start: time = time(9, 0)
-    end: time = time(18, 0)
-    days: frozenset[int] = frozenset(range(5))  # Monday to Friday
-
-    def covers(self, start: datetime, end: datetime, zone: ZoneInfo) -> bool:
-        """Tell whether a span lies inside one working day in a zone."""
-        local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-        if local_start.weekday() not in self.days or local_start.date() != local_end.date():
-            return False
-        return local_start.time() >= self.start and local_end.time() <= self.end
-
-
-@dataclass(frozen=True)
-class PersonalSettings:
-    """What one member chose, or the defaults while they chose nothing."""
-
-    reminder_minutes: int | None = DEFAULT_REMINDER
-    notify_on_decision: bool = False
-    working_hours: WorkingHours = field(default_factory=WorkingHours)
-    # Language of the person's guests' e-mails and pages; None: the person's Slack language.
-    guest_language: str | None = None
-    # The sending mailbox the person confirmed; None until they saw the question once.
-    mailbox: str | None = None
+    def translated(self, language: Language) -> str:
+        """Return why, in the reader's language."""
+        return translator(language).gettext(self.message)
 
 
 def _minute(moment: time) -> int:

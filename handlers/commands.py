@@ -19,7 +19,7 @@ from bot.blocks.meeting_form import create_modal, opening_values
 from bot.blocks.messages import help_message
 from bot.drafts import default_times
 from bot.i18n import translator
-from bot.quick import read_quick_text
+from bot.quick.reader import read_quick_text
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)

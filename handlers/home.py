@@ -121,15 +121,16 @@ async def save_settings(
     services = services_of(context)
     before = await services.preferences.get(context.team_id, context.user_id)
     chosen = read_settings(view, before)
-    t = translator(await language_of_user(context, context.user_id))
+    language = await language_of_user(context, context.user_id)
     if chosen.mailbox is not None and not services.mailboxes.offers(chosen.mailbox):
-        message = t.gettext("Choose one of the mailboxes.")
+        message = translator(language).gettext("Choose one of the mailboxes.")
         await ack(response_action="errors", errors={"mailbox": message})
         return
     try:
         await services.preferences.save(context.team_id, context.user_id, chosen)
     except SettingsRefused as refusal:
-        await ack(response_action="errors", errors={refusal.block_id: t.gettext(refusal.message)})
+        errors = {refusal.block_id: refusal.translated(language)}
+        await ack(response_action="errors", errors=errors)
         return
     await ack()
     await _republish(client, context, HOME_PAGE_SIZE)

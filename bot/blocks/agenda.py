@@ -56,6 +56,7 @@ def _agenda_entry(
 def agenda_blocks(
     agenda: Agenda, limit: int, suffix: str, language: Language
 ) -> tuple[list[Block], bool]:
+    """Return the organizing and invited lists, each cut to a limit; tell if cut."""
     t = translator(language)
     blocks: list[Block] = []
     more = False

@@ -15,7 +15,6 @@ from bot.blocks.kit import (
     slack_time,
     text_element,
 )
-from bot.feeds import FeedStatus
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -25,6 +24,7 @@ from bot.i18n import (
 from bot.meetings.model import (
     Agenda,
 )
+from bot.personal import FeedStatus
 
 MORE_ACTION = "home_show_more"
 CONNECT_FEED_ACTION = "connect_calendar"

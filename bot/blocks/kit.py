@@ -98,18 +98,22 @@ def time_range(meeting: Meeting) -> str:
 
 
 def plain(text: str) -> dict[str, Any]:
+    """Return a plain_text object (emoji allowed)."""
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
 def mrkdwn(text: str) -> Block:
+    """Return a mrkdwn section, cut to Slack's section limit."""
     return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_TEXT_LIMIT]}}
 
 
 def context(text: str) -> Block:
+    """Return a context block of one mrkdwn line."""
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
 def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    """Return a button element, styled when asked."""
     button: dict[str, Any] = {
         "type": "button",
         "text": plain(text),
@@ -124,6 +128,7 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> d
 def input_block(
     block_id: str, label: str, element: dict[str, Any], *, optional: bool = False
 ) -> Block:
+    """Return an input block around an element."""
     return {
         "type": "input",
         "block_id": block_id,
@@ -134,15 +139,18 @@ def input_block(
 
 
 def shorten(text: str, limit: int) -> str:
+    """Return text on one line, cut with an ellipsis to a length."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def option(text: str, value: str) -> dict[str, Any]:
+    """Return an option for a select or checkboxes."""
     return {"text": plain(text), "value": value}
 
 
 def reminder_label(t: Translator, minutes: int | None) -> str:
+    """Return how a reminder choice reads: "15 minutes before"."""
     if minutes is None:
         return t.gettext("No reminder")
     return t.ngettext("{count} minute before", "{count} minutes before", minutes).format(
@@ -153,6 +161,7 @@ def reminder_label(t: Translator, minutes: int | None) -> str:
 def text_element(
     initial: str, max_length: int | None, *, multiline: bool = False, placeholder: str = ""
 ) -> dict[str, Any]:
+    """Return a plain_text_input, pre-filled and capped."""
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value"}
     if max_length is not None:
         element["max_length"] = max_length

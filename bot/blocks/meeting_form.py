@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.availability import MemberStatus
 from bot.blocks.kit import (
     Block,
     View,
@@ -43,8 +42,8 @@ from bot.i18n import (
     translator,
 )
 from bot.meetings.model import Meeting
-from bot.preferences import PersonalSettings
-from bot.quick import QuickDraft
+from bot.personal import MemberStatus, PersonalSettings
+from bot.quick.reader import QuickDraft
 
 CREATE_CALLBACK = "meet_create"
 EDIT_CALLBACK = "meet_edit"

@@ -96,6 +96,7 @@ def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> 
 def details(
     t: Translator, meeting: Meeting, file_links: list[tuple[str, str]] | None = None
 ) -> str:
+    """Return the When / Where / Files lines of a meeting."""
     lines = [t.gettext("*When:* {when}").format(when=time_range(meeting))]
     if meeting.location:
         lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
@@ -160,6 +161,7 @@ def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
 
 
 def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
+    """Return the organizer's Edit and Cancel buttons."""
     return {
         "type": "actions",
         "block_id": f"manage_{meeting.id}",
@@ -215,6 +217,7 @@ def parse_answer_value(value: str) -> tuple[int, int | None]:
 
 
 def answer_buttons(t: Translator, meeting: Meeting, invitee: Invitee, block_id: str) -> Block:
+    """Return a member's Accept / Maybe / Decline buttons."""
     buttons = []
     for action_id, answer in ANSWER_ACTIONS.items():
         style = None
@@ -226,6 +229,7 @@ def answer_buttons(t: Translator, meeting: Meeting, invitee: Invitee, block_id: 
 
 
 def own_answer(t: Translator, invitee: Invitee) -> str:
+    """Return the line that tells a member what they answered."""
     answer = t.gettext("Your answer: *{answer}*").format(
         answer=t.gettext(ANSWER_WORDS[invitee.answer])
     )

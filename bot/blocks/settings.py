@@ -34,7 +34,7 @@ from bot.i18n import (
     translator,
 )
 from bot.mailboxes import Mailbox, Mailboxes
-from bot.preferences import GUEST_LANGUAGES, PersonalSettings, WorkingHours
+from bot.personal import GUEST_LANGUAGES, PersonalSettings, WorkingHours
 
 SETTINGS_ACTION = "open_settings"
 SETTINGS_CALLBACK = "personal_settings"

@@ -8,11 +8,10 @@ from bot.blocks.home import HOME_MAX_PER_GROUP, home_view
 from bot.blocks.kit import VIEW_BLOCK_LIMIT, escape
 from bot.blocks.messages import decision_notice, member_invitation, organizer_summary
 from bot.blocks.settings import settings_section
-from bot.feeds import FeedStatus
 from bot.i18n import Language
 from bot.mailboxes import Mailbox, Mailboxes
 from bot.meetings.model import Agenda, Answer, Invitee, Meeting, Organizer
-from bot.preferences import PersonalSettings
+from bot.personal import FeedStatus, PersonalSettings
 from tests.fakes.slack_api import _check_message_content as refuse_unless_slack_accepts
 
 START = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)

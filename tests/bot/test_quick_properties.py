@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.quick import read_quick_text
+from bot.quick.reader import read_quick_text
 
 # Words the reader reacts to, so that random text often looks like a real command.
 PIECES = [

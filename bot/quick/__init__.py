@@ -1,0 +1,1 @@
+"""The free text after /meet, read into a draft of the create form."""
