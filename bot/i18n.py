@@ -16,6 +16,8 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from bot.links import linkify
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "meetbot"
 # The gettext interface builders use: gettext, ngettext (and Jinja's i18n extension).
@@ -162,4 +164,5 @@ def templates(package: str, language: Language) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
+    environment.filters["linkify"] = linkify
     return environment

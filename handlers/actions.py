@@ -17,13 +17,11 @@ from bot.blocks.meeting_form import edit_modal, form_values_of
 from bot.blocks.messages import (
     ANSWER_ACTIONS,
     CANCEL_ACTION,
-    COUNTER_ACCEPT_ACTION,
-    COUNTER_DECLINE_ACTION,
     EDIT_ACTION,
     cancel_modal,
-    counter_settled,
     parse_answer_value,
 )
+from bot.blocks.notices import COUNTER_ACCEPT_ACTION, COUNTER_DECLINE_ACTION, counter_settled
 from bot.i18n import Language, translator
 from bot.meetings.errors import MeetingError, MeetingNotFound, ProposalNotFound
 from bot.meetings.model import Meeting

@@ -13,10 +13,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.blocks.free_busy import PICK_SLOT_ACTION
 from bot.blocks.meeting_form import (
     AVAILABILITY_INPUTS,
     FIND_TIME_ACTION,
-    PICK_SLOT_ACTION,
     FormValues,
     edited_meeting,
     parse_slot,

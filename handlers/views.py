@@ -20,6 +20,7 @@ from bot.blocks.meeting_form import (
     read_text,
 )
 from bot.blocks.messages import CANCEL_CALLBACK
+from bot.blocks.notices import edit_outcome
 from bot.blocks.settings import MAILBOX_CALLBACK, mailbox_question
 from bot.drafts import FormErrors, MeetingDraft, check_form
 from bot.i18n import translator
@@ -175,9 +176,9 @@ async def submit_edit(
         return
     if not closed_early:
         await ack()
-    if not revision.changed:
-        text = translator(person.language).gettext("Nothing changed in “{title}”.")
-        await tell(client, context.user_id, text.format(title=revision.meeting.title))
+    outcome = edit_outcome(revision, language=person.language)
+    if outcome is not None:
+        await tell(client, context.user_id, outcome)
 
 
 async def submit_cancel(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC
+from pathlib import Path
 
 from aiohttp import web
 from markupsafe import Markup
@@ -10,7 +12,7 @@ from markupsafe import Markup
 from bot.blocks.kit import ANSWER_WORDS
 from bot.clock import utc_now
 from bot.i18n import N_, Language, language_for_accept_language, templates, translator
-from bot.ical import request_calendar
+from bot.ical import cancel_calendar, meeting_zone, request_calendar
 from bot.mail.messages import describe_when
 from bot.meetings.errors import MeetingError, UnknownLink
 from bot.meetings.model import Answer, Invitee, Meeting
@@ -21,6 +23,7 @@ SERVICES_KEY = web.AppKey("services", Services)
 HealthCheck = Callable[[], Awaitable[dict[str, str]]]
 HEALTH_KEY: web.AppKey[HealthCheck] = web.AppKey("health")
 MAX_COMMENT = 1000
+LOCAL_TIME_SCRIPT = (Path(__file__).parent / "static" / "localtime.js").read_bytes()
 
 _CHOICES = {"accepted": Answer.ACCEPTED, "tentative": Answer.TENTATIVE, "declined": Answer.DECLINED}
 _CONFIRMATION = {
@@ -57,6 +60,10 @@ def _answer_page(
         meeting=meeting,
         invitee=invitee,
         when=describe_when(meeting),
+        # For the guest's own zone, shown by localtime.js when it differs from the organizer's.
+        start_utc=meeting.start.astimezone(UTC).isoformat(),
+        end_utc=meeting.end.astimezone(UTC).isoformat(),
+        zone=meeting_zone(meeting).key,
         token=token,
         confirmation=t.gettext(confirmation) if confirmation else "",
         answer_word=answer_word,
@@ -70,7 +77,10 @@ async def show_answer_page(request: web.Request) -> web.Response:
         meeting, invitee = await request.app[SERVICES_KEY].meetings.guest_link(token)
     except UnknownLink:
         return _not_found(request)
-    return _answer_page(meeting, invitee, token)
+    # Back from answering (303 after the POST): say it was recorded, if it still stands.
+    answered = _CHOICES.get(request.query.get("answered", ""))
+    confirmation = _CONFIRMATION[answered] if answered is invitee.answer else ""
+    return _answer_page(meeting, invitee, token, confirmation)
 
 
 async def record_answer(request: web.Request) -> web.Response:
@@ -96,7 +106,8 @@ async def record_answer(request: web.Request) -> web.Response:
         return _answer_page(meeting, invitee, token, status=409)
     if decision.changed:
         services.metrics.decisions.labels("guest page").inc()
-    return _answer_page(decision.meeting, decision.invitee, token, _CONFIRMATION[answer])
+    # Post, then redirect: reloading the page shows the answer, it does not send it again.
+    raise web.HTTPSeeOther(f"/rsvp/{token}?answered={answer.value}")
 
 
 async def download_calendar(request: web.Request) -> web.Response:
@@ -107,12 +118,11 @@ async def download_calendar(request: web.Request) -> web.Response:
         meeting, invitee = await services.meetings.guest_link(token)
     except UnknownLink:
         return _not_found(request)
-    calendar = request_calendar(
-        meeting,
-        invitee,
-        organizer_address=services.mailboxes.get(meeting.mailbox).address,
-        stamp=utc_now(),
-    )
+    organizer_address = services.mailboxes.get(meeting.mailbox).address
+    # Always the guest's state now: a cancelled meeting or a removed guest gets a CANCEL,
+    # which takes it out of their calendar instead of bringing it back.
+    build = cancel_calendar if meeting.cancelled or invitee.removed else request_calendar
+    calendar = build(meeting, invitee, organizer_address=organizer_address, stamp=utc_now())
     return web.Response(
         body=calendar.to_ical(),
         content_type="text/calendar",
@@ -175,8 +185,18 @@ async def metrics(request: web.Request) -> web.Response:
     )
 
 
+async def local_time_script(request: web.Request) -> web.Response:
+    """Send the script that shows a guest the meeting's time in their own zone."""
+    return web.Response(
+        body=LOCAL_TIME_SCRIPT,
+        content_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
+
+
 def add_routes(app: web.Application) -> None:
     """Add the guest pages and the health check to the web app."""
+    app.router.add_get("/assets/localtime.js", local_time_script)
     app.router.add_get("/rsvp/{token}", show_answer_page)
     app.router.add_post("/rsvp/{token}", record_answer)
     app.router.add_get("/rsvp/{token}/invite.ics", download_calendar)

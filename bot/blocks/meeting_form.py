@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.blocks.free_busy import (
+    availability_lines,
+    availability_sections,
+    slot_buttons,
+)
 from bot.blocks.kit import (
     Block,
     View,
     button,
-    context,
-    escape,
     input_block,
-    mrkdwn,
     option,
     plain,
     reminder_label,
     shorten,
-    span,
     text_element,
 )
 from bot.drafts import (
@@ -38,7 +40,6 @@ from bot.i18n import (
     N_,
     Language,
     Translator,
-    format_weekday_time,
     translator,
 )
 from bot.meetings.model import Meeting
@@ -48,7 +49,6 @@ from bot.quick.reader import QuickDraft
 CREATE_CALLBACK = "meet_create"
 EDIT_CALLBACK = "meet_edit"
 FIND_TIME_ACTION = "find_time"
-PICK_SLOT_ACTION = "pick_slot"
 # The inputs whose changes redraw the form with everyone's free/busy.
 AVAILABILITY_INPUTS = ("members", "start", "end")
 
@@ -124,60 +124,6 @@ def refreshed_modal(
     return _meeting_modal(values, callback_id, metadata, language)
 
 
-def availability_lines(
-    statuses: tuple[MemberStatus, ...], *, language: Language = DEFAULT_LANGUAGE
-) -> str:
-    """Return one line per picked member: free, or busy and with what, and their local time."""
-    t = translator(language)
-    lines = []
-    for status in statuses:
-        who = f"<@{status.user_id}>"
-        if status.free:
-            line = ":large_green_circle: " + t.gettext("{who} is free").format(who=who)
-        else:
-            clash = status.clashes[0]
-            what = f" ({escape(shorten(clash.title, 60))})" if clash.title else ""
-            busy = t.gettext("{who} is busy {when}").format(
-                who=who, when=span(clash.start, clash.end)
-            )
-            line = f":red_circle: {busy}{what}"
-            more = len(status.clashes) - 1
-            if more > 0:
-                line += " " + t.ngettext("and {count} more", "and {count} more", more).format(
-                    count=more
-                )
-        if status.outside_hours:
-            local = format_weekday_time(status.local_start, language)
-            line += " · " + t.gettext("their time {time}, outside working hours").format(time=local)
-        lines.append(line)
-    return "\n".join(lines)
-
-
-def _slot_buttons(t: Translator, slots: tuple[tuple[datetime, datetime], ...]) -> list[Block]:
-    if not slots:
-        return [
-            context(
-                t.gettext("No time in the next two weeks suits everyone; try a shorter meeting.")
-            )
-        ]
-    suiting = " · ".join(span(s, e) for s, e in slots)
-    return [
-        mrkdwn(t.gettext("*Times that suit everyone:* {times}").format(times=suiting)),
-        {
-            "type": "actions",
-            "block_id": "slots",
-            "elements": [
-                button(
-                    t.gettext("Option {number}").format(number=n),
-                    f"{PICK_SLOT_ACTION}_{n}",
-                    f"{int(start.timestamp())}-{int(end.timestamp())}",
-                )
-                for n, (start, end) in enumerate(slots, 1)
-            ],
-        },
-    ]
-
-
 def _members_input(t: Translator, values: FormValues) -> Block:
     element: dict[str, Any] = {
         "type": "multi_users_select",
@@ -242,16 +188,7 @@ def _what_and_when(t: Translator, values: FormValues) -> list[Block]:
 def _who(t: Translator, values: FormValues, language: Language) -> list[Block]:
     blocks: list[Block] = [_members_input(t, values)]
     if values.availability:
-        blocks.append(
-            {
-                "type": "section",
-                "block_id": "availability",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": availability_lines(values.availability, language=language),
-                },
-            }
-        )
+        blocks += availability_sections(availability_lines(values.availability, language=language))
     blocks.append(
         {
             "type": "actions",
@@ -260,7 +197,7 @@ def _who(t: Translator, values: FormValues, language: Language) -> list[Block]:
         }
     )
     if values.slots is not None:
-        blocks += _slot_buttons(t, values.slots)
+        blocks += slot_buttons(t, values.slots)
     guests = text_element(
         values.guests_text,
         None,  # a long guest list is checked on submit, with a clear count
@@ -497,9 +434,16 @@ def opening_values(
     )
 
 
+_SLOT = re.compile(r"([0-9]{1,11})-([0-9]{1,11})")
+
+
 def parse_slot(value: str) -> tuple[datetime, datetime] | None:
     """Return the start and end a "Find a time" option button carries, if it is one of ours."""
-    start_text, _, end_text = value.partition("-")
-    if not (start_text.isdigit() and end_text.isdigit()):
+    match = _SLOT.fullmatch(value)
+    if match is None:
         return None
-    return datetime.fromtimestamp(int(start_text), UTC), datetime.fromtimestamp(int(end_text), UTC)
+    try:
+        start, end = (datetime.fromtimestamp(int(part), UTC) for part in match.groups())
+    except (OverflowError, OSError, ValueError):
+        return None
+    return (start, end) if start < end else None

@@ -39,6 +39,9 @@ from bot.personal import GUEST_LANGUAGES, PersonalSettings, WorkingHours
 SETTINGS_ACTION = "open_settings"
 SETTINGS_CALLBACK = "personal_settings"
 MAILBOX_CALLBACK = "mailbox_question"
+# Slack shows at most 10 radio buttons, and 100 options in a select.
+RADIO_LIMIT = 10
+SELECT_LIMIT = 100
 
 
 # Languages are named in their own words, so anyone finds theirs.
@@ -111,6 +114,22 @@ def _mailbox_option(mailbox: Mailbox, organizer_name: str) -> dict[str, Any]:
         "value": mailbox.key,
         "description": plain(shorten(mailbox.name, 75)),
     }
+
+
+def _mailbox_choice(mailboxes: Mailboxes, organizer_name: str, chosen: str) -> dict[str, Any]:
+    """Return radio buttons (with each From line) for a few mailboxes, a select for more."""
+    if len(mailboxes.all) <= RADIO_LIMIT:
+        options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
+        kind = "radio_buttons"
+    else:
+        # Select options carry no description: the From line and the name share the text.
+        options = [
+            option(shorten(f"{box.shown_as(organizer_name)} · {box.name}", 75), box.key)
+            for box in mailboxes.all[:SELECT_LIMIT]
+        ]
+        kind = "static_select"
+    initial = next((o for o in options if o["value"] == chosen), options[0])
+    return {"type": kind, "action_id": "value", "options": options, "initial_option": initial}
 
 
 def _replies_text(t: Translator, organizer_email: str | None) -> str:
@@ -211,18 +230,12 @@ def settings_modal(
             )
         )
     else:
-        options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
         blocks.append(context(_replies_text(t, organizer_email)))
         blocks.append(
             input_block(
                 "mailbox",
                 t.gettext("Mailbox your invitations come from"),
-                {
-                    "type": "radio_buttons",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": next(o for o in options if o["value"] == chosen.key),
-                },
+                _mailbox_choice(mailboxes, organizer_name, chosen.key),
             )
         )
     blocks.append(
@@ -274,7 +287,6 @@ def mailbox_question(
             ),
         ]
     else:
-        options = [_mailbox_option(box, organizer_name) for box in mailboxes.all]
         question = t.ngettext(
             "Which mailbox should send your invitation? {count} guest will see the mail "
             "come from it, with your name.",
@@ -287,12 +299,7 @@ def mailbox_question(
             input_block(
                 "mailbox",
                 t.gettext("Send my invitations from"),
-                {
-                    "type": "radio_buttons",
-                    "action_id": "value",
-                    "options": options,
-                    "initial_option": options[0],
-                },
+                _mailbox_choice(mailboxes, organizer_name, mailboxes.default.key),
             ),
             context(
                 t.gettext("Meetbot remembers your choice; change it in Settings on the Home tab.")

@@ -10,7 +10,7 @@ import email.header
 import email.policy
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from email.message import Message
 from email.utils import parseaddr
@@ -39,6 +39,22 @@ BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNOR
 BOUNCE_SUBJECT = re.compile(
     r"(undeliver|delivery status notification|failure notice|returned mail|delivery failure"
     r"|mail delivery failed|could not be delivered)",
+    re.IGNORECASE,
+)
+
+
+MAX_NOTE = 1000
+MAX_NOTE_SOURCE = 64 * 1024
+# Where a reply's own words end: a quoted original, a forwarded invitation, a signature.
+QUOTE_START = re.compile(
+    r"^\s*(-- ?$|_{5,}|-{5,}|on .{0,200} wrote:$|w dniu .{0,200} napisał|from: |od: |"
+    r"-----original message|invitation from google calendar|zaproszenie z kalendarza google)",
+    re.IGNORECASE,
+)
+# Lines calendar programs write themselves ("Bob has accepted this invitation.").
+CALENDAR_BOILERPLATE = re.compile(
+    r"(has (accepted|declined|tentatively accepted|proposed a new time)"
+    r"|(zaakceptował|odrzucił|zaproponował)|^\s*(accepted|declined|tentative):)",
     re.IGNORECASE,
 )
 
@@ -97,6 +113,9 @@ def read_inbound(raw: bytes) -> InboundMail:
         raise UnreadableMail(str(error)) from error
     sender = _address(_header(message, "From"))
     answers = _calendar_answers(message)
+    if any(not answer.comment for answer in answers):
+        note = _text_note(message)
+        answers = [a if a.comment else replace(a, comment=note) for a in answers]
     bounce = None if answers else _bounce(message, raw, sender)
     return InboundMail(
         sender=sender, answers=answers, bounce=bounce, auto_reply=_is_auto_reply(message)
@@ -206,7 +225,10 @@ def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
         address = re.sub(r"^mailto:", "", str(attendee).strip(), flags=re.IGNORECASE).lower()
         if "@" not in address:
             continue
-        partstat = getattr(attendee, "params", {}).get("PARTSTAT")
+        params = getattr(attendee, "params", {})
+        partstat = params.get("PARTSTAT")
+        # Google Calendar puts the guest's note on their ATTENDEE line; others use COMMENT.
+        note = params.get("X-RESPONSE-COMMENT") or comment
         answers.append(
             CalendarAnswer(
                 method=method,
@@ -214,12 +236,41 @@ def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
                 sequence=sequence,
                 attendee=address,
                 partstat=str(partstat).upper() if partstat else None,
-                comment=" ".join(str(comment or "").split())[:1000],
+                comment=_one_line(str(note or "")),
                 proposed_start=start,
                 proposed_end=end,
             )
         )
     return answers
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:MAX_NOTE]
+
+
+def _text_note(message: Message) -> str:
+    """Return what the guest wrote in the reply's text, without quotes and calendar boilerplate.
+
+    Outlook's "edit the response before sending" puts the note only there.
+    """
+    for part in message.walk():
+        if part.get_content_type() != "text/plain" or part.get_filename():
+            continue
+        try:
+            data = part.get_payload(decode=True)
+        except Exception:
+            return ""
+        if not isinstance(data, bytes):
+            return ""
+        text = data[:MAX_NOTE_SOURCE].decode(part.get_content_charset() or "utf-8", "replace")
+        kept = []
+        for line in text.splitlines():
+            if QUOTE_START.match(line):
+                break  # what follows is the invitation being answered, or a signature
+            if not line.startswith(">") and not CALENDAR_BOILERPLATE.search(line):
+                kept.append(line)
+        return _one_line("\n".join(kept))
+    return ""
 
 
 def _moment(event: Any, name: str) -> datetime | None:

@@ -224,11 +224,14 @@ class Revision:
     meeting: Meeting
     changes: tuple[Change, ...]
     settings_changed: bool
+    # Who the edit invited and who it took off the list.
+    added: tuple[Invitee, ...] = ()
+    removed: tuple[Invitee, ...] = ()
 
     @property
     def changed(self) -> bool:
         """Tell whether anything at all was saved."""
-        return bool(self.changes) or self.settings_changed
+        return bool(self.changes or self.added or self.removed) or self.settings_changed
 
 
 @dataclass(frozen=True)

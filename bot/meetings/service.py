@@ -25,11 +25,21 @@ from bot.meetings.errors import (
     NotOrganizer,
 )
 from bot.meetings.files import MeetingFiles
-from bot.meetings.model import Agenda, Answer, Decision, Invitee, Meeting, Organizer, Revision
+from bot.meetings.model import (
+    Agenda,
+    Answer,
+    ChangedField,
+    Decision,
+    Invitee,
+    Meeting,
+    Organizer,
+    Revision,
+)
 from bot.meetings.quota import GuestQuota
 from bot.meetings.rows import (
     attendee_by_token,
     check_organizer,
+    invitee_from_row,
     load_event,
     meeting_from_row,
     new_member,
@@ -38,6 +48,9 @@ from bot.meetings.rows import (
 )
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, EventFile
+
+# Changes every attendee must confirm again: their calendars take them as a new SEQUENCE.
+RECONFIRMED = frozenset({ChangedField.TIME, ChangedField.PLACE})
 
 
 class Meetings:
@@ -206,23 +219,10 @@ class Meetings:
             new_guests = [g for g in membership.added_guests if g.key not in ever_invited]
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
-            event.title = draft.title
-            event.start_at = draft.start
-            event.end_at = draft.end
-            event.location = draft.location
-            event.description = draft.description
-            event.notify_on_decision = draft.notify
-            event.reminder_minutes = draft.reminder_minutes
-            event.remind_guests = draft.remind_guests
-            event.reminder_due_at = reminder_due(draft.start, draft.reminder_minutes, utc_now())
-            event.version += 1
-            kept_files = set(draft.kept_file_ids or ())
-            for attached in list(event.files):
-                if draft.kept_file_ids is not None and attached.id not in kept_files:
-                    event.files.remove(attached)
-            event.files.extend(uploads)
-            calendar_changed = bool(changes) or membership.any
-            if calendar_changed:
+            _apply_fields(event, draft, uploads)
+            # Only what every attendee must confirm again raises SEQUENCE; a new title or
+            # a guest list change is sent at the same SEQUENCE, so answers stay current.
+            if any(c.field in RECONFIRMED for c in changes):
                 event.sequence += 1
             if time_moved:
                 for attendee in event.attendees:
@@ -232,8 +232,14 @@ class Meetings:
             added, removed = self._apply_membership(event, draft, membership)
             sync_busy(event)
             await session.flush()
-            revision = Revision(meeting_from_row(event), tuple(changes), settings_changed)
-            if calendar_changed:
+            revision = Revision(
+                meeting_from_row(event),
+                tuple(changes),
+                settings_changed,
+                added=tuple(invitee_from_row(a) for a in added),
+                removed=tuple(invitee_from_row(a) for a in removed),
+            )
+            if changes or membership.any:
                 notices.revised(session, event, changes, added, removed, time_moved)
             notices.edited(session, event)
         self._on_deliveries()
@@ -453,3 +459,22 @@ def record_answer(
             sync_busy(event)
     notices.answered(session, event, attendee, answer, comment, changed=changed, stale=stale)
     return changed
+
+
+def _apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -> None:
+    """Write the edited fields and files onto the event row."""
+    event.title = draft.title
+    event.start_at = draft.start
+    event.end_at = draft.end
+    event.location = draft.location
+    event.description = draft.description
+    event.notify_on_decision = draft.notify
+    event.reminder_minutes = draft.reminder_minutes
+    event.remind_guests = draft.remind_guests
+    event.reminder_due_at = reminder_due(draft.start, draft.reminder_minutes, utc_now())
+    event.version += 1
+    kept_files = set(draft.kept_file_ids or ())
+    for attached in list(event.files):
+        if draft.kept_file_ids is not None and attached.id not in kept_files:
+            event.files.remove(attached)
+    event.files.extend(uploads)

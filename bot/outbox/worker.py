@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
-from bot.blocks import messages
+from bot.blocks import messages, notices
 from bot.clock import utc_now
 from bot.deliveries import (
     BounceNotice,
@@ -314,7 +314,7 @@ class Outbox:
         await self._slack.publish_home(meeting.team_id, delivery.user_id, view)
 
     async def _feed_failure(self, delivery: FeedFailure, to: Target) -> None:
-        message = messages.feed_failure_notice(
+        message = notices.feed_failure_notice(
             delivery.reason, language=await self._language(to.team_id, delivery.user_id)
         )
         await self._slack.dm(to.team_id, delivery.user_id, message, to.tag)
@@ -358,7 +358,7 @@ class Outbox:
 
     async def _decision_notice(self, delivery: DecisionNotice, to: Target) -> None:
         meeting = to.meeting()
-        message = messages.decision_notice(
+        message = notices.decision_notice(
             meeting,
             meeting.invitee(delivery.attendee_id),
             delivery.answer,
@@ -371,7 +371,7 @@ class Outbox:
     async def _counter_notice(self, delivery: CounterNotice, to: Target) -> None:
         meeting = to.meeting()
         proposal = await self._replies.proposal(delivery.proposal_id)
-        message = messages.counter_notice(
+        message = notices.counter_notice(
             meeting,
             meeting.invitee(delivery.attendee_id),
             proposal,
@@ -381,7 +381,7 @@ class Outbox:
 
     async def _bounce_notice(self, delivery: BounceNotice, to: Target) -> None:
         meeting = to.meeting()
-        message = messages.bounce_notice(
+        message = notices.bounce_notice(
             meeting,
             meeting.invitee(delivery.attendee_id),
             delivery.reason,

@@ -144,7 +144,7 @@ async def test_an_edit_that_changes_nothing_sends_nothing(
     assert len(slack.calls_to("chat.postMessage")) == posts_before + 1
 
 
-async def test_removed_people_are_told_and_added_people_invited(
+async def test_removed_people_are_told_and_added_people_invited_at_the_same_sequence(
     sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
 ) -> None:
     await invite_everyone(sender, slack, mailbox)
@@ -154,13 +154,18 @@ async def test_removed_people_are_told_and_added_people_invited(
         ORGANIZER, form, members=[ANA], guests="Bob Client <bob@client.example>\nnew@guest.example"
     )
 
+    # A guest list change alone is not a change to confirm again: SEQUENCE stays where Bob's
+    # calendar has it, so his answers stay current.
     [cancel] = (await wait_for_mails(mailbox, "ivy@partner.example", 2))[1:]
     calendar = calendar_of(cancel)
     assert str(calendar["METHOD"]) == "CANCEL"
-    assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert int(calendar.walk("VEVENT")[0]["SEQUENCE"]) == 0
     [invitation] = await wait_for_mails(mailbox, "new@guest.example", 1)
     assert str(calendar_of(invitation)["METHOD"]) == "REQUEST"
-    assert int(calendar_of(invitation).walk("VEVENT")[0]["SEQUENCE"]) == 1
+    assert int(calendar_of(invitation).walk("VEVENT")[0]["SEQUENCE"]) == 0
+    told = await slack.wait_for("chat.postMessage", lambda c: "Saved" in c.args.get("text", ""))
+    assert "invited new@guest.example" in told.args["text"]
+    assert f"took <@{BEN}>, ivy@partner.example off the list" in told.args["text"]
     await eventually(lambda: len(slack.messages(slack.dm_channel(BEN))) == 2)
     assert "took you off" in texts(slack.messages(slack.dm_channel(BEN))[1])
     assert "answer_accepted" not in texts(dm_of(slack, BEN))
@@ -168,6 +173,10 @@ async def test_removed_people_are_told_and_added_people_invited(
     assert len(mailbox.to("bob@client.example")) == 1
     status, page = await fetch("GET", answer_link(mailbox.to("ivy@partner.example")[0]))
     assert status == 200 and "no longer invited" in page
+    status, ics = await fetch(
+        "GET", answer_link(mailbox.to("ivy@partner.example")[0]) + "/invite.ics"
+    )
+    assert status == 200 and "METHOD:CANCEL" in ics and "METHOD:REQUEST" not in ics
 
 
 async def test_cancelling_reaches_every_calendar_and_removes_the_buttons(
@@ -203,6 +212,9 @@ async def test_cancelling_reaches_every_calendar_and_removes_the_buttons(
     assert status == 409
     assert "cancelled" in page
     assert "You accepted" not in page
+    # "Add to my calendar" after the cancel takes it out of the calendar, never brings it back.
+    status, ics = await fetch("GET", link + "/invite.ics")
+    assert status == 200 and "METHOD:CANCEL" in ics and "STATUS:CANCELLED" in ics
 
 
 async def test_only_the_organizer_can_edit_or_cancel_whatever_the_payload_says(

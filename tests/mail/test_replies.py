@@ -55,7 +55,7 @@ def organizer_dms(slack: FakeSlack) -> list[str]:
 @pytest.mark.parametrize(
     ("fixture", "partstat", "word", "comment"),
     [
-        ("gmail_reply", "ACCEPTED", "1 accepted", ""),
+        ("gmail_reply", "ACCEPTED", "1 accepted", "Happy to join; bringing Ana, our designer"),
         ("outlook_reply", "DECLINED", "1 declined", "Sorry, on leave that week"),
         ("apple_reply", "TENTATIVE", "1 maybe", ""),
         ("thunderbird_reply", "ACCEPTED", "1 accepted", "See you; bringing the slides"),

@@ -54,6 +54,8 @@ def render(
         "sender": sender or guest,
         "partstat": partstat,
         "comment": comment.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;"),
+        # Google writes the note as an ATTENDEE parameter: quoted, with no double quotes.
+        "comment_param": comment.replace('"', "'"),
         "sequence": str(sequence),
         "recipient": recipient,
         "message_id": message_id,

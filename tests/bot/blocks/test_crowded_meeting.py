@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.blocks.home import HOME_MAX_PER_GROUP, home_view
 from bot.blocks.kit import VIEW_BLOCK_LIMIT, escape
-from bot.blocks.messages import decision_notice, member_invitation, organizer_summary
+from bot.blocks.messages import member_invitation, organizer_summary
+from bot.blocks.notices import decision_notice
 from bot.blocks.settings import settings_section
 from bot.i18n import Language
 from bot.mailboxes import Mailbox, Mailboxes
