@@ -34,6 +34,7 @@ import handlers
 from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
+from bot.file_links import FileLinkSigner
 from bot.files import SlackFiles
 from bot.held_forms import HeldForms
 from bot.home import HomeTab
@@ -218,11 +219,12 @@ class Meetbot:
         )
         secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
         files = MeetingFiles(self.sessions, SlackFiles(self.clients))
+        file_links = FileLinkSigner(secret)
         meetings = Meetings(
             self.sessions,
             TokenMinter(secret),
             files,
-            GuestQuota(self.sessions, self.settings.guest_invites_per_month),
+            GuestQuota(self.sessions, self.settings.guest_cap),
             on_deliveries=lambda: outbox.wake(),
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
@@ -245,6 +247,7 @@ class Meetbot:
             self.settings.base_url,
             home,
             people,
+            file_links,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
         )
         services = Services(
@@ -252,6 +255,7 @@ class Meetbot:
             meetings=meetings,
             replies=replies,
             files=files,
+            file_links=file_links,
             people=people,
             outbox=outbox,
             availability=Availability(self.sessions, people, preferences),

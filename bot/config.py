@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +17,9 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets people paste from examples; a deployment must not run on them.
+# New guest invitations a workspace may send per month when Meetbot installs into many
+# workspaces and the operator set no cap: enough for real use, not for a spam run.
+DEFAULT_GUEST_CAP = 500
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
 # The bot scopes manifest.yml asks for; a workspace installing through /slack/install grants these.
 BOT_SCOPES = (
@@ -242,6 +246,29 @@ class Settings(DatabaseSettings):
         description="How long a delivery taken by one process is hidden from the others; "
         "after a crash mid-send it is sent again once this has passed.",
     )
+    trusted_proxies: str = Field(
+        default="",
+        alias="MEETBOT_TRUSTED_PROXIES",
+        description="Comma-separated addresses or networks of the reverse proxies in front of "
+        "Meetbot (e.g. 127.0.0.1,10.0.0.0/8); X-Forwarded-For is believed only from them.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        alias="MEETBOT_METRICS_TOKEN",
+        description="Bearer token /metrics asks for. Required to see /metrics when Meetbot "
+        "installs into many workspaces; otherwise /metrics is open unless it is set.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError as error:
+                    raise ValueError(f"{part.strip()!r} is not an address or network") from error
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -389,6 +416,25 @@ class Settings(DatabaseSettings):
             return None
         host, _, port = self.inbound_smtp.rpartition(":")
         return host.strip("[]"), int(port)
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """Return the reverse proxies whose X-Forwarded-For is believed."""
+        return tuple(
+            ip_network(part.strip(), strict=False)
+            for part in self.trusted_proxies.split(",")
+            if part.strip()
+        )
+
+    @property
+    def guest_cap(self) -> int | None:
+        """Return the monthly cap on new guest invitations per workspace (None: no cap).
+
+        Installed into many workspaces, each gets a cap unless the operator sets one.
+        """
+        if self.guest_invites_per_month is not None:
+            return self.guest_invites_per_month
+        return DEFAULT_GUEST_CAP if self.installs_into_many_workspaces else None
 
     @property
     def base_url(self) -> str:

@@ -39,13 +39,21 @@ class SlidingWindow:
 
 
 class AnswerLimits:
-    """The guest page's limits: per link and per client address."""
+    """The guest page's limits: per link first, and per client address for unknown links.
+
+    A real guest is held back only by their own link's limit: an address is counted only
+    for links that match no one, which is what guessing links looks like. Guests behind one
+    proxy therefore never share a bucket with someone probing from the same address.
+    """
 
     def __init__(self, per_link: int, per_address: int) -> None:
         self._links = SlidingWindow(per_link)
         self._addresses = SlidingWindow(per_address)
 
-    def allow(self, token_hash: str, address: str) -> bool:
-        """Tell whether this answer may be recorded now."""
-        link_ok = self._links.allow(token_hash)
-        return self._addresses.allow(address) and link_ok
+    def allow_link(self, token_hash: str) -> bool:
+        """Record an answer sent with a link; tell whether that link may answer now."""
+        return self._links.allow(token_hash)
+
+    def allow_unknown(self, address: str) -> bool:
+        """Record a link from an address that matched no one; tell whether it may go on."""
+        return self._addresses.allow(address)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
+from bot.file_links import FileLinkSigner
 from bot.held_forms import HeldForms
 from bot.home import HomeTab
 from bot.mailboxes import Mailboxes
@@ -30,6 +31,7 @@ class Services:
     meetings: Meetings
     replies: Replies
     files: MeetingFiles
+    file_links: FileLinkSigner
     people: People
     outbox: Outbox
     availability: Availability

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable
 from datetime import UTC
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
 from aiohttp import web
@@ -70,13 +72,42 @@ def _answer_page(
     )
 
 
+def _client_address(request: web.Request) -> str:
+    """Return the guest's address: the peer's, or what a trusted proxy says it forwarded."""
+    peer = request.remote or ""
+    trusted = request.app[SERVICES_KEY].settings.trusted_networks
+    if not _within(peer, trusted):
+        return peer
+    # The nearest hop not ours is the client; anything further left could be made up.
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    for hop in reversed([hop for hop in forwarded if hop]):
+        if not _within(hop, trusted):
+            return hop
+    return peer
+
+
+def _within(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def _unknown_link(request: web.Request) -> web.Response:
+    """Answer a link that matches no one, slowing down whoever guesses links."""
+    if not request.app[SERVICES_KEY].answer_limits.allow_unknown(_client_address(request)):
+        return _page("slow_down.html", _browser_language(request), status=429)
+    return _not_found(request)
+
+
 async def show_answer_page(request: web.Request) -> web.Response:
     """Show the event and the answer buttons; recording nothing, as mail scanners open links."""
     token = request.match_info["token"]
     try:
         meeting, invitee = await request.app[SERVICES_KEY].meetings.guest_link(token)
     except UnknownLink:
-        return _not_found(request)
+        return _unknown_link(request)
     # Back from answering (303 after the POST): say it was recorded, if it still stands.
     answered = _CHOICES.get(request.query.get("answered", ""))
     confirmation = _CONFIRMATION[answered] if answered is invitee.answer else ""
@@ -87,7 +118,7 @@ async def record_answer(request: web.Request) -> web.Response:
     """Record the answer a guest pressed, with their comment."""
     token = request.match_info["token"]
     services = request.app[SERVICES_KEY]
-    if not services.answer_limits.allow(hash_token(token), request.remote or ""):
+    if not services.answer_limits.allow_link(hash_token(token)):
         return _page("slow_down.html", _browser_language(request), status=429)
     form = await request.post()
     answer = _CHOICES.get(str(form.get("answer", "")))
@@ -99,7 +130,7 @@ async def record_answer(request: web.Request) -> web.Response:
             return _answer_page(meeting, invitee, token, CHOOSE_AN_ANSWER, status=400)
         decision = await meetings.respond_as_guest(token, answer, comment)
     except UnknownLink:
-        return _not_found(request)
+        return _unknown_link(request)
     except MeetingError:
         # Cancelled, or no longer invited: the page explains it and nothing is recorded.
         meeting, invitee = await meetings.guest_link(token)
@@ -149,7 +180,7 @@ async def download_guest_file(request: web.Request) -> web.Response:
     files = request.app[SERVICES_KEY].files
     try:
         attached, content = await files.for_guest(
-            request.match_info["token"], request.match_info["key"]
+            request.match_info["token"], request.match_info["key"], utc_now()
         )
     except UnknownLink:
         return _not_found(request)
@@ -158,9 +189,15 @@ async def download_guest_file(request: web.Request) -> web.Response:
 
 async def download_member_file(request: web.Request) -> web.Response:
     """Send a meeting's file to a member following the link in their DM."""
-    files = request.app[SERVICES_KEY].files
+    services = request.app[SERVICES_KEY]
+    key, user_id = request.match_info["key"], request.query.get("for", "")
+    signed = services.file_links.check(
+        key, user_id, request.query.get("until", ""), request.query.get("sig", ""), utc_now()
+    )
+    if not signed:
+        return _not_found(request)
     try:
-        attached, content = await files.by_key(request.match_info["key"])
+        attached, content = await services.files.for_member(key, user_id, utc_now())
     except UnknownLink:
         return _not_found(request)
     return _file_response(attached.name, attached.mimetype, content)
@@ -176,8 +213,15 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Expose Prometheus metrics."""
+    """Expose Prometheus metrics to whoever holds the metrics token (when one is needed)."""
     services = request.app[SERVICES_KEY]
+    settings = services.settings
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    if token is None and settings.installs_into_many_workspaces:
+        raise web.HTTPNotFound  # shared by many workspaces: shown only with a token
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
     services.metrics.outbox_depth.set(await services.outbox.pending_count())
     return web.Response(
         body=services.metrics.exposition(),
@@ -194,8 +238,29 @@ async def local_time_script(request: web.Request) -> web.Response:
     )
 
 
+# What a guest's browser is allowed to do with Meetbot's pages: show them, run our one
+# script, post the answer form back here; nothing else, and never inside someone's frame.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Send every page with the headers that keep it private and unframed, and no version."""
+    response.headers.update(SECURITY_HEADERS)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["Server"] = "Meetbot"
+
+
 def add_routes(app: web.Application) -> None:
     """Add the guest pages and the health check to the web app."""
+    app.on_response_prepare.append(add_security_headers)
     app.router.add_get("/assets/localtime.js", local_time_script)
     app.router.add_get("/rsvp/{token}", show_answer_page)
     app.router.add_post("/rsvp/{token}", record_answer)

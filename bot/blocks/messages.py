@@ -97,7 +97,10 @@ def details(
     if meeting.location:
         lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
     if file_links:
-        links = ", ".join(f"<{url}|{escape(shorten(name, 60))}>" for name, url in file_links)
+        # Slack reads `&` in a link as `&amp;`, like everywhere else in mrkdwn.
+        links = ", ".join(
+            f"<{escape(url)}|{escape(shorten(name, 60))}>" for name, url in file_links
+        )
         lines.append(t.gettext("*Files:* {links}").format(links=links))
     return "\n".join(lines)
 

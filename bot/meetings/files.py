@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import selectinload, undefer
 
 from bot.drafts import FileRef
+from bot.file_links import KEPT_AFTER_MEETING
 from bot.meetings.errors import UnknownLink
 from bot.meetings.model import AttachedFile, Meeting
-from bot.meetings.rows import attendee_by_token, file_from_row, meeting_from_row
-from storage.models import EventFile
+from bot.meetings.rows import attendee_by_token, meeting_from_row
+from storage.models import Event, EventFile
 
 
 class FileSource(Protocol):
@@ -46,13 +48,39 @@ class MeetingFiles:
             for content in [await self._source.fetch(team_id, ref)]
         ]
 
-    async def for_guest(self, token: str, public_key: str) -> tuple[AttachedFile, bytes]:
+    async def for_guest(
+        self, token: str, public_key: str, now: datetime
+    ) -> tuple[AttachedFile, bytes]:
         """Return a file of the meeting a guest link belongs to, while the guest is invited."""
         async with self._sessions() as session:
             attendee = await attendee_by_token(session, token)
             if attendee.removed_at is not None:
                 raise UnknownLink
             meeting = meeting_from_row(attendee.event, attendees=[attendee])
+        if _expired(meeting, now):
+            raise UnknownLink
+        return await self.content(meeting, public_key)
+
+    async def for_member(
+        self, public_key: str, user_id: str, now: datetime
+    ) -> tuple[AttachedFile, bytes]:
+        """Return a file to its meeting's organizer or a member still invited to it."""
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(EventFile)
+                .where(EventFile.public_key == public_key)
+                .options(
+                    selectinload(EventFile.event).selectinload(Event.attendees),
+                    selectinload(EventFile.event).selectinload(Event.files),
+                )
+            )
+            if row is None:
+                raise UnknownLink
+            meeting = meeting_from_row(row.event)
+        if _expired(meeting, now) or not (
+            meeting.organizer.user_id == user_id or meeting.member(user_id) is not None
+        ):
+            raise UnknownLink
         return await self.content(meeting, public_key)
 
     async def content(self, meeting: Meeting, public_key: str) -> tuple[AttachedFile, bytes]:
@@ -70,14 +98,7 @@ class MeetingFiles:
                 raise UnknownLink
             return attached, row.content
 
-    async def by_key(self, public_key: str) -> tuple[AttachedFile, bytes]:
-        """Return an attached file by its unguessable key (members' download links)."""
-        async with self._sessions() as session:
-            row = await session.scalar(
-                select(EventFile)
-                .where(EventFile.public_key == public_key)
-                .options(undefer(EventFile.content))
-            )
-            if row is None:
-                raise UnknownLink
-            return file_from_row(row), row.content
+
+def _expired(meeting: Meeting, now: datetime) -> bool:
+    """Tell whether a meeting's files are no longer served: cancelled, or long over."""
+    return meeting.cancelled or now > meeting.end + KEPT_AFTER_MEETING

@@ -33,6 +33,7 @@ from bot.deliveries import (
     MemberReminder,
     OrganizerSummary,
 )
+from bot.file_links import FileLinkSigner
 from bot.home import HomeTab
 from bot.i18n import Language
 from bot.mail.messages import (
@@ -120,8 +121,10 @@ class Outbox:
         base_url: str,
         home: HomeTab,
         people: People,
+        file_links: FileLinkSigner,
         attachment_limit: int = 10 * 1024 * 1024,
     ) -> None:
+        self._file_links_signer = file_links
         self._queue = queue
         self._meetings = meetings
         self._replies = replies
@@ -295,7 +298,7 @@ class Outbox:
         meeting = to.meeting()
         message = messages.organizer_summary(
             meeting,
-            self._member_file_links(meeting),
+            self._file_links(meeting, meeting.organizer.user_id),
             language=await self._language(meeting.team_id, meeting.organizer.user_id),
         )
         posted = await self._slack.post_or_update(
@@ -326,7 +329,7 @@ class Outbox:
         message = messages.member_invitation(
             meeting,
             invitee,
-            self._member_file_links(meeting),
+            self._file_links(meeting, user_id),
             language=await self._language(meeting.team_id, user_id),
         )
         where = await self._posts.member_invitation(invitee.id)
@@ -458,8 +461,15 @@ class Outbox:
         """Return the language of the member a DM goes to (their Slack locale)."""
         return (await self._people.get(team_id, user_id)).language
 
-    def _member_file_links(self, meeting: Meeting) -> list[tuple[str, str]]:
-        return [(f.name, f"{self._base_url}/files/{f.public_key}") for f in meeting.files]
+    def _file_links(self, meeting: Meeting, user_id: str) -> list[tuple[str, str]]:
+        """Return the meeting's files as links signed for one person in Slack."""
+        return [
+            (
+                f.name,
+                self._file_links_signer.url(self._base_url, f.public_key, user_id, meeting.end),
+            )
+            for f in meeting.files
+        ]
 
     async def _guest_files(self, meeting: Meeting, token: str) -> Files:
         links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import AsyncIterator
 
@@ -89,9 +90,24 @@ async def test_files_go_to_guests_as_attachments_and_to_members_as_links(
         r"<(http://[^|>]+/files/[^|>]+)\|agenda\.pdf>", texts(dm_of(slack, ANA))
     )
     assert member_link
-    status, content = await download(member_link.group(1))
+    # Slack shows the link with its `&amp;` read back as `&`.
+    ana_link = html.unescape(member_link.group(1))
+    status, content = await download(ana_link)
     assert status == 200 and content == AGENDA
     assert (await download(f"{meetbot.settings.base_url}/files/not-a-key"))[0] == 404
+    # The link is Ana's own: handed to someone else, or stretched past its date, it is dead.
+    assert (await download(ana_link.replace(f"for={ANA}", "for=U0MALLORY")))[0] == 404
+    until = re.search(r"until=([0-9]+)", ana_link)
+    assert until
+    later = str(int(until.group(1)) + 86400 * 365)
+    assert (await download(ana_link.replace(until.group(1), later)))[0] == 404
+    assert (await download(ana_link.split("?")[0]))[0] == 404
+
+    # Taken off the meeting, Ana's link stops working.
+    form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "edit_meeting")
+    await sender.submit_view(ORGANIZER, form, members=[])
+    await eventually(lambda: len(slack.messages(slack.dm_channel(ANA))) >= 2)
+    assert (await download(ana_link))[0] == 404
 
 
 @pytest.fixture
