@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    BaseModel,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from storage.database import database_url_problem
 
 # Secrets people paste from examples; a deployment must not run on them.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
@@ -29,8 +28,22 @@ BOT_SCOPES = (
 )
 
 
+# Where an operator is sent when Meetbot has no way into Slack yet.
+CREATE_THE_APP = 'README.md\'s "Create the Slack app" says where to find them'
+MAILBOXES_EXAMPLE = '[{"name": "Invitations", "address": "invites@acme.example"}]'
+# What each MEETBOT_MAILBOXES entry field is, for an entry that lacks it.
+MAILBOX_FIELDS = {
+    "name": 'what organizers pick it by, e.g. "name": "Invitations"',
+    "address": 'the e-mail address guests see, e.g. "address": "invites@acme.example"',
+}
+
+
 class SettingsError(Exception):
-    """A setting is missing or wrong; the message names the variable."""
+    """Settings are missing or wrong; each problem is one line naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class DatabaseSettings(BaseSettings):
@@ -45,6 +58,14 @@ class DatabaseSettings(BaseSettings):
         alias="MEETBOT_DATABASE_URL",
         description="SQLAlchemy async URL; default a SQLite file in the working folder.",
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_usable(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class MailboxSetting(BaseModel):
@@ -68,6 +89,28 @@ class MailboxSetting(BaseModel):
 def _bare_address(value: str) -> str:
     if "@" not in value or any(c in value for c in "\r\n<> "):
         raise ValueError("must be a bare e-mail address such as invites@example.com")
+    return value
+
+
+def split_mail_from(value: str) -> tuple[str | None, str]:
+    """Return the display name (None if none) and the address of `Name <address>` or `address`."""
+    text = value.strip()
+    if not (text.endswith(">") and "<" in text):
+        return None, _bare_address(text)
+    name, _, address = text[:-1].rpartition("<")
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"')
+    if any(c in name for c in "\r\n<>"):
+        raise ValueError("has a name that cannot go into a From line")
+    return name or None, _bare_address(address.strip())
+
+
+def _web_address(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        example = value if "://" not in value and value else "meet.example.com"
+        raise ValueError(f"must be a full address with its scheme, e.g. https://{example}")
     return value
 
 
@@ -137,7 +180,8 @@ class Settings(DatabaseSettings):
     mail_from: str = Field(
         default="meetbot@localhost",
         alias="MEETBOT_MAIL_FROM",
-        description="Sending mailbox; guests' calendars answer to it.",
+        description="Sending mailbox, `invites@acme.example` or `Meet <invites@acme.example>`; "
+        "guests' calendars answer to it, and its name follows the organizer's in From.",
     )
     public_url: str | None = Field(
         default=None,
@@ -208,13 +252,13 @@ class Settings(DatabaseSettings):
         ge=1,
         description="Answers one client address may send per minute.",
     )
-    log_format: str = Field(
+    log_format: Literal["text", "json"] = Field(
         default="text",
         alias="MEETBOT_LOG_FORMAT",
-        pattern="^(text|json)$",
         description="text, or json for one JSON object a line.",
     )
-    mailboxes: list[MailboxSetting] = Field(
+    # NoDecode: the JSON is read by _mailboxes_json, which says where it goes wrong.
+    mailboxes: Annotated[list[MailboxSetting], NoDecode] = Field(
         default_factory=list,
         alias="MEETBOT_MAILBOXES",
         description=(
@@ -262,7 +306,13 @@ class Settings(DatabaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_slash(cls, value: str) -> str:
+        _web_address(value)
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        return _web_address(value) if value else None
 
     @field_validator("smtp_url")
     @classmethod
@@ -299,7 +349,29 @@ class Settings(DatabaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_from_shape(cls, value: str) -> str:
-        return _bare_address(value)
+        try:
+            split_mail_from(value)
+        except ValueError as error:
+            raise ValueError(
+                "must be an e-mail address, bare (invites@acme.example) or with a name "
+                "(Meet <invites@acme.example>)"
+            ) from error
+        return value.strip()
+
+    @field_validator("mailboxes", mode="before")
+    @classmethod
+    def _mailboxes_json(cls, value: object) -> object:
+        if not isinstance(value, str | bytes):
+            return value
+        if not value.strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"is not JSON ({error.msg} at character {error.pos}): "
+                f"write a list like {MAILBOXES_EXAMPLE}"
+            ) from error
 
     @field_validator("mailboxes")
     @classmethod
@@ -340,32 +412,51 @@ class Settings(DatabaseSettings):
             raise ValueError("must list at least one bot scope, e.g. commands,chat:write")
         return ",".join(scopes)
 
-    @model_validator(mode="after")
-    def _one_way_into_slack(self) -> Settings:
+    def slack_problems(self) -> list[str]:
+        """Return what keeps these settings from reaching Slack, one line each; none if nothing."""
         has_client = self.slack_client_id is not None, self.slack_client_secret is not None
+        if not (
+            self.slack_bot_token
+            or any(has_client)
+            or self.slack_app_token
+            or self.slack_signing_secret
+        ):
+            # Nothing about Slack at all: a first run, before the app exists.
+            return [
+                'SLACK_BOT_TOKEN is not set: create the Slack app first (README.md, "Create the '
+                'Slack app"); `meetbot demo` shows what guests get without Slack'
+            ]
+        problems = []
         if has_client == (True, False):
-            raise ValueError("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
-        if has_client == (False, True):
-            raise ValueError("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
-        if self.slack_bot_token and all(has_client):
-            raise ValueError(
+            problems.append("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
+        elif has_client == (False, True):
+            problems.append("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
+        elif self.slack_bot_token and all(has_client):
+            problems.append(
                 "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
                 "(installs into many workspaces), not both"
             )
-        if not self.slack_bot_token and not all(has_client):
-            raise ValueError(
+        elif not self.slack_bot_token and not all(has_client):
+            problems.append(
                 "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
-                "(installs into many workspaces) are required"
+                f"(installs into many workspaces) are required; {CREATE_THE_APP}"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _http_needs_signing_secret(self) -> Settings:
         if not self.slack_app_token and not self.slack_signing_secret:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode)"
+            problems.append(
+                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode): "
+                "the app's Basic Information shows it"
             )
-        return self
+        return problems
+
+    @property
+    def mail_from_address(self) -> str:
+        """Return the bare address of MEETBOT_MAIL_FROM."""
+        return split_mail_from(self.mail_from)[1]
+
+    @property
+    def mail_from_name(self) -> str | None:
+        """Return the name MEETBOT_MAIL_FROM gives its address, if it gives one."""
+        return split_mail_from(self.mail_from)[0]
 
     @property
     def socket_mode(self) -> bool:
@@ -396,20 +487,123 @@ class Settings(DatabaseSettings):
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment into Settings, or raise SettingsError naming the variable."""
+@dataclass(frozen=True)
+class SettingsReading:
+    """The environment as read: settings with each refused value at its default, and why."""
+
+    settings: Settings
+    problems: list[str]
+    refused: frozenset[str]  # the variables whose values were refused
+
+    def refused_any(self, *variables: str) -> bool:
+        """Tell whether any of these variables' values was refused."""
+        return not self.refused.isdisjoint(variables)
+
+
+def read_settings() -> SettingsReading:
+    """Read the environment, naming every problem in one line each instead of stopping at one."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return SettingsReading(Settings(), [], frozenset())
     except ValidationError as error:
-        first = error.errors()[0]
-        field_name = str(first["loc"][0]) if first["loc"] else ""
-        variable = _variable_name(field_name)
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "missing":
-            reason = "is required"
-        if variable:
-            raise SettingsError(f"{variable} {reason}") from error
-        raise SettingsError(reason) from error
+        details = error.errors()
+    refused = frozenset(
+        _variable_name(str(detail["loc"][0])) for detail in details if detail["loc"]
+    )
+    defaults = {
+        field.alias: field.get_default(call_default_factory=True)
+        for field in Settings.model_fields.values()
+        if field.alias in refused
+    }
+    return SettingsReading(
+        Settings(**defaults), [describe_problem(detail) for detail in details], refused
+    )
+
+
+def load_settings() -> Settings:
+    """Read the environment into Settings that can run, or raise SettingsError naming all wrong."""
+    reading = read_settings()
+    problems = list(reading.problems)
+    if not any(variable.startswith("SLACK_") for variable in reading.refused):
+        problems += reading.settings.slack_problems()
+    if problems:
+        raise SettingsError(problems)
+    return reading.settings
+
+
+def load_database_url() -> str:
+    """Read only the database address, for commands that need nothing else."""
+    try:
+        return DatabaseSettings().database_url
+    except ValidationError as error:
+        raise SettingsError([describe_problem(detail) for detail in error.errors()]) from error
+
+
+def describe_problem(detail: ErrorDetails) -> str:
+    """Return one of pydantic's errors as one line naming the variable and what to do."""
+    location = detail["loc"]
+    if not location:
+        return _reason(detail)
+    variable = _variable_name(str(location[0]))
+    if _field_of(str(location[0])) == "mailboxes" and len(location) > 1:
+        return f"{variable} {_mailbox_problem(location[1:], detail)}"
+    return f"{variable} {_reason(detail)}"
+
+
+def _mailbox_problem(path: tuple[int | str, ...], detail: ErrorDetails) -> str:
+    entry = f"entry {int(path[0]) + 1}"
+    given = detail["input"]
+    if isinstance(given, dict) and isinstance(given.get("name"), str):
+        entry += f' ("{given["name"]}")'
+    if len(path) == 1:
+        return f"{entry} must be an object like {MAILBOXES_EXAMPLE.strip('[]')}"
+    field = str(path[1])
+    if detail["type"] == "missing":
+        return f'{entry} lacks "{field}": {MAILBOX_FIELDS.get(field, "add it")}'
+    return f'{entry} "{field}" {_reason(detail)}'
+
+
+# pydantic's number limits, in our words.
+_LIMITS = {
+    "greater_than_equal": ("ge", "at least"),
+    "less_than_equal": ("le", "at most"),
+    "greater_than": ("gt", "more than"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _reason(detail: ErrorDetails) -> str:
+    kind = detail["type"]
+    context: dict[str, Any] = dict(detail.get("ctx") or {})
+    given = detail["input"]
+    if kind == "missing":
+        return "is required"
+    if kind == "value_error":
+        return str(detail["msg"]).removeprefix("Value error, ")
+    if kind in ("int_parsing", "int_from_float"):
+        return f'must be a whole number, not "{given}"'
+    if kind == "float_parsing":
+        return f'must be a number, not "{given}"'
+    if kind in _LIMITS:
+        key, words = _LIMITS[kind]
+        limit = context[key]
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"must be {words} {limit}, not {given}"
+    if kind == "literal_error":
+        return f'must be {context["expected"]}, not "{given}"'
+    if kind == "list_type":
+        return f"must be a JSON list like {MAILBOXES_EXAMPLE}"
+    message = str(detail["msg"])
+    for subject in ("Input", "String", "List", "Value"):
+        message = message.replace(f"{subject} should ", "must ", 1)
+    return message
+
+
+def _field_of(field_or_alias: str) -> str:
+    for name, field in Settings.model_fields.items():
+        if field_or_alias in (name, field.alias):
+            return name
+    return field_or_alias
 
 
 def _variable_name(field_or_alias: str) -> str:
@@ -417,8 +611,3 @@ def _variable_name(field_or_alias: str) -> str:
         if field_or_alias in (name, field.alias):
             return field.alias or name.upper()
     return field_or_alias
-
-
-def load_database_url() -> str:
-    """Read only the database address, for commands that need nothing else."""
-    return DatabaseSettings().database_url
