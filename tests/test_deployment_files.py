@@ -16,12 +16,16 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from aiohttp import web
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from bot.config import Settings, SettingsError, load_settings
 from handlers.web import HEALTH_KEY, add_routes
@@ -39,6 +43,11 @@ REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?
 SECRET_NAME = re.compile(r"^SLACK_|SECRET|TOKEN|PASSWORD|_KEY$|_SMTP_URL$|_IMAP_URL$")
 FAKE_BOT_TOKEN = "xoxb-1-compose-test"
 FAKE_APP_TOKEN = "xapp-1-compose-test"
+DATABASE_PASSWORD = {"POSTGRES_PASSWORD": "pw1"}
+CONSTRAINTS = ROOT / "constraints.txt"
+# The image's Python and Debian: one Python release on one Debian release.
+PYTHON_IMAGE = re.compile(r"python:3\.11\.\d+-slim-bookworm")
+POSTGRES_IMAGE = re.compile(r"postgres:16\.\d+-bookworm")
 
 
 # --- compose.yaml ----------------------------------------------------------------------------
@@ -99,7 +108,7 @@ def test_compose_runs_postgres_and_the_bot() -> None:
 
     assert {"db", "bot"} <= services.keys()
     db, bot = services["db"], services["bot"]
-    assert db["image"] == "postgres:16"
+    assert POSTGRES_IMAGE.fullmatch(db["image"]), "pin PostgreSQL to a minor release"
     assert environment_of("db")["POSTGRES_DB"] == "meetbot"
     [data_volume] = [
         v.split(":")[0] for v in db["volumes"] if v.endswith("/var/lib/postgresql/data")
@@ -163,8 +172,25 @@ def test_every_setting_the_bot_needs_is_passed_and_meetbot_names_what_is_missing
     aliases = {field.alias for field in Settings.model_fields.values()}
     assert set(environment) <= aliases, "compose passes a variable Meetbot does not read"
     # One workspace or many: Compose requires neither token, Meetbot says which is missing.
-    assert set(container_environment({})) == {"MEETBOT_DATABASE_URL"}
-    assert container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN})["SLACK_BOT_TOKEN"]
+    assert set(container_environment(DATABASE_PASSWORD)) == {"MEETBOT_DATABASE_URL"}
+    with_token = container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **DATABASE_PASSWORD})
+    assert with_token["SLACK_BOT_TOKEN"] == FAKE_BOT_TOKEN
+
+
+def test_compose_refuses_to_start_without_a_database_password() -> None:
+    uses = [
+        value
+        for service in ("db", "bot")
+        for value in environment_of(service).values()
+        if value is not None and "POSTGRES_PASSWORD" in value
+    ]
+
+    assert len(uses) == 2  # the database's own, and the bot's URL to it
+    for value in uses:
+        for host in ({}, {"POSTGRES_PASSWORD": ""}):
+            with pytest.raises(LookupError, match="set POSTGRES_PASSWORD"):
+                interpolate(value, {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **host})
+        assert "pw1" in interpolate(value, DATABASE_PASSWORD)
 
 
 def test_without_slack_credentials_the_container_stops_naming_them(
@@ -173,7 +199,9 @@ def test_without_slack_credentials_the_container_stops_naming_them(
     for field in Settings.model_fields.values():
         if field.alias:
             monkeypatch.delenv(field.alias, raising=False)
-    for name, value in container_environment({"SLACK_SIGNING_SECRET": "s"}).items():
+    for name, value in container_environment(
+        {"SLACK_SIGNING_SECRET": "s", **DATABASE_PASSWORD}
+    ).items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=r"SLACK_BOT_TOKEN .*SLACK_CLIENT_ID"):
         load_settings()
@@ -203,7 +231,7 @@ def test_the_bot_starts_with_only_the_slack_tokens_set_on_the_host(
         if field.alias:
             monkeypatch.delenv(field.alias, raising=False)
     tokens = {} if "SLACK_CLIENT_ID" in host else {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}
-    for name, value in container_environment({**tokens, **host}).items():
+    for name, value in container_environment({**tokens, **host, **DATABASE_PASSWORD}).items():
         monkeypatch.setenv(name, value)
 
     settings = load_settings()
@@ -253,10 +281,17 @@ def run_compose_config(host: dict[str, str], folder: Path) -> subprocess.Complet
     )
 
 
-def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
-    result = run_compose_config({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}, tmp_path)
+def test_docker_compose_accepts_the_file_and_requires_the_database_password(
+    tmp_path: Path,
+) -> None:
+    accepted = run_compose_config(
+        {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **DATABASE_PASSWORD}, tmp_path
+    )
+    refused = run_compose_config({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}, tmp_path)
 
-    assert result.returncode == 0, result.stderr
+    assert accepted.returncode == 0, accepted.stderr
+    assert refused.returncode != 0
+    assert "set POSTGRES_PASSWORD" in refused.stderr
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
@@ -314,14 +349,75 @@ def pyproject() -> dict[str, Any]:
         return tomllib.load(file)
 
 
-def test_the_image_is_built_in_stages_on_python_3_11_slim() -> None:
+def test_the_image_is_built_in_stages_on_one_pinned_python_slim() -> None:
     stages = dockerfile_stages()
 
     assert len(stages) >= 2
-    for stage in stages:
-        base = stage[0][1].split()[0]
-        assert base == "python:3.11-slim"
+    bases = {stage[0][1].split()[0] for stage in stages}
+    [base] = bases  # the build and the runtime share one Python
+    assert PYTHON_IMAGE.fullmatch(base), f"pin the Python release and Debian release: {base}"
     assert any("--from=" in arguments for arguments in arguments_of(final_stage(), "COPY"))
+
+
+def pinned_packages() -> dict[str, Version]:
+    """Return constraints.txt as {package: version}, every line an exact pin."""
+    pins: dict[str, Version] = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        [specifier] = requirement.specifier
+        assert specifier.operator == "==", f"not an exact pin: {line}"
+        pins[canonicalize_name(requirement.name)] = Version(specifier.version)
+    return pins
+
+
+def runtime_requirements() -> list[Requirement]:
+    """Return each requirement pyproject.toml and its packages (as installed here) make."""
+    image = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux"}
+
+    def applying(text: str, extras: set[str]) -> list[Requirement]:
+        requirement = Requirement(text)
+        marker = requirement.marker
+        wanted = ["", *sorted(extras)]
+        if marker is None or any(marker.evaluate({**image, "extra": e}) for e in wanted):
+            return [requirement]
+        return []
+
+    extras_of: dict[str, set[str]] = {}
+    met: list[Requirement] = []
+    waiting = [r for text in pyproject()["project"]["dependencies"] for r in applying(text, set())]
+    while waiting:
+        requirement = waiting.pop()
+        met.append(requirement)
+        name = canonicalize_name(requirement.name)
+        if name in extras_of and requirement.extras <= extras_of[name]:
+            continue
+        extras_of[name] = extras_of.get(name, set()) | requirement.extras
+        for text in distribution(requirement.name).requires or []:
+            waiting += applying(text, extras_of[name])
+    return met
+
+
+def test_the_image_installs_exactly_the_pinned_versions() -> None:
+    [build] = [stage for stage in dockerfile_stages() if "constraints.txt" in str(stage)]
+    installs = " ".join(arguments_of(build, "RUN"))
+
+    assert "constraints.txt" in copied_sources()
+    assert re.search(r"pip install --no-deps -r constraints\.txt", installs)
+    assert re.search(r"pip install --no-deps \.", installs)
+    assert "pip check" in installs  # a pin missing from the list fails the build
+
+
+def test_the_pins_cover_everything_meetbot_needs_in_versions_it_accepts() -> None:
+    pins = pinned_packages()
+
+    for requirement in runtime_requirements():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"constraints.txt does not pin {requirement.name}"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {name}=={pins[name]}, but {requirement} is needed"
+        )
 
 
 def test_the_image_runs_as_a_user_other_than_root() -> None:
@@ -370,7 +466,7 @@ def ignored(relative: str, patterns: list[str]) -> bool:
 def test_the_build_context_keeps_the_package_and_leaves_out_the_rest() -> None:
     patterns = dockerignore_patterns()
     package_data = pyproject()["tool"]["setuptools"]["package-data"]
-    shipped = ["pyproject.toml", "README.md"]
+    shipped = ["pyproject.toml", "README.md", "constraints.txt"]
     for package, globs in package_data.items():
         folder = ROOT.joinpath(*package.split("."))
         for glob in globs:
