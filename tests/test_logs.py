@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.logs import RoutineAtDebug
@@ -15,13 +16,19 @@ from tests.support.mailbox import Mailbox
 from tests.support.network import free_port
 from tests.support.processes import meetbot_environment, start_meetbot, wait_until
 
-LAST_START_LINE = "serving Slack at POST /slack/events"
+# The last line each way of reaching Slack writes when Meetbot has started.
+LAST_START_LINE = {
+    "http": "serving Slack at POST /slack/events",
+    "socket-mode": "connected to Slack in Socket Mode",
+}
 
 
+@pytest.mark.parametrize("mode", LAST_START_LINE)
 async def test_an_idle_meetbot_writes_nothing_after_its_start_up_lines(
-    slack: FakeSlack, mailbox: Mailbox, tmp_path: Path
+    mode: str, slack: FakeSlack, mailbox: Mailbox, tmp_path: Path
 ) -> None:
     port = free_port()
+    socket_mode = {"SLACK_APP_TOKEN": slack.app_token} if mode == "socket-mode" else {}
     # Every job runs ten times a second: an hour's worth of chatter in a few seconds.
     env = meetbot_environment(
         f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}",
@@ -31,11 +38,12 @@ async def test_an_idle_meetbot_writes_nothing_after_its_start_up_lines(
         MEETBOT_OUTBOX_INTERVAL="0.1",
         MEETBOT_REMINDER_INTERVAL="0.1",
         MEETBOT_FEED_INTERVAL="0.1",
+        **socket_mode,
     )
     running = await start_meetbot(env, tmp_path, port, "idle")
 
     async def started() -> bool:
-        return LAST_START_LINE in running.log()
+        return LAST_START_LINE[mode] in running.log()
 
     await wait_until(started)
     at_start = running.log()
@@ -46,11 +54,13 @@ async def test_an_idle_meetbot_writes_nothing_after_its_start_up_lines(
     assert after_three_seconds == at_start
     lines = at_start.splitlines()
     assert [line.split()[2] for line in lines] == ["INFO"] * len(lines), at_start
-    # The start-up lines are what the process did (migrations, where it serves and mails)...
-    assert {line.split()[3] for line in lines} <= {"alembic.runtime.migration:", "bot.app:"}
+    # The start-up lines are what the process did: migrations, where it serves and mails,
+    # the Socket Mode session it opened...
+    writers = {line.split()[3] for line in lines}
+    assert writers <= {"alembic.runtime.migration:", "bot.app:", "slack_bolt.AsyncApp:"}, at_start
     # ...and not the scheduler's or Alembic's routine.
     assert "apscheduler" not in at_start and "Context impl" not in at_start
-    assert lines[-1].endswith(LAST_START_LINE)
+    assert lines[-1].endswith(LAST_START_LINE[mode])
 
 
 class _Kept(logging.Handler):
