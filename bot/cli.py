@@ -50,6 +50,12 @@ def _installed_version() -> str:
         return "(not installed: run `pip install -e .`)"
 
 
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command line's grammar."""
     parser = argparse.ArgumentParser(
@@ -64,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo", help="show what a guest gets, with a sample meeting; needs no Slack or settings"
     )
-    demo.add_argument("--port", type=int, default=DEFAULT_DEMO_PORT, help="port of the guest pages")
+    demo.add_argument(
+        "--port", type=_port, default=DEFAULT_DEMO_PORT, help="port of the guest pages"
+    )
     demo.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (0.0.0.0 in a container)"
     )
