@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # Meetbot's production image. Build: docker build -t meetbot .  (or: docker compose build)
+# The base image is pinned to a Python release on one Debian release, and the packages to
+# constraints.txt, so a rebuild gives the image that was tested.
 
 # --- build: install Meetbot and its dependencies into a virtual environment ---------------
-FROM python:3.11-slim AS build
+FROM python:3.11.11-slim-bookworm AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -10,16 +12,20 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
+# Exactly the versions in constraints.txt (a `pip freeze` of Meetbot's dependencies, see
+# README.md) and nothing else; `pip check` below fails the build if the list misses one.
+COPY constraints.txt ./
+RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps -r constraints.txt
 # Only what the package is built from; its data (mail and page templates, the Alembic
 # migrations) lives inside these folders.
 COPY pyproject.toml README.md ./
 COPY bot/ bot/
 COPY handlers/ handlers/
 COPY storage/ storage/
-RUN --mount=type=cache,target=/root/.cache/pip pip install .
+RUN --mount=type=cache,target=/root/.cache/pip pip install --no-deps . && pip check
 
 # --- runtime: the virtual environment and an unprivileged user, nothing else --------------
-FROM python:3.11-slim
+FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

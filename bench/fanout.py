@@ -338,7 +338,7 @@ async def build_cost(app: Meetbot) -> BuildCost:
         event_id = await session.scalar(select(Event.id).order_by(Event.id.desc()).limit(1))
     assert event_id is not None
     meeting = await services.meetings.get(TEAM_ID, event_id)
-    sender = Sender(app.settings.mail_from)
+    sender = Sender(app.settings.mail_from_address)
     guests = [
         (guest, services.outbox.answer_url(services.meetings.link_token(guest)))
         for guest in meeting.guests

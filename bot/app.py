@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from aiohttp import web
 from apscheduler.executors.base import run_coroutine_job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -28,6 +30,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
@@ -57,7 +60,8 @@ from bot.preferences import Preferences
 from bot.quick.reader import read_quick_text
 from bot.ratelimit import AnswerLimits
 from bot.services import Services
-from bot.slack_clients import InstalledWorkspaces, SingleWorkspace, SlackClients
+from bot.slack_clients import InstalledWorkspaces, NoSlack, SingleWorkspace, SlackClients
+from bot.startup import CannotStart, database_problem, listen_problem, server_problem
 from bot.tokens import TokenMinter
 from bot.workspaces import Workspaces
 from handlers.install import INSTALL_PAGES
@@ -131,6 +135,60 @@ def build_slack_client(settings: Settings, token: str | None = None) -> AsyncWeb
     )
 
 
+async def reach_database(engine: AsyncEngine) -> None:
+    """Connect to the database once, or raise CannotStart saying why and what to do."""
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as error:
+        raise CannotStart(database_problem(engine.url, error)) from error
+
+
+async def listen(
+    start: Awaitable[None], port_variable: str, host_variable: str, host: str, port: int
+) -> None:
+    """Start listening, or raise CannotStart naming the setting that chose the host or port."""
+    try:
+        await start
+    except OSError as error:
+        raise CannotStart(
+            listen_problem(port_variable, host_variable, host, port, error)
+        ) from error
+
+
+def build_bolt_app(
+    client: AsyncWebClient, signing_secret: str, oauth_settings: AsyncOAuthSettings | None
+) -> AsyncApp:
+    """Return the Bolt app that speaks for Meetbot through our own Web API client."""
+    # Bolt reads SLACK_BOT_TOKEN from the environment by itself and warns that the client we
+    # hand it wins; that client was made from the same token, so the warning is no news.
+    bolt_logger = logging.getLogger("slack_bolt.AsyncApp")
+    same_token = _DropMessage(warning_client_prioritized_and_token_skipped())
+    bolt_logger.addFilter(same_token)
+    try:
+        return AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            # Listeners ack first and work after, so Slack never waits on the database.
+            process_before_response=False,
+            oauth_settings=oauth_settings,
+        )
+    finally:
+        bolt_logger.removeFilter(same_token)
+
+
+class _DropMessage(logging.Filter):
+    """Drop one exact log message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self._message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Let through anything but the message."""
+        return record.getMessage() != self._message
+
+
 async def drain_outbox(outbox: Outbox) -> None:
     """Deliver whatever the outbox owes."""
     await outbox.drain()
@@ -177,16 +235,21 @@ def add_install_routes(web_app: web.Application, bolt: AsyncApp) -> None:
 
 
 class Meetbot:
-    """One running Meetbot process: database, Slack app, web server and scheduler."""
+    """One running Meetbot process: database, Slack app, web server and scheduler.
 
-    def __init__(self, settings: Settings) -> None:
+    With `slack=False` (the demo) there is no Slack app: the guest pages and e-mail work,
+    and whatever is owed to Slack is given up at once.
+    """
+
+    def __init__(self, settings: Settings, *, slack: bool = True) -> None:
         self.settings = settings
+        self.slack = slack
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self.engine)
         self.client = build_slack_client(settings)
         self.installations: AsyncSQLAlchemyInstallationStore | None = None
-        self.clients: SlackClients = SingleWorkspace(self.client)
-        if settings.installs_into_many_workspaces:
+        self.clients: SlackClients = SingleWorkspace(self.client) if slack else NoSlack()
+        if slack and settings.installs_into_many_workspaces:
             assert settings.slack_client_id and settings.slack_client_secret
             self.installations = AsyncSQLAlchemyInstallationStore(
                 settings.slack_client_id, self.engine
@@ -211,7 +274,12 @@ class Meetbot:
         self.services: Services | None = None
 
     async def start(self) -> None:
-        """Migrate the database, then start serving Slack, the guest pages and the outbox."""
+        """Migrate the database, then start serving Slack, the guest pages and the outbox.
+
+        Raises CannotStart, naming the setting, when the database cannot be reached or a
+        port cannot be listened on.
+        """
+        await reach_database(self.engine)
         await upgrade_database(self.engine)
         # dateparser loads its language data on first use; pay that now, not on a /meet.
         await asyncio.to_thread(
@@ -272,13 +340,12 @@ class Meetbot:
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
         )
         self.services = services
-        bolt = AsyncApp(
-            client=self.client,
-            signing_secret=self.settings.slack_signing_secret or "",
-            process_before_response=False,
-            oauth_settings=self._oauth_settings(),
-        )
-        handlers.register(bolt, services)
+        bolt: AsyncApp | None = None
+        if self.slack:
+            bolt = build_bolt_app(
+                self.client, self.settings.slack_signing_secret or "", self._oauth_settings()
+            )
+            handlers.register(bolt, services)
 
         self._every(self.settings.outbox_interval_seconds, OUTBOX_JOB, drain_outbox, outbox)
         self._every(
@@ -295,41 +362,58 @@ class Meetbot:
         inbound = self.settings.inbound_address
         if inbound is not None:
             self._receiver = SmtpReceiver(inbox, inbound[0], inbound[1], self.mailboxes.domains)
-            await self._receiver.start()
+            await listen(
+                self._receiver.start(), "MEETBOT_INBOUND_SMTP", "MEETBOT_INBOUND_SMTP", *inbound
+            )
 
         web_app = web.Application()
         web_app[SERVICES_KEY] = services
         web_app[HEALTH_KEY] = self.health
         add_routes(web_app)
-        if not self.settings.socket_mode:
+        if bolt is not None and not self.settings.socket_mode:
+            slack_app = bolt
 
             async def slack_events(request: web.Request) -> web.Response:
                 return await to_aiohttp_response(
-                    await bolt.async_dispatch(await to_bolt_request(request))
+                    await slack_app.async_dispatch(await to_bolt_request(request))
                 )
 
             web_app.router.add_post("/slack/events", slack_events)
-        if bolt.oauth_flow is not None:
+        if bolt is not None and bolt.oauth_flow is not None:
             add_install_routes(web_app, bolt)
         self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await listen(
+            site.start(), "MEETBOT_PORT", "MEETBOT_HOST", self.settings.host, self.settings.port
+        )
         logger.info("guest pages on %s (port %s)", self.settings.base_url, self.settings.port)
         for box in self.mailboxes.all:
             logger.info("e-mail from %s goes to %s", box.address, self.mailers[box.key].describe())
+        if bolt is None:
+            return
         if self.settings.socket_mode:
-            assert self.settings.slack_app_token is not None
-            self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)
+            await self._connect_socket_mode(bolt)
+        else:
+            logger.info("serving Slack at POST /slack/events")
+
+    async def _connect_socket_mode(self, bolt: AsyncApp) -> None:
+        """Open the Socket Mode connection; Slack's refusal is raised as SlackApiError."""
+        assert self.settings.slack_app_token is not None
+        self._socket_mode = AsyncSocketModeHandler(bolt, self.settings.slack_app_token)
+        try:
             # slack_sdk retries a refused apps.connections.open every 10 s forever; ask once
             # here so a wrong or revoked SLACK_APP_TOKEN fails start() with Slack's error.
             opened = await self.client.apps_connections_open(
                 app_token=self.settings.slack_app_token
             )
-            self._socket_mode.client.wss_uri = opened["url"]
-            await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
-            logger.info("connected to Slack in Socket Mode")
-        else:
-            logger.info("serving Slack at POST /slack/events")
+        except (OSError, aiohttp.ClientError) as error:
+            raise CannotStart(
+                server_problem("SLACK_API_URL", self.settings.slack_api_url, error)
+            ) from error
+        self._socket_mode.client.wss_uri = opened["url"]
+        await self._socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        logger.info("connected to Slack in Socket Mode")
 
     def _oauth_settings(self) -> AsyncOAuthSettings | None:
         """Return how workspaces install Meetbot through Slack, when they do."""

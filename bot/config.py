@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import (
-    BaseModel,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.config_mail import (
+    MAILBOXES_EXAMPLE,
+    MailboxSetting,
+    smtp_url_checked,
+    split_mail_from,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from storage.database import database_url_problem
 
 # Secrets people paste from examples; a deployment must not run on them.
 # New guest invitations a workspace may send per month when Meetbot installs into many
@@ -33,8 +36,16 @@ BOT_SCOPES = (
 )
 
 
+# Where an operator is sent when Meetbot has no way into Slack yet.
+CREATE_THE_APP = 'README.md\'s "Create the Slack app" says where to find them'
+
+
 class SettingsError(Exception):
-    """A setting is missing or wrong; the message names the variable."""
+    """Settings are missing or wrong; each problem is one line naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class DatabaseSettings(BaseSettings):
@@ -50,37 +61,20 @@ class DatabaseSettings(BaseSettings):
         description="SQLAlchemy async URL; default a SQLite file in the working folder.",
     )
 
-
-class MailboxSetting(BaseModel):
-    """One sending mailbox an admin offers organizers: who guests see invitations come from."""
-
-    name: str = Field(min_length=1, max_length=75)
-    address: str
-    smtp_url: str | None = None
-
-    @field_validator("address")
+    @field_validator("database_url")
     @classmethod
-    def _address_shape(cls, value: str) -> str:
-        return _bare_address(value)
-
-    @field_validator("smtp_url")
-    @classmethod
-    def _smtp_shape(cls, value: str | None) -> str | None:
-        return _smtp_url(value)
+    def _database_url_usable(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
-def _bare_address(value: str) -> str:
-    if "@" not in value or any(c in value for c in "\r\n<> "):
-        raise ValueError("must be a bare e-mail address such as invites@example.com")
-    return value
-
-
-def _smtp_url(value: str | None) -> str | None:
-    if not value:
-        return None
+def _web_address(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        example = value if "://" not in value and value else "meet.example.com"
+        raise ValueError(f"must be a full address with its scheme, e.g. https://{example}")
     return value
 
 
@@ -141,7 +135,8 @@ class Settings(DatabaseSettings):
     mail_from: str = Field(
         default="meetbot@localhost",
         alias="MEETBOT_MAIL_FROM",
-        description="Sending mailbox; guests' calendars answer to it.",
+        description="Sending mailbox, `invites@acme.example` or `Meet <invites@acme.example>`; "
+        "guests' calendars answer to it, and its name follows the organizer's in From.",
     )
     public_url: str | None = Field(
         default=None,
@@ -212,13 +207,13 @@ class Settings(DatabaseSettings):
         ge=1,
         description="Answers one client address may send per minute.",
     )
-    log_format: str = Field(
+    log_format: Literal["text", "json"] = Field(
         default="text",
         alias="MEETBOT_LOG_FORMAT",
-        pattern="^(text|json)$",
         description="text, or json for one JSON object a line.",
     )
-    mailboxes: list[MailboxSetting] = Field(
+    # NoDecode: the JSON is read by _mailboxes_json, which says where it goes wrong.
+    mailboxes: Annotated[list[MailboxSetting], NoDecode] = Field(
         default_factory=list,
         alias="MEETBOT_MAILBOXES",
         description=(
@@ -289,12 +284,18 @@ class Settings(DatabaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url_slash(cls, value: str) -> str:
+        _web_address(value)
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_shape(cls, value: str | None) -> str | None:
+        return _web_address(value) if value else None
 
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url_shape(cls, value: str | None) -> str | None:
-        return _smtp_url(value)
+        return smtp_url_checked(value)
 
     @field_validator("inbound_smtp")
     @classmethod
@@ -326,7 +327,29 @@ class Settings(DatabaseSettings):
     @field_validator("mail_from")
     @classmethod
     def _mail_from_shape(cls, value: str) -> str:
-        return _bare_address(value)
+        try:
+            split_mail_from(value)
+        except ValueError as error:
+            raise ValueError(
+                "must be an e-mail address, bare (invites@acme.example) or with a name "
+                "(Meet <invites@acme.example>)"
+            ) from error
+        return value.strip()
+
+    @field_validator("mailboxes", mode="before")
+    @classmethod
+    def _mailboxes_json(cls, value: object) -> object:
+        if not isinstance(value, str | bytes):
+            return value
+        if not value.strip():
+            return []
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"is not JSON ({error.msg} at character {error.pos}): "
+                f"write a list like {MAILBOXES_EXAMPLE}"
+            ) from error
 
     @field_validator("mailboxes")
     @classmethod
@@ -367,32 +390,51 @@ class Settings(DatabaseSettings):
             raise ValueError("must list at least one bot scope, e.g. commands,chat:write")
         return ",".join(scopes)
 
-    @model_validator(mode="after")
-    def _one_way_into_slack(self) -> Settings:
+    def slack_problems(self) -> list[str]:
+        """Return what keeps these settings from reaching Slack, one line each; none if nothing."""
         has_client = self.slack_client_id is not None, self.slack_client_secret is not None
+        if not (
+            self.slack_bot_token
+            or any(has_client)
+            or self.slack_app_token
+            or self.slack_signing_secret
+        ):
+            # Nothing about Slack at all: a first run, before the app exists.
+            return [
+                'SLACK_BOT_TOKEN is not set: create the Slack app first (README.md, "Create the '
+                'Slack app"); `meetbot demo` shows what guests get without Slack'
+            ]
+        problems = []
         if has_client == (True, False):
-            raise ValueError("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
-        if has_client == (False, True):
-            raise ValueError("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
-        if self.slack_bot_token and all(has_client):
-            raise ValueError(
+            problems.append("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
+        elif has_client == (False, True):
+            problems.append("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
+        elif self.slack_bot_token and all(has_client):
+            problems.append(
                 "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
                 "(installs into many workspaces), not both"
             )
-        if not self.slack_bot_token and not all(has_client):
-            raise ValueError(
+        elif not self.slack_bot_token and not all(has_client):
+            problems.append(
                 "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
-                "(installs into many workspaces) are required"
+                f"(installs into many workspaces) are required; {CREATE_THE_APP}"
             )
-        return self
-
-    @model_validator(mode="after")
-    def _http_needs_signing_secret(self) -> Settings:
         if not self.slack_app_token and not self.slack_signing_secret:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode)"
+            problems.append(
+                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode): "
+                "the app's Basic Information shows it"
             )
-        return self
+        return problems
+
+    @property
+    def mail_from_address(self) -> str:
+        """Return the bare address of MEETBOT_MAIL_FROM."""
+        return split_mail_from(self.mail_from)[1]
+
+    @property
+    def mail_from_name(self) -> str | None:
+        """Return the name MEETBOT_MAIL_FROM gives its address, if it gives one."""
+        return split_mail_from(self.mail_from)[0]
 
     @property
     def socket_mode(self) -> bool:
@@ -440,31 +482,3 @@ class Settings(DatabaseSettings):
     def base_url(self) -> str:
         """Return the public address of the guest pages, without a trailing slash."""
         return (self.public_url or f"http://localhost:{self.port}").rstrip("/")
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment into Settings, or raise SettingsError naming the variable."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as error:
-        first = error.errors()[0]
-        field_name = str(first["loc"][0]) if first["loc"] else ""
-        variable = _variable_name(field_name)
-        reason = str(first["msg"]).removeprefix("Value error, ")
-        if first["type"] == "missing":
-            reason = "is required"
-        if variable:
-            raise SettingsError(f"{variable} {reason}") from error
-        raise SettingsError(reason) from error
-
-
-def _variable_name(field_or_alias: str) -> str:
-    for name, field in Settings.model_fields.items():
-        if field_or_alias in (name, field.alias):
-            return field.alias or name.upper()
-    return field_or_alias
-
-
-def load_database_url() -> str:
-    """Read only the database address, for commands that need nothing else."""
-    return DatabaseSettings().database_url

@@ -272,8 +272,22 @@ def delivery_from_row(
             value = _changes_in(value)
         elif f.name == "answer":
             value = Answer(str(value))
+        elif not isinstance(value, _PLAIN_TYPES.get(str(f.type), object)) or (
+            f.type == "int" and isinstance(value, bool)
+        ):
+            raise ValueError(f"{kind}.{f.name} is {value!r}, not {f.type}")
         values[f.name] = value
     return cls(**values)
+
+
+# What the payload's plain fields must hold (annotations are strings here).
+_PLAIN_TYPES: dict[str, type] = {
+    "int": int,
+    "str": str,
+    "bool": bool,
+    "NoticeReason": str,
+    "CancelReason": str,
+}
 
 
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:

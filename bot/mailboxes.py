@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.config import Settings
-from bot.mail.messages import from_line
+from bot.mail.messages import DEFAULT_SENDER_NAME, from_line
+
+if TYPE_CHECKING:
+    # Only named: builders that show mailboxes must not load the settings and the database.
+    from bot.config import Settings
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,7 @@ class Mailbox:
     name: str
     address: str
     smtp_url: str | None = None
+    via: str = DEFAULT_SENDER_NAME  # guests read "Olga Organizer via <this>"
 
     @property
     def key(self) -> str:
@@ -29,7 +34,7 @@ class Mailbox:
 
     def shown_as(self, organizer_name: str) -> str:
         """Return the From line guests see: `"Olga Organizer via Meet" <invites@acme.example>`."""
-        return from_line(organizer_name, self.address)
+        return from_line(organizer_name, self.address, self.via)
 
 
 class Mailboxes:
@@ -80,4 +85,16 @@ def mailboxes_from(settings: Settings) -> Mailboxes:
                 for box in settings.mailboxes
             ]
         )
-    return Mailboxes([Mailbox("Meetbot", settings.mail_from, settings.smtp_url)])
+    # MEETBOT_MAIL_FROM="Acme Meetings <invites@acme.example>" names the mailbox for
+    # organizers and for guests, who read "Olga Organizer via Acme Meetings".
+    name = settings.mail_from_name
+    return Mailboxes(
+        [
+            Mailbox(
+                name or "Meetbot",
+                settings.mail_from_address,
+                settings.smtp_url,
+                via=name or DEFAULT_SENDER_NAME,
+            )
+        ]
+    )

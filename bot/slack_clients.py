@@ -13,12 +13,14 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, NoReturn, Protocol
 
-from slack_sdk.errors import SlackTokenRotationError
+from aiohttp import FormData
+from slack_sdk.errors import SlackApiError, SlackTokenRotationError
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.i18n import N_
 
@@ -69,6 +71,52 @@ class SingleWorkspace:
 
     def forget(self, team_id: str) -> None:
         """Keep the environment's token: there is nothing stored to forget."""
+
+
+# What Slack answers a call made without a token; the outbox gives such a delivery up at once.
+NOT_CONNECTED = "not_authed"
+
+
+class UnconnectedClient(AsyncWebClient):
+    """A Web API client with no Slack behind it: every call is refused at once, nothing is sent."""
+
+    async def api_call(
+        self,
+        api_method: str,
+        *,
+        http_verb: str = "POST",
+        files: dict[str, Any] | None = None,
+        data: dict[str, Any] | FormData | None = None,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+    ) -> NoReturn:
+        """Refuse the call as Slack refuses one without a token."""
+        response = AsyncSlackResponse(
+            client=self,
+            http_verb=http_verb,
+            api_url=api_method,
+            req_args={},
+            data={"ok": False, "error": NOT_CONNECTED},
+            headers={},
+            status_code=200,
+        )
+        raise SlackApiError(f"no Slack to call {api_method} on", response)  # type: ignore[no-untyped-call]
+
+
+class NoSlack:
+    """No way into Slack at all (`meetbot demo`): e-mail goes out, Slack's share is given up."""
+
+    def __init__(self) -> None:
+        self._client = UnconnectedClient()
+
+    async def for_team(self, team_id: str) -> AsyncWebClient:
+        """Return a client that Slack never answers but to refuse."""
+        return self._client
+
+    def forget(self, team_id: str) -> None:
+        """Keep nothing: nothing is remembered."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +18,37 @@ from sqlalchemy.ext.asyncio import (
 )
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The async drivers Meetbot installs with, by database.
+ASYNC_DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
+URL_EXAMPLES = (
+    "postgresql+asyncpg://user:password@host:5432/meetbot or sqlite+aiosqlite:///meetbot.db"
+)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Say why Meetbot cannot use a database URL (no server is asked), or return None."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return f"is not a database URL: write it like {URL_EXAMPLES}"
+    try:
+        # Loads the dialect and its driver as `meetbot run` will; connects to nothing.
+        create_async_engine(parsed)
+    except NoSuchModuleError:
+        return f'names a database Meetbot does not know ("{parsed.drivername}"): use {URL_EXAMPLES}'
+    except (ImportError, InvalidRequestError):
+        return f"needs an async driver: {_with_async_driver(parsed)}"
+    except (ArgumentError, ValueError) as error:
+        return f"is not a usable database URL ({error}): write it like {URL_EXAMPLES}"
+    return None
+
+
+def _with_async_driver(url: URL) -> str:
+    backend = url.get_backend_name()
+    driver = ASYNC_DRIVERS.get(backend)
+    if driver is None:
+        return f"use {URL_EXAMPLES}"
+    return f"write {backend}+{driver}:// instead of {url.drivername}://"
 
 
 def create_engine(url: str) -> AsyncEngine:

@@ -6,7 +6,9 @@ import ipaddress
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.app import Meetbot
 from bot.config import Settings
 from tests.fakes.slack_api import FakeSlack
+from tests.support.external import REQUIRE_ALL, everything_required, skip_reason, skip_without
 from tests.support.mailbox import Mailbox
 from tests.support.network import free_port
 from tests.support.signed import SlackSender
@@ -28,6 +31,10 @@ ORGANIZER = "U0OLGA"
 ANA = "U0ANA"
 BEN = "U0BEN"
 POSTGRES_URL = os.environ.get("MEETBOT_TEST_POSTGRES_URL")
+HOW_TO_GET_POSTGRES = (
+    "set MEETBOT_TEST_POSTGRES_URL to a server the tests may create databases on, "
+    "e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test (.ci/run does)"
+)
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -62,23 +69,37 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="MEETBOT_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """Yield an empty database: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}"
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under MEETBOT_TEST_REQUIRE_ALL=1 (CI), fail a test that would have been skipped."""
+    report = yield
+    if report.skipped and everything_required() and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"{REQUIRE_ALL}=1 runs everything, but this test {skip_reason(report)}"
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List each reason tests were skipped once, with how many, so the fix is plain."""
+    reasons = Counter(
+        skip_reason(report)
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report, pytest.TestReport)
+    )
+    if not reasons:
         return
-    assert POSTGRES_URL is not None
+    terminalreporter.section("skipped: what this machine lacks (CI runs these)")
+    for reason, count in reasons.most_common():
+        terminalreporter.line(f"{count:4} {reason}")
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """Create a PostgreSQL database of its own for one test, and drop it after."""
+    if not POSTGRES_URL:
+        skip_without("PostgreSQL", HOW_TO_GET_POSTGRES)
     name = f"meetbot_test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -89,6 +110,23 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         async with admin.connect() as connection:
             await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def postgres_database() -> AsyncIterator[str]:
+    """Yield an empty PostgreSQL database, for what several processes share."""
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Yield an empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture

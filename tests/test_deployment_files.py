@@ -16,15 +16,21 @@ import shutil
 import subprocess
 import sys
 import tomllib
+from importlib.metadata import distribution
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from aiohttp import web
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError
+from bot.settings_reading import load_settings
 from handlers.web import HEALTH_KEY, add_routes
+from tests.support.external import skip_without
 from tests.support.network import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +44,11 @@ REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?
 SECRET_NAME = re.compile(r"^SLACK_|SECRET|TOKEN|PASSWORD|_KEY$|_SMTP_URL$|_IMAP_URL$")
 FAKE_BOT_TOKEN = "xoxb-1-compose-test"
 FAKE_APP_TOKEN = "xapp-1-compose-test"
+DATABASE_PASSWORD = {"POSTGRES_PASSWORD": "pw1"}
+CONSTRAINTS = ROOT / "constraints.txt"
+# The image's Python and Debian: one Python release on one Debian release.
+PYTHON_IMAGE = re.compile(r"python:3\.11\.\d+-slim-bookworm")
+POSTGRES_IMAGE = re.compile(r"postgres:16\.\d+-bookworm")
 
 
 # --- compose.yaml ----------------------------------------------------------------------------
@@ -98,7 +109,7 @@ def test_compose_runs_postgres_and_the_bot() -> None:
 
     assert {"db", "bot"} <= services.keys()
     db, bot = services["db"], services["bot"]
-    assert db["image"] == "postgres:16"
+    assert POSTGRES_IMAGE.fullmatch(db["image"]), "pin PostgreSQL to a minor release"
     assert environment_of("db")["POSTGRES_DB"] == "meetbot"
     [data_volume] = [
         v.split(":")[0] for v in db["volumes"] if v.endswith("/var/lib/postgresql/data")
@@ -162,8 +173,25 @@ def test_every_setting_the_bot_needs_is_passed_and_meetbot_names_what_is_missing
     aliases = {field.alias for field in Settings.model_fields.values()}
     assert set(environment) <= aliases, "compose passes a variable Meetbot does not read"
     # One workspace or many: Compose requires neither token, Meetbot says which is missing.
-    assert set(container_environment({})) == {"MEETBOT_DATABASE_URL"}
-    assert container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN})["SLACK_BOT_TOKEN"]
+    assert set(container_environment(DATABASE_PASSWORD)) == {"MEETBOT_DATABASE_URL"}
+    with_token = container_environment({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **DATABASE_PASSWORD})
+    assert with_token["SLACK_BOT_TOKEN"] == FAKE_BOT_TOKEN
+
+
+def test_compose_refuses_to_start_without_a_database_password() -> None:
+    uses = [
+        value
+        for service in ("db", "bot")
+        for value in environment_of(service).values()
+        if value is not None and "POSTGRES_PASSWORD" in value
+    ]
+
+    assert len(uses) == 2  # the database's own, and the bot's URL to it
+    for value in uses:
+        for host in ({}, {"POSTGRES_PASSWORD": ""}):
+            with pytest.raises(LookupError, match="set POSTGRES_PASSWORD"):
+                interpolate(value, {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **host})
+        assert "pw1" in interpolate(value, DATABASE_PASSWORD)
 
 
 def test_without_slack_credentials_the_container_stops_naming_them(
@@ -172,7 +200,9 @@ def test_without_slack_credentials_the_container_stops_naming_them(
     for field in Settings.model_fields.values():
         if field.alias:
             monkeypatch.delenv(field.alias, raising=False)
-    for name, value in container_environment({"SLACK_SIGNING_SECRET": "s"}).items():
+    for name, value in container_environment(
+        {"SLACK_SIGNING_SECRET": "s", **DATABASE_PASSWORD}
+    ).items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=r"SLACK_BOT_TOKEN .*SLACK_CLIENT_ID"):
         load_settings()
@@ -202,7 +232,7 @@ def test_the_bot_starts_with_only_the_slack_tokens_set_on_the_host(
         if field.alias:
             monkeypatch.delenv(field.alias, raising=False)
     tokens = {} if "SLACK_CLIENT_ID" in host else {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}
-    for name, value in container_environment({**tokens, **host}).items():
+    for name, value in container_environment({**tokens, **host, **DATABASE_PASSWORD}).items():
         monkeypatch.setenv(name, value)
 
     settings = load_settings()
@@ -213,30 +243,56 @@ def test_the_bot_starts_with_only_the_slack_tokens_set_on_the_host(
     assert settings.socket_mode is ("SLACK_APP_TOKEN" in host)
 
 
-def test_docker_compose_accepts_the_file(tmp_path: Path) -> None:
+def compose_command() -> list[str]:
+    """Return how Docker Compose runs on this machine, or skip saying how to install it."""
     docker = shutil.which("docker")
-    if docker is None:
-        pytest.skip("no docker client on this machine")
-    version = subprocess.run(  # noqa: S603 - a fixed command
-        [docker, "compose", "version"], capture_output=True, text=True, check=False
+    if docker is not None:
+        plugin = subprocess.run(  # noqa: S603 - a fixed command
+            [docker, "compose", "version"], capture_output=True, check=False
+        )
+        if plugin.returncode == 0:
+            return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    if standalone is not None:
+        return [standalone]
+    skip_without(
+        "Docker Compose",
+        "install Docker's compose plugin, or `apt-get install -y --no-install-recommends "
+        "docker-compose` (.ci/run does)",
     )
-    if version.returncode != 0:
-        pytest.skip(f"`docker compose` is not available here: {version.stderr.strip()[:200]}")
+
+
+def run_compose_config(host: dict[str, str], folder: Path) -> subprocess.CompletedProcess[str]:
+    """Ask Docker Compose to read compose.yaml with only `host` as the shell and no .env."""
     environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("SLACK_", "MEETBOT_", "POSTGRES_", "COMPOSE_"))
     }
-    environment["SLACK_BOT_TOKEN"] = FAKE_BOT_TOKEN
-    result = subprocess.run(  # noqa: S603 - a fixed command
-        [docker, "compose", "-f", str(COMPOSE), "--env-file", os.devnull, "config", "--quiet"],
+    environment.update(host)
+    no_dotenv = folder / "empty.env"
+    no_dotenv.touch()
+    return subprocess.run(  # noqa: S603 - a fixed command
+        [*compose_command(), "-f", str(COMPOSE), "--env-file", str(no_dotenv), "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
         env=environment,
-        cwd=tmp_path,
+        cwd=folder,
     )
-    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_accepts_the_file_and_requires_the_database_password(
+    tmp_path: Path,
+) -> None:
+    accepted = run_compose_config(
+        {"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN, **DATABASE_PASSWORD}, tmp_path
+    )
+    refused = run_compose_config({"SLACK_BOT_TOKEN": FAKE_BOT_TOKEN}, tmp_path)
+
+    assert accepted.returncode == 0, accepted.stderr
+    assert refused.returncode != 0
+    assert "set POSTGRES_PASSWORD" in refused.stderr
 
 
 # --- Dockerfile ------------------------------------------------------------------------------
@@ -294,14 +350,75 @@ def pyproject() -> dict[str, Any]:
         return tomllib.load(file)
 
 
-def test_the_image_is_built_in_stages_on_python_3_11_slim() -> None:
+def test_the_image_is_built_in_stages_on_one_pinned_python_slim() -> None:
     stages = dockerfile_stages()
 
     assert len(stages) >= 2
-    for stage in stages:
-        base = stage[0][1].split()[0]
-        assert base == "python:3.11-slim"
+    bases = {stage[0][1].split()[0] for stage in stages}
+    [base] = bases  # the build and the runtime share one Python
+    assert PYTHON_IMAGE.fullmatch(base), f"pin the Python release and Debian release: {base}"
     assert any("--from=" in arguments for arguments in arguments_of(final_stage(), "COPY"))
+
+
+def pinned_packages() -> dict[str, Version]:
+    """Return constraints.txt as {package: version}, every line an exact pin."""
+    pins: dict[str, Version] = {}
+    for line in CONSTRAINTS.read_text().splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        [specifier] = requirement.specifier
+        assert specifier.operator == "==", f"not an exact pin: {line}"
+        pins[canonicalize_name(requirement.name)] = Version(specifier.version)
+    return pins
+
+
+def runtime_requirements() -> list[Requirement]:
+    """Return each requirement pyproject.toml and its packages (as installed here) make."""
+    image = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux"}
+
+    def applying(text: str, extras: set[str]) -> list[Requirement]:
+        requirement = Requirement(text)
+        marker = requirement.marker
+        wanted = ["", *sorted(extras)]
+        if marker is None or any(marker.evaluate({**image, "extra": e}) for e in wanted):
+            return [requirement]
+        return []
+
+    extras_of: dict[str, set[str]] = {}
+    met: list[Requirement] = []
+    waiting = [r for text in pyproject()["project"]["dependencies"] for r in applying(text, set())]
+    while waiting:
+        requirement = waiting.pop()
+        met.append(requirement)
+        name = canonicalize_name(requirement.name)
+        if name in extras_of and requirement.extras <= extras_of[name]:
+            continue
+        extras_of[name] = extras_of.get(name, set()) | requirement.extras
+        for text in distribution(requirement.name).requires or []:
+            waiting += applying(text, extras_of[name])
+    return met
+
+
+def test_the_image_installs_exactly_the_pinned_versions() -> None:
+    [build] = [stage for stage in dockerfile_stages() if "constraints.txt" in str(stage)]
+    installs = " ".join(arguments_of(build, "RUN"))
+
+    assert "constraints.txt" in copied_sources()
+    assert re.search(r"pip install --no-deps -r constraints\.txt", installs)
+    assert re.search(r"pip install --no-deps \.", installs)
+    assert "pip check" in installs  # a pin missing from the list fails the build
+
+
+def test_the_pins_cover_everything_meetbot_needs_in_versions_it_accepts() -> None:
+    pins = pinned_packages()
+
+    for requirement in runtime_requirements():
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"constraints.txt does not pin {requirement.name}"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {name}=={pins[name]}, but {requirement} is needed"
+        )
 
 
 def test_the_image_runs_as_a_user_other_than_root() -> None:
@@ -350,7 +467,7 @@ def ignored(relative: str, patterns: list[str]) -> bool:
 def test_the_build_context_keeps_the_package_and_leaves_out_the_rest() -> None:
     patterns = dockerignore_patterns()
     package_data = pyproject()["tool"]["setuptools"]["package-data"]
-    shipped = ["pyproject.toml", "README.md"]
+    shipped = ["pyproject.toml", "README.md", "constraints.txt"]
     for package, globs in package_data.items():
         folder = ROOT.joinpath(*package.split("."))
         for glob in globs:

@@ -322,14 +322,13 @@ def home_opened(slack: FakeSlack, user_id: str) -> dict[str, Any]:
 
 
 async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_nothing_twice(
-    database_url: str, slack: FakeSlack, mailbox: Mailbox
+    postgres_database: str, slack: FakeSlack, mailbox: Mailbox
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several processes share PostgreSQL, not a SQLite file")
+    # Several processes share PostgreSQL, not a SQLite file.
     apps = [
         Meetbot(
             make_settings(
-                database_url, slack, mailbox, free_port(), SLACK_APP_TOKEN=slack.app_token
+                postgres_database, slack, mailbox, free_port(), SLACK_APP_TOKEN=slack.app_token
             )
         )
         for _ in range(2)
@@ -379,7 +378,7 @@ async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_not
         await slack.wait_for_ack(home)
         await slack.wait_for("views.publish", lambda c: c.args["user_id"] == BEN)
         await slack.wait_for_ack(await slack.redeliver(home, connection=second))
-        await wait_until(lambda: nothing_owed(database_url), timeout=20)
+        await wait_until(lambda: nothing_owed(postgres_database), timeout=20)
     finally:
         for app in apps:
             await app.stop()  # waits for listeners still at work after their ack
@@ -396,7 +395,7 @@ async def test_two_connections_serve_meet_and_a_redelivered_envelope_creates_not
     assert len(organizer) == 2, [texts(m)[:200] for m in organizer]
     assert f"<@{ANA}> accepted" in texts(organizer[1])
     assert len([c for c in slack.calls_to("views.publish") if c.args["user_id"] == BEN]) == 1
-    assert len(await owed_messages(database_url, "guest_invitation")) == 2
+    assert len(await owed_messages(postgres_database, "guest_invitation")) == 2
 
 
 async def test_the_fake_holds_ten_connections_and_delivers_to_the_one_chosen(

@@ -6,12 +6,11 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ANA, ORGANIZER, POSTGRES_URL, SIGNING_SECRET, TEAM_ID
+from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import in_days, send_invitations
 from tests.support.mailbox import Mailbox
@@ -31,15 +30,11 @@ from tests.support.processes import meetbot_environment, nothing_owed, start_mee
 from tests.support.signed import SlackSender
 from tests.test_cli import clean_environment, wait_until_healthy
 
-pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="MEETBOT_TEST_POSTGRES_URL is not set")
-
 
 @pytest.fixture
-async def shared_database(database_url: str) -> AsyncIterator[str]:
-    """Yield a fresh PostgreSQL database for the processes to share."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("several processes share PostgreSQL, not a SQLite file")
-    yield database_url
+def shared_database(postgres_database: str) -> str:
+    """Return a fresh PostgreSQL database for the processes to share (not a SQLite file)."""
+    return postgres_database
 
 
 async def start_process(env: dict[str, str], cwd: Path, port: int) -> asyncio.subprocess.Process:

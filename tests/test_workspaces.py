@@ -16,7 +16,8 @@ import yaml
 from sqlalchemy import select
 
 from bot.app import Meetbot
-from bot.config import BOT_SCOPES, SettingsError, load_settings
+from bot.config import BOT_SCOPES, SettingsError
+from bot.settings_reading import load_settings
 from bot.workspaces import DISCONNECTED
 from storage.models import OutboxEntry
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings

@@ -64,7 +64,7 @@ def decision_notice(
     if stale:
         body += "\n:warning: " + t.gettext(
             "They answered an earlier version of the invitation, "
-            "before the time changed: the answer is to the old time."
+            "before its time or place changed: check that the answer still stands."
         )
     if comment:
         quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())

@@ -78,20 +78,25 @@ def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_L
     return f"{field}: {change.before or none} → {change.after or none}"
 
 
+# What follows the organizer's name in From unless the mailbox has a name of its own.
+DEFAULT_SENDER_NAME = "Meet"
+
+
 @dataclass(frozen=True)
 class Sender:
     """The mailbox invitations go out from."""
 
     address: str
+    name: str = DEFAULT_SENDER_NAME
 
     def display_for(self, meeting: Meeting) -> str:
         """Return the From line naming the organizer, e.g. `"Olga via Meet" <invites@...>`."""
-        return from_line(meeting.organizer.name, self.address)
+        return from_line(meeting.organizer.name, self.address, self.name)
 
 
-def from_line(organizer_name: str, address: str) -> str:
+def from_line(organizer_name: str, address: str, via: str = DEFAULT_SENDER_NAME) -> str:
     """Return the From line guests see: `Olga Organizer via Meet <invites@acme.example>`."""
-    return formataddr((f"{header_safe(organizer_name)} via Meet", address))
+    return formataddr((f"{header_safe(organizer_name)} via {header_safe(via)}", address))
 
 
 @dataclass(frozen=True)

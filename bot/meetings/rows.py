@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -127,6 +127,18 @@ def check_organizer(event: Event, user_id: str) -> None:
         raise MeetingCancelled(event.id)
 
 
+async def _take_write_lock(session: AsyncSession, touch: Update) -> None:
+    """On SQLite, take the database's write lock before reading what is about to change.
+
+    SQLite ignores FOR UPDATE, and its driver begins a transaction only at the first
+    write: two answers arriving at once would both read "not answered yet". A write that
+    changes nothing, first, makes the second wait until the first has committed.
+    PostgreSQL needs nothing of the kind: FOR UPDATE locks the row.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(touch.execution_options(synchronize_session=False))
+
+
 async def load_event(
     session: AsyncSession, team_id: str, meeting_id: int, *, for_update: bool = False
 ) -> Event:
@@ -137,6 +149,9 @@ async def load_event(
         .options(selectinload(Event.attendees), selectinload(Event.files))
     )
     if for_update:
+        await _take_write_lock(
+            session, update(Event).where(Event.id == meeting_id).values(id=Event.id)
+        )
         # Once the lock is ours, read what the transaction before us committed.
         query = query.with_for_update().execution_options(populate_existing=True)
     event = await session.scalar(query)
@@ -155,6 +170,10 @@ async def attendee_by_token(
         .options(joinedload(Attendee.event).selectinload(Event.files))
     )
     if for_update:
+        await _take_write_lock(
+            session,
+            update(Attendee).where(Attendee.token_hash == hash_token(token)).values(id=Attendee.id),
+        )
         # Only the guest's own row is locked; once it is ours, read what was committed before.
         query = query.with_for_update(of=Attendee).execution_options(populate_existing=True)
     attendee = await session.scalar(query)

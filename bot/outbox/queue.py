@@ -42,7 +42,6 @@ LEASE_MARGIN = timedelta(seconds=60)
 MARK_EVERY = 25
 MARK_WITHIN_SECONDS = 0.05
 # Slack errors no retry can mend: the person or channel is gone, the token is revoked.
-# Slack errors no retry can mend: the person or channel is gone, the token is revoked.
 PERMANENT_SLACK_ERRORS = frozenset(
     {
         "user_not_found",
@@ -60,7 +59,7 @@ PERMANENT_SLACK_ERRORS = frozenset(
 )
 
 
-def describe_failure(error: Exception) -> str:
+def describe_failure(error: Exception, *, by_mail: bool = True) -> str:
     """Return why a delivery failed, in words an organizer can act on."""
     if isinstance(error, aiosmtplib.SMTPRecipientsRefused) and error.recipients:
         refusal = error.recipients[0]
@@ -71,8 +70,10 @@ def describe_failure(error: Exception) -> str:
         return f"Slack answered {error.response.get('error')}"
     if isinstance(error, WorkspaceNotInstalled):
         return DISCONNECTED
-    if isinstance(error, OSError | aiosmtplib.SMTPException):
+    if isinstance(error, aiosmtplib.SMTPException) or (isinstance(error, OSError) and by_mail):
         return N_("the mail server could not be reached for two days")
+    if isinstance(error, OSError):
+        return N_("Slack could not be reached for two days")
     return str(error) or type(error).__name__
 
 
@@ -245,7 +246,9 @@ class OutboxQueue:
                         row.attendee_id,
                         dict(row.payload or {}),
                         row.redraw_key,
-                        maybe_posted=row.claims > row.attempts + 1,
+                        # Died mid-delivery, or failed after Slack may have taken the post
+                        # (an answer lost to a timeout): look before posting again.
+                        maybe_posted=row.claims > row.attempts + 1 or row.attempts > 0,
                     )
                     for row in rows
                 ),
@@ -296,11 +299,11 @@ class OutboxQueue:
     async def record_failure(self, entry_id: int, error: Exception) -> UndeliveredInvitee | None:
         """Schedule a retry, or give up; return whom the organizer must hear about."""
         permanent = is_permanent(error)
-        reason = describe_failure(error)
         async with self._sessions.begin() as session:
             entry = await session.get(OutboxEntry, entry_id)
             if entry is None or entry.state != "pending":
                 return None  # settled meanwhile (by another process, or the workspace left)
+            reason = describe_failure(error, by_mail=entry.kind.startswith("guest_"))
             entry.attempts += 1
             entry.last_error = f"{type(error).__name__}: {error}"[:2000]
             self._metrics.send_failures.labels(entry.kind).inc()

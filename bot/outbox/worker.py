@@ -455,7 +455,7 @@ class Outbox:
     def _mail_route(self, meeting: Meeting) -> tuple[Sender, Mailer]:
         """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
         mailbox = self._mailboxes.get(meeting.mailbox)
-        return Sender(mailbox.address), self._mailers[mailbox.key]
+        return Sender(mailbox.address, mailbox.via), self._mailers[mailbox.key]
 
     async def _language(self, team_id: str, user_id: str) -> Language:
         """Return the language of the member a DM goes to (their Slack locale)."""

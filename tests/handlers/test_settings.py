@@ -11,7 +11,8 @@ import icalendar
 import pytest
 
 from bot.app import Meetbot
-from bot.config import SettingsError, load_settings
+from bot.config import SettingsError
+from bot.settings_reading import load_settings
 from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_availability import (
@@ -362,3 +363,59 @@ def test_mailboxes_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("MEETBOT_MAILBOXES", '[{"name": "Invitations", "address": "not mail"}]')
     with pytest.raises(SettingsError, match=r"^MEETBOT_MAILBOXES "):
         load_settings()
+
+
+@pytest.fixture
+async def named_mailbox_meetbot(
+    database_url: str, slack: FakeSlack, mailbox: Mailbox, app_port: int
+) -> AsyncIterator[Meetbot]:
+    """Run the app with MEETBOT_MAIL_FROM written as most mail settings take it: with a name."""
+    app = Meetbot(
+        make_settings(
+            database_url,
+            slack,
+            mailbox,
+            app_port,
+            MEETBOT_MAIL_FROM='"Acme Meetings" <invites@acme.example>',
+        )
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+async def test_the_name_in_mail_from_is_what_guests_see_after_the_organizers(
+    named_mailbox_meetbot: Meetbot, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    sender = SlackSender(named_mailbox_meetbot.settings.base_url, SIGNING_SECRET, slack, TEAM_ID)
+
+    answer = await submit_form(sender, slack, "Kick-off", "Bob Client <bob@client.example>")
+
+    assert "Olga Organizer via Acme Meetings &lt;invites@acme.example&gt;" in texts(answer["view"])
+    assert await confirm_mailbox(sender, ORGANIZER, answer) == {"response_action": "clear"}
+    [invitation] = await wait_for_mails(mailbox, "bob@client.example", 1)
+    assert parseaddr(invitation.message["From"]) == (
+        "Olga Organizer via Acme Meetings",
+        "invites@acme.example",
+    )
+    assert invitation.envelope_from == "invites@acme.example"
+
+
+@pytest.mark.parametrize(
+    ("written", "name", "address"),
+    [
+        ("invites@acme.example", None, "invites@acme.example"),
+        ("Meet <invites@acme.example>", "Meet", "invites@acme.example"),
+        ('"Acme, Inc." <invites@acme.example>', "Acme, Inc.", "invites@acme.example"),
+    ],
+)
+def test_mail_from_takes_a_bare_address_or_one_with_a_name(
+    written: str, name: str | None, address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+    monkeypatch.setenv("MEETBOT_MAIL_FROM", written)
+
+    settings = load_settings()
+
+    assert (settings.mail_from_name, settings.mail_from_address) == (name, address)

@@ -11,7 +11,7 @@ from bot.app import Meetbot
 from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import in_days, send_invitations
-from tests.support.imap import ImapServer
+from tests.support.imap import ImapServer, running_dovecot
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
     calendar_of,
@@ -32,7 +32,7 @@ START = in_days(4, hour=10)
 @pytest.fixture(scope="module")
 def imap_server() -> Iterator[ImapServer]:
     """Run one Dovecot for this module's tests."""
-    with ImapServer() as server:
+    with running_dovecot() as server:
         yield server
 
 

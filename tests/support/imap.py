@@ -12,16 +12,21 @@ import ssl
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+from tests.support.external import skip_without
 from tests.support.network import free_port
 
 USER = "meetbot"
 PASSWORD = "inbox-secret-1"
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
+# Names the dovecot program to run; a path that is not one runs the suite as if it were absent.
+DOVECOT_VARIABLE = "MEETBOT_TEST_DOVECOT"
 START_ATTEMPTS = 3
 
 
@@ -43,12 +48,19 @@ class _PortTaken(RuntimeError):
     """Another process took one of the chosen ports before Dovecot bound it."""
 
 
-def _dovecot_binary() -> str:
-    found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")
+def dovecot_binary() -> str:
+    """Return Dovecot's program: MEETBOT_TEST_DOVECOT, else `dovecot` on PATH or in /usr/sbin."""
+    chosen = os.environ.get(DOVECOT_VARIABLE)
+    if chosen is not None:
+        found = shutil.which(chosen)
+    else:
+        # Debian puts it in /usr/sbin, which is not on an ordinary user's PATH.
+        found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/sbin")
     if found is None:
         raise DovecotMissingError(
-            "IMAP tests need Dovecot: install it with "
-            "`apt-get install -y dovecot-imapd` (see .ci/run)"
+            f"install it with `apt-get install -y dovecot-imapd` (.ci/run does), or set "
+            f"{DOVECOT_VARIABLE} to the dovecot program"
+            + (f"; {DOVECOT_VARIABLE}={chosen} is not one" if chosen is not None else "")
         )
     return found
 
@@ -124,7 +136,7 @@ class ImapServer:
         """Write a self-contained Dovecot config, start it, and wait for both ports."""
         if self._process is not None:
             raise RuntimeError("the IMAP server is already started")
-        binary = _dovecot_binary()
+        binary = dovecot_binary()
         self._root = Path(tempfile.mkdtemp(prefix="meetbot-imap-"))
         _running.add(self)
         try:
@@ -375,3 +387,14 @@ service imap-login {{
             if path.exists()
         ]
         return "\n".join(texts)
+
+
+@contextmanager
+def running_dovecot() -> Iterator[ImapServer]:
+    """Run Dovecot for a block of tests, or skip them saying how to install it."""
+    try:
+        dovecot_binary()
+    except DovecotMissingError as error:
+        skip_without("Dovecot", str(error))
+    with ImapServer() as server:
+        yield server

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import imaplib
-import shutil
 import socket
 import ssl
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.support.imap import DovecotMissingError, ImapServer
+from tests.support.imap import (
+    DOVECOT_VARIABLE,
+    DovecotMissingError,
+    ImapServer,
+    running_dovecot,
+)
 
 FIRST = b"From: ana@partner.example\r\nSubject: first\r\n\r\nHello.\r\n"
 SECOND = b"From: ben@partner.example\r\nSubject: second\r\n\r\nAgain.\r\n"
@@ -27,7 +32,7 @@ def login_parts(url: str) -> tuple[str, int, str, str]:
 @pytest.fixture(scope="module")
 def dovecot() -> Iterator[ImapServer]:
     """Run one Dovecot for this module; stopping it costs Dovecot 2.3 a second."""
-    with ImapServer() as server:
+    with running_dovecot() as server:
         yield server
 
 
@@ -116,7 +121,7 @@ def test_clear_empties_the_inbox(imap: ImapServer) -> None:
 
 
 def test_stop_closes_both_ports_and_removes_its_directory() -> None:
-    with ImapServer() as server:
+    with running_dovecot() as server:
         ports = (server.imap_port, server.imaps_port)
         root = server.root
         assert root.is_dir()
@@ -127,8 +132,15 @@ def test_stop_closes_both_ports_and_removes_its_directory() -> None:
             assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_missing_dovecot_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shutil, "which", lambda *_args, **_kwargs: None)
+def test_without_dovecot_the_imap_tests_skip_saying_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(DOVECOT_VARIABLE, str(tmp_path / "dovecot"))
 
     with pytest.raises(DovecotMissingError, match="dovecot-imapd"):
         ImapServer().start()
+    with (
+        pytest.raises(pytest.skip.Exception, match=r"^needs Dovecot: install it .*dovecot-imapd"),
+        running_dovecot(),
+    ):
+        raise AssertionError("no Dovecot ran")

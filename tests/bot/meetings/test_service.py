@@ -10,7 +10,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
@@ -36,8 +36,15 @@ from bot.meetings.errors import (
     NotOrganizer,
     UnknownLink,
 )
-from bot.meetings.model import Answer, Change, ChangedField, Organizer, time_change_text
-from storage.models import Event
+from bot.meetings.model import (
+    Answer,
+    Change,
+    ChangedField,
+    Decision,
+    Organizer,
+    time_change_text,
+)
+from storage.models import Attendee, Event
 from tests.bot.meetings.services import (
     AGENDA_BYTES,
     AGENDA_PDF,
@@ -105,14 +112,19 @@ async def test_creating_a_meeting_queues_the_summary_every_invitation_and_home_t
 async def test_a_form_submitted_twice_at_once_creates_one_meeting(
     services: MeetingServices,
 ) -> None:
+    form = draft(new_files=(AGENDA_PDF,))
     first, second = await asyncio.gather(
-        services.meetings.create(TEAM_ID, OLGA, draft(), source_view="V0FORM"),
-        services.meetings.create(TEAM_ID, OLGA, draft(), source_view="V0FORM"),
+        services.meetings.create(TEAM_ID, OLGA, form, source_view="V0FORM"),
+        services.meetings.create(TEAM_ID, OLGA, form, source_view="V0FORM"),
     )
-    retried = await services.meetings.create(TEAM_ID, OLGA, draft(), source_view="V0FORM")
-    another_form = await services.meetings.create(TEAM_ID, OLGA, draft(), source_view="V0NEXT")
+    downloads = len(services.uploads.fetched)
+    # Slack retrying the submission later: the meeting is there, nothing is fetched again.
+    retried = await services.meetings.create(TEAM_ID, OLGA, form, source_view="V0FORM")
+    assert len(services.uploads.fetched) == downloads
+    another_form = await services.meetings.create(TEAM_ID, OLGA, form, source_view="V0NEXT")
 
     assert first.id == second.id == retried.id != another_form.id
+    assert [f.name for f in retried.files] == ["agenda.pdf"]
     queued = await services.outbox.new()
     assert (queued[OrganizerSummary(first.id)], queued[OrganizerSummary(another_form.id)]) == (1, 1)
     assert sum(queued.values()) == 2 * 8
@@ -120,13 +132,14 @@ async def test_a_form_submitted_twice_at_once_creates_one_meeting(
         assert await session.scalar(select(func.count()).select_from(Event)) == 2
 
 
-async def test_attached_files_are_kept_and_open_only_for_guests_still_invited(
+async def test_attached_files_open_only_for_people_still_invited(
     services: MeetingServices,
 ) -> None:
     meeting = await services.meetings.create(TEAM_ID, OLGA, draft(new_files=(AGENDA_PDF,)))
     [attached] = meeting.files
     carol_link = services.meetings.link_token(guest_in(meeting, CAROL))
     dan_link = services.meetings.link_token(guest_in(meeting, DAN))
+    now = utc_now()
 
     assert services.uploads.fetched == [(TEAM_ID, "F0AGENDA")]
     assert (attached.name, attached.mimetype, attached.size) == (
@@ -134,42 +147,44 @@ async def test_attached_files_are_kept_and_open_only_for_guests_still_invited(
         "application/pdf",
         len(AGENDA_BYTES),
     )
-    assert await services.files.for_guest(carol_link, attached.public_key) == (
-        attached,
-        AGENDA_BYTES,
-    )
+    opened = (attached, AGENDA_BYTES)
+    assert await services.files.for_guest(carol_link, attached.public_key, now) == opened
+    assert await services.files.for_member(attached.public_key, BEN, now) == opened
+    assert await services.files.for_member(attached.public_key, ORGANIZER, now) == opened
+    with pytest.raises(UnknownLink):
+        await services.files.for_member(attached.public_key, "U0NOBODY", now)
 
     await services.meetings.update(
-        TEAM_ID, ORGANIZER, meeting.id, 0, edit_of(meeting, guests=(DAN,))
+        TEAM_ID, ORGANIZER, meeting.id, 0, edit_of(meeting, member_ids=(ANA,), guests=(DAN,))
     )
 
     with pytest.raises(UnknownLink):
-        await services.files.for_guest(carol_link, attached.public_key)
-    assert await services.files.for_guest(dan_link, attached.public_key) == (
-        attached,
-        AGENDA_BYTES,
-    )
+        await services.files.for_guest(carol_link, attached.public_key, now)
+    with pytest.raises(UnknownLink):
+        await services.files.for_member(attached.public_key, BEN, now)
+    assert await services.files.for_guest(dan_link, attached.public_key, now) == opened
+    assert await services.files.for_member(attached.public_key, ANA, now) == opened
 
 
-async def test_a_file_taken_off_the_meeting_is_gone_and_everyone_is_told(
+async def test_files_close_a_month_after_the_meeting_or_when_it_is_cancelled(
     services: MeetingServices,
 ) -> None:
     meeting = await services.meetings.create(TEAM_ID, OLGA, draft(new_files=(AGENDA_PDF,)))
     [attached] = meeting.files
-    await services.outbox.new()
+    carol_link = services.meetings.link_token(guest_in(meeting, CAROL))
 
-    revision = await services.meetings.update(
-        TEAM_ID, ORGANIZER, meeting.id, 0, edit_of(meeting, kept_file_ids=())
+    _, kept = await services.files.for_guest(
+        carol_link, attached.public_key, END + timedelta(days=29)
     )
-
-    unattached = Change(ChangedField.FILES, "agenda.pdf", "")
-    assert revision.changes == (unattached,)
-    assert (revision.meeting.files, revision.meeting.sequence) == ((), 0)
     with pytest.raises(UnknownLink):
-        await services.files.by_key(attached.public_key)
-    queued = await services.outbox.new()
-    carol = guest_in(meeting, CAROL)
-    assert queued[GuestInvitation(meeting.id, carol.id, sequence=0, changes=(unattached,))] == 1
+        await services.files.for_guest(carol_link, attached.public_key, END + timedelta(days=31))
+    await services.meetings.cancel(TEAM_ID, ORGANIZER, meeting.id, "")
+    with pytest.raises(UnknownLink):
+        await services.files.for_guest(carol_link, attached.public_key, utc_now())
+    with pytest.raises(UnknownLink):
+        await services.files.for_member(attached.public_key, ANA, utc_now())
+
+    assert kept == AGENDA_BYTES
 
 
 async def test_only_the_organizer_can_change_or_cancel_a_meeting(
@@ -481,21 +496,38 @@ async def test_a_members_answer_pressed_twice_is_recorded_once(
     assert services.wakes.count == wakes + 1
 
 
-async def test_the_same_press_arriving_twice_at_once_is_one_decision(
+@pytest.mark.parametrize("answering", ["member", "guest"])
+async def test_the_same_answer_arriving_twice_at_once_is_one_decision(
+    answering: str,
     services: MeetingServices,
 ) -> None:
     meeting = await services.meetings.create(TEAM_ID, OLGA, draft(notify=True))
-    ana = member_in(meeting, ANA)
+    invitee = member_in(meeting, ANA) if answering == "member" else guest_in(meeting, CAROL)
     await services.outbox.new()
 
-    decisions = await asyncio.gather(
-        services.meetings.respond_as_member(TEAM_ID, meeting.id, ANA, Answer.DECLINED),
-        services.meetings.respond_as_member(TEAM_ID, meeting.id, ANA, Answer.DECLINED),
-    )
+    async def answer() -> Decision:
+        if answering == "member":
+            return await services.meetings.respond_as_member(
+                TEAM_ID, meeting.id, ANA, Answer.DECLINED
+            )
+        link = services.meetings.link_token(invitee)
+        return await services.meetings.respond_as_guest(link, Answer.DECLINED, "")
+
+    async with services.sessions.begin() as busy:
+        # Another change to the meeting and this invitee is being saved as both arrive.
+        await busy.execute(
+            update(Event).where(Event.id == meeting.id).values(version=Event.version)
+        )
+        await busy.execute(
+            update(Attendee).where(Attendee.id == invitee.id).values(comment=Attendee.comment)
+        )
+        both = asyncio.gather(answer(), answer())
+        await asyncio.sleep(0.3)
+    decisions = await both
 
     assert sorted(d.changed for d in decisions) == [False, True]
     queued = await services.outbox.new()
-    assert queued[DecisionNotice(meeting.id, ana.id, answer=Answer.DECLINED)] == 1
+    assert queued[DecisionNotice(meeting.id, invitee.id, answer=Answer.DECLINED)] == 1
 
 
 async def test_an_answer_from_an_outdated_invitation_is_refused(
@@ -683,7 +715,11 @@ async def test_moving_a_meeting_reminds_everyone_again_before_the_new_time(
     assert await services.meetings.queue_due_reminders(START - timedelta(minutes=10)) == 1
     next_day = START + timedelta(days=1)
     await services.meetings.update(
-        TEAM_ID, ORGANIZER, meeting.id, 0, edit_of(meeting, start=next_day, end=END + (next_day - START))
+        TEAM_ID,
+        ORGANIZER,
+        meeting.id,
+        0,
+        edit_of(meeting, start=next_day, end=END + (next_day - START)),
     )
     await services.outbox.new()
 
