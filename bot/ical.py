@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
 from bot.meetings.model import Answer, Invitee, Meeting
+from bot.vtimezone import vtimezone
 
 PRODID = "-//Meetbot//Meetbot//EN"
 PARTSTAT = {
@@ -72,9 +73,10 @@ def _calendar(
     event.add("organizer", _address(organizer_address, meeting.organizer.name))
     if invitee is not None:
         event.add("attendee", _attendee(invitee, cancelled))
+    if any("TZID" in event[name].params for name in ("DTSTART", "DTEND")):
+        first, last = (moment.astimezone(zone).date() for moment in (meeting.start, meeting.end))
+        calendar.add_component(vtimezone(zone, first, last))
     calendar.add_component(event)
-    first = (meeting.start - timedelta(days=1)).date()
-    calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
     return calendar
 
 
