@@ -135,8 +135,8 @@ def _component(observance: _Observance) -> TimezoneStandard | TimezoneDaylight:
     part.add("dtstart", observance.start)
     if observance.rule is not None:
         part.add("rrule", observance.rule.recur())
-    if observance.listed:
-        part.add("rdate", list(observance.listed))
+    for onset in observance.listed:  # one line each, as vzic writes them (vobject reads one)
+        part.add("rdate", onset)
     return part
 
 
@@ -156,7 +156,7 @@ def _ruled(zone: ZoneInfo, years: range) -> tuple[_Observance, ...] | None:
     """Return yearly-ruled observances reproducing every change in these years, if any do."""
     begin = _year_start(zone, years.start)
     opening = _state(zone, begin)
-    changes = _changes(zone, begin, _year_start(zone, years.stop))
+    changes = _changes(zone, years)
     if not changes:
         start = datetime(RULE_YEAR, 1, 1)  # noqa: DTZ001 - RFC 5545 gives onsets in local time
         return (_Observance(False, opening.name, opening.offset, opening.offset, start),)
@@ -190,7 +190,7 @@ def _listed(zone: ZoneInfo, years: range) -> tuple[_Observance, ...]:
     """Return observances for these years: ruled where a rule fits, listed dates elsewhere."""
     begin = _year_start(zone, years.start)
     opening = _state(zone, begin)
-    changes = _changes(zone, begin, _year_start(zone, years.stop))
+    changes = _changes(zone, years)
     negative = _has_negative_dst(opening, changes)
     observances = [
         _Observance(
@@ -270,35 +270,47 @@ class _State(NamedTuple):
     name: str
     dst: timedelta
 
-    def shows(self, other: _State) -> bool:
-        """Tell whether the clocks read the same (tzdata's own summer-time flags aside)."""
-        return (self.offset, self.name) == (other.offset, other.name)
+
+def _changes(zone: ZoneInfo, years: range) -> list[_Change]:
+    """Return the zone's changes in these years (on its own clocks), as zoneinfo reports them.
+
+    A change as the first year begins is left to the opening state, taken after it.
+    """
+    assert zone.key is not None
+    begin = _year_start(zone, years.start)
+    return [change for year in years for change in _changes_in(zone.key, year) if change.at > begin]
 
 
-def _changes(zone: ZoneInfo, begin: datetime, end: datetime) -> list[_Change]:
-    """Return the zone's changes from begin to before end: a day's steps, then halving."""
+@lru_cache(maxsize=4096)
+def _changes_in(key: str, year: int) -> tuple[_Change, ...]:
+    """Return the zone's changes in one year: a day's steps, then halving to the second."""
+    zone = ZoneInfo(key)
+    # From the second before the year, so that a change as it begins is found in it.
+    low = int(_year_start(zone, year).timestamp()) - 1
+    stop = int(_year_start(zone, year + 1).timestamp())
     changes = []
-    low = int(begin.timestamp())
-    stop = int(end.timestamp())
-    state = _state_at(zone, low)
+    clock = _clock(zone, low)
     while low < stop:
         high = min(low + 86_400, stop)
-        if _state_at(zone, high).shows(state):
+        if _clock(zone, high) == clock:
             low = high
             continue
         while high - low > 1:
             middle = (low + high) // 2
-            if _state_at(zone, middle).shows(state):
-                low = middle
-            else:
-                high = middle
-        if high == stop:  # a change as the next year begins is that year's
+            low, high = (middle, high) if _clock(zone, middle) == clock else (low, middle)
+        if high == stop:  # a change as the next year begins is found in that year
             break
-        after = _state_at(zone, high)
+        before, after = _state_at(zone, low), _state_at(zone, high)
         at = datetime.fromtimestamp(high, UTC)
-        changes.append(_Change(at, state.offset, after.offset, after.name, after.dst))
-        low, state = high, after
-    return changes
+        changes.append(_Change(at, before.offset, after.offset, after.name, after.dst))
+        low, clock = high, _clock(zone, high)
+    return tuple(changes)
+
+
+def _clock(zone: ZoneInfo, timestamp: int) -> tuple[timedelta | None, str | None]:
+    """Return the offset and abbreviation in force at a moment (seconds since the epoch)."""
+    local = datetime.fromtimestamp(timestamp, zone)
+    return local.utcoffset(), local.tzname()
 
 
 def _state_at(zone: ZoneInfo, timestamp: int) -> _State:

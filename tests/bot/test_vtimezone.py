@@ -205,29 +205,33 @@ def standard_offset(moment: datetime, zone: ZoneInfo) -> timedelta:
     return (wall.utcoffset() or timedelta(0)) - (wall.dst() or timedelta(0))
 
 
-def moments(zone: ZoneInfo, years: range) -> list[tuple[datetime, bool]]:
-    """Return UTC moments to check and whether to check reading them from UTC too.
+def shown_once(moment: datetime, zone: ZoneInfo) -> bool:
+    """Tell whether the zone's clocks show this moment's wall time only once."""
+    wall = moment.astimezone(zone)
+    return wall.replace(fold=1 - wall.fold).utcoffset() == wall.utcoffset()
 
-    Monthly noons, and around each change the second before, the change and one and two
-    hours either side; none whose wall time the zone's clocks show twice (Meetbot writes those
-    in UTC). dateutil turns UTC into wall time the way Python's own tzinfo does, assuming one
-    standard offset, so that way is not checked around a change of it (Greenland's in 2023).
+
+def moments(zone: ZoneInfo, years: range) -> list[tuple[datetime, bool]]:
+    """Return UTC moments to check, and whether to check reading them from UTC too.
+
+    Noon as each quarter begins, and around each change the second before, the change and
+    one and two hours either side; none whose wall time the clocks show twice (Meetbot writes
+    those in UTC). dateutil turns UTC into wall time the way Python's tzinfo does, assuming
+    one standard offset, so not around a change of it (Greenland's in 2023).
     """
     found = [
-        (datetime(year, month, 1, 12, tzinfo=UTC), True) for year in years for month in range(1, 13)
+        (datetime(year, month, 1, 12, tzinfo=UTC), True)
+        for year in years
+        for month in (1, 4, 7, 10)
     ]
-    shifts = (-7200, -3600, -1, 0, 3600, 7200)
     for change in changes(zone, years):
-        same_standard = standard_offset(change - timedelta(seconds=1), zone) == standard_offset(
-            change, zone
+        before = change - timedelta(seconds=1)
+        same_standard = standard_offset(before, zone) == standard_offset(change, zone)
+        found.extend(
+            (change + timedelta(seconds=shift), same_standard)
+            for shift in (-7200, -3600, -1, 0, 3600, 7200)
         )
-        found.extend((change + timedelta(seconds=shift), same_standard) for shift in shifts)
-    return [
-        (moment, from_utc)
-        for moment, from_utc in found
-        if (wall := moment.astimezone(zone)).replace(fold=1 - wall.fold).utcoffset()
-        == wall.utcoffset()
-    ]
+    return [(moment, from_utc) for moment, from_utc in found if shown_once(moment, zone)]
 
 
 def test_every_zone_python_knows_gives_the_offsets_tzdata_gives() -> None:
