@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
@@ -26,6 +26,18 @@ def meeting_zone(meeting: Meeting) -> ZoneInfo:
         return ZoneInfo(meeting.organizer.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Return the moment on the organizer's clock, or in UTC where that clock shows it twice.
+
+    RFC 5545 reads a wall time the autumn change repeats as its first passing and ical.js
+    as its second, so only UTC tells every calendar the same moment.
+    """
+    local = moment.astimezone(zone)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
@@ -58,8 +70,8 @@ def _calendar(
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", stamp)
     event.add("created", meeting.created_at)
-    event.add("dtstart", meeting.start.astimezone(zone))
-    event.add("dtend", meeting.end.astimezone(zone))
+    event.add("dtstart", _on_clock(meeting.start, zone))
+    event.add("dtend", _on_clock(meeting.end, zone))
     event.add("summary", meeting.title)
     if meeting.location:
         event.add("location", meeting.location)
