@@ -9,7 +9,7 @@ rule reproduces in the years a meeting needs (a zone that changed its rules, or 
 clocks by another calendar) is listed with RDATE instead, after an observance saying what
 was in force when those years began.
 
-The one package of vzic output on PyPI, ics-vtimezones, offers Python 3.11 only its 2020
+vzic's output is packaged on PyPI as ics-vtimezones, but Python 3.11 gets only its 2020
 data (later releases need Python 3.14), so the blocks are derived here from `zoneinfo`
 and the tzdata package Meetbot keeps current: the changes zoneinfo reports in the covered
 years, each rule checked to reproduce every one of them.
@@ -35,8 +35,6 @@ RULE_MARGIN_YEARS = 1
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # BYDAY=1SU..4SU: the first weekday on or after these days of the month.
 NTH_WEEKDAY_FIRST_DAYS = (1, 8, 15, 22)
-
-_DAY = timedelta(days=1)
 
 
 class _ServerOrderRecur(vRecur):
