@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
 from bot.meetings.model import Answer, Invitee, Meeting
+from bot.vtimezone import vtimezone
 
 PRODID = "-//Meetbot//Meetbot//EN"
 PARTSTAT = {
@@ -25,6 +26,18 @@ def meeting_zone(meeting: Meeting) -> ZoneInfo:
         return ZoneInfo(meeting.organizer.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
+    """Return the moment on the organizer's clock, or in UTC where that clock shows it twice.
+
+    RFC 5545 reads a wall time the autumn change repeats as its first passing and ical.js
+    as its second, so only UTC tells every calendar the same moment.
+    """
+    local = moment.astimezone(zone)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        return moment.astimezone(UTC)
+    return local
 
 
 def _address(email: str, name: str, **params: str) -> vCalAddress:
@@ -57,8 +70,8 @@ def _calendar(
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", stamp)
     event.add("created", meeting.created_at)
-    event.add("dtstart", meeting.start.astimezone(zone))
-    event.add("dtend", meeting.end.astimezone(zone))
+    event.add("dtstart", _on_clock(meeting.start, zone))
+    event.add("dtend", _on_clock(meeting.end, zone))
     event.add("summary", meeting.title)
     if meeting.location:
         event.add("location", meeting.location)
@@ -72,9 +85,10 @@ def _calendar(
     event.add("organizer", _address(organizer_address, meeting.organizer.name))
     if invitee is not None:
         event.add("attendee", _attendee(invitee, cancelled))
+    if any("TZID" in event[name].params for name in ("DTSTART", "DTEND")):
+        first, last = (moment.astimezone(zone).date() for moment in (meeting.start, meeting.end))
+        calendar.add_component(vtimezone(zone, first, last))
     calendar.add_component(event)
-    first = (meeting.start - timedelta(days=1)).date()
-    calendar.add_missing_timezones(first_date=first, last_date=date(first.year + 2, 1, 1))
     return calendar
 
 

@@ -16,6 +16,7 @@ PACKAGES = ("bot", "handlers", "storage")
 PURE_BUILDERS = (
     "bot.meetings.model",
     "bot.ical",
+    "bot.vtimezone",
     "bot.mail.messages",
     "bot.blocks.kit",
     "bot.blocks.meeting_form",

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 
 import icalendar
 
-from bot.ical import GuestCalendars, request_calendar
+from bot.ical import GuestCalendars, cancel_calendar, request_calendar
 from bot.meetings.model import Answer, Invitee, Meeting, Organizer, recipient_hash
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
+from tests.support.calendar_readers import needs_ical_js, read_with_ical_js, read_with_vobject
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox, ReceivedMail, calendar_part
 from tests.support.meetings import answer_link, fetch
@@ -136,3 +137,30 @@ def test_a_calendar_built_once_for_many_guests_equals_each_one_built_alone() -> 
         [event] = shared.walk("VEVENT")
         assert str(event["ATTENDEE"]) == f"mailto:{invitee.email}"
         assert str(event["URL"]) == url
+
+
+def calendars_across_the_spring_change() -> list[bytes]:
+    """Return every calendar guests get of MEETING: by e-mail, downloaded, and cancelled."""
+    stamp = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    sender = "invites@meetbot.example"
+    shared = GuestCalendars("REQUEST", MEETING, organizer_address=sender, stamp=stamp)
+    return [
+        *(shared.to_ical(invitee, url="https://meetbot.example/rsvp/t") for invitee in GUESTS),
+        request_calendar(MEETING, GUESTS[0], organizer_address=sender, stamp=stamp).to_ical(),
+        cancel_calendar(MEETING, GUESTS[0], organizer_address=sender, stamp=stamp).to_ical(),
+    ]
+
+
+@needs_ical_js
+def test_thunderbirds_parser_places_a_meeting_across_the_spring_change_as_meant() -> None:
+    # MEETING starts on Saturday at 14:00 winter time in Warsaw and ends on Monday at 16:00
+    # summer time, the clocks having gone forward on the Sunday night between.
+    calendars = calendars_across_the_spring_change()
+
+    assert read_with_ical_js(calendars) == [(MEETING.start, MEETING.end)] * len(calendars)
+
+
+def test_vobject_places_a_meeting_across_the_spring_change_as_meant() -> None:
+    calendars = calendars_across_the_spring_change()
+
+    assert read_with_vobject(calendars) == [(MEETING.start, MEETING.end)] * len(calendars)
