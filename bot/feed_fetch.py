@@ -70,7 +70,7 @@ def refusal(address: IPAddress, *, allow_private: bool = False) -> str | None:
         ("unspecified", address.is_unspecified),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("reserved", address.is_reserved),
+        ("reserved", address.is_reserved and not address.is_loopback),
         ("site-local", isinstance(address, IPv6Address) and address.is_site_local),
     ):
         if refused:
