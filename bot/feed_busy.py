@@ -132,10 +132,10 @@ async def busy_times_apart(
 
 
 def _child_environment() -> dict[str, str]:
-    environment = dict(os.environ)
-    paths = [str(CODE_ROOT), *filter(None, environment.get("PYTHONPATH", "").split(os.pathsep))]
-    environment["PYTHONPATH"] = os.pathsep.join(paths)
-    return environment
+    # The child reads a stranger's file, so it gets none of the bot's settings and secrets:
+    # only where to find Python and our code.
+    paths = [str(CODE_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {"PATH": os.environ.get("PATH", os.defpath), "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _limit_this_process(cpu_seconds: int) -> None:

@@ -14,13 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import utc_now
 from bot.config import Settings
 from bot.deliveries import FeedFailure, enqueue
-from bot.feed_busy import NotACalendar, Period, TooManyEvents, busy_times, busy_times_apart
+from bot.feed_busy import NotACalendar, Period, TooManyEvents, busy_times_apart
 from bot.feed_fetch import FeedFetcher, FeedTooLarge, FeedUnreadable, FetchLimits, for_log
 from bot.i18n import N_, TranslatableError
 from bot.personal import FeedStatus
 from storage.models import CalendarFeed, ExternalBusy
-
-__all__ = ["CalendarFeeds", "FeedAddressError", "busy_times", "check_feed_address"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +73,8 @@ class CalendarFeeds:
         self._fetcher = fetcher or FeedFetcher()
         self._on_deliveries = on_deliveries
         self._expand_seconds = expand_seconds
+        # Long enough for the slowest read, so no other process takes the feed meanwhile.
+        self._lease = FETCH_LEASE + timedelta(seconds=expand_seconds)
 
     @classmethod
     def from_settings(
@@ -141,7 +141,7 @@ class CalendarFeeds:
             claimed = await session.execute(
                 update(CalendarFeed)
                 .where(CalendarFeed.id == feed_id, CalendarFeed.next_fetch_at <= now)
-                .values(next_fetch_at=now + FETCH_LEASE)
+                .values(next_fetch_at=now + self._lease)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return

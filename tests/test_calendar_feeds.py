@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 
 from bot.app import Meetbot
-from bot.feeds import busy_times
+from bot.feed_busy import busy_times
 from tests.conftest import ANA, ORGANIZER, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
