@@ -296,7 +296,7 @@ class Meetbot:
             on_deliveries=lambda: outbox.wake(),
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
-        feeds = CalendarFeeds(self.sessions, on_deliveries=lambda: outbox.wake())
+        feeds = CalendarFeeds.from_settings(self.settings, self.sessions, lambda: outbox.wake())
         people = People(self.clients)
         preferences = Preferences(self.sessions)
         home = HomeTab(meetings, feeds, preferences, self.mailboxes, people)

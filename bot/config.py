@@ -195,6 +195,26 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often connected calendars are checked for a due refresh.",
     )
+    feeds_allow_private: bool = Field(
+        default=False,
+        alias="MEETBOT_FEEDS_ALLOW_PRIVATE",
+        description="Read calendar feeds on loopback, private and shared (CGNAT) addresses, "
+        "for a calendar server on the premises. Off, such addresses are refused, also after "
+        "a redirect; link-local (cloud metadata), multicast and reserved ones always are.",
+    )
+    feed_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        alias="MEETBOT_FEED_MAX_BYTES",
+        ge=1024,
+        description="Largest calendar feed Meetbot reads, in bytes; a larger one is refused.",
+    )
+    feed_expand_seconds: float = Field(
+        default=20.0,
+        alias="MEETBOT_FEED_EXPAND_SECONDS",
+        gt=0,
+        description="Time a calendar feed may take to be read and its repeating events worked "
+        "out (in a separate process); a feed that takes longer is refused as too big.",
+    )
     rsvp_rate_per_link: int = Field(
         default=20,
         alias="MEETBOT_RSVP_RATE_PER_LINK",

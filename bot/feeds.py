@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-import aiohttp
-import recurring_ical_events
-from icalendar import Calendar
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
+from bot.config import Settings
 from bot.deliveries import FeedFailure, enqueue
+from bot.feed_busy import NotACalendar, Period, TooManyEvents, busy_times_apart
+from bot.feed_fetch import FeedFetcher, FeedTooLarge, FeedUnreadable, FetchLimits, for_log
 from bot.i18n import N_, TranslatableError
 from bot.personal import FeedStatus
 from storage.models import CalendarFeed, ExternalBusy
@@ -29,8 +27,16 @@ FETCH_LEASE = timedelta(minutes=2)
 RETRY_FAILED_AFTER = timedelta(minutes=30)
 LOOK_BACK = timedelta(days=1)
 LOOK_AHEAD = timedelta(days=31)
-MAX_FEED_BYTES = 20 * 1024 * 1024
+EXPAND_SECONDS = 20.0
 MAX_AGE = re.compile(r"max-age=(\d+)")
+# What the owner is told. One text for every way a download fails (a refused address, an
+# error status, no calendar, no answer): different texts would let anyone who can paste an
+# address map what answers inside the network. The details go to the log.
+UNREADABLE = N_("the address did not return a calendar Meetbot can read")
+TOO_BIG = N_(
+    "the calendar is too big for Meetbot: it has more events in the coming month than "
+    "Meetbot reads (often one repeating every minute or every second)"
+)
 
 
 class FeedAddressError(TranslatableError):
@@ -53,50 +59,36 @@ def check_feed_address(text: str) -> str:
     return url
 
 
-def busy_times(data: bytes, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Return when a calendar says its owner is busy between two moments; nothing else."""
-    calendar = Calendar.from_ical(data)
-    periods = []
-    for event in recurring_ical_events.of(calendar).between(start, end):
-        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-            continue
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
-            continue
-        begin, finish = _moment(event.get("DTSTART")), _moment(event.get("DTEND"))
-        if begin is None:
-            continue
-        if finish is None or finish <= begin:
-            finish = begin + timedelta(days=1 if _is_day(event.get("DTSTART")) else 0, hours=1)
-        periods.append((begin, finish))
-    return periods
-
-
-def _is_day(prop: Any) -> bool:
-    value = getattr(prop, "dt", None)
-    return isinstance(value, date) and not isinstance(value, datetime)
-
-
-def _moment(prop: Any) -> datetime | None:
-    value = getattr(prop, "dt", None)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
-    if isinstance(value, date):
-        return datetime.combine(value, time(), ZoneInfo("UTC"))
-    return None
-
-
 class CalendarFeeds:
     """Connect, refresh and forget members' calendar feeds."""
 
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        fetcher: FeedFetcher | None = None,
         on_deliveries: Callable[[], None] = lambda: None,
-        timeout: float = 30.0,
+        expand_seconds: float = EXPAND_SECONDS,
     ) -> None:
         self._sessions = sessions
+        self._fetcher = fetcher or FeedFetcher()
         self._on_deliveries = on_deliveries
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._expand_seconds = expand_seconds
+        # Long enough for the slowest read, so no other process takes the feed meanwhile.
+        self._lease = FETCH_LEASE + timedelta(seconds=expand_seconds)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        on_deliveries: Callable[[], None] = lambda: None,
+    ) -> CalendarFeeds:
+        """Return the feeds service with the deployment's limits and address rules."""
+        fetcher = FeedFetcher(
+            FetchLimits(max_bytes=settings.feed_max_bytes),
+            allow_private=settings.feeds_allow_private,
+        )
+        return cls(sessions, fetcher, on_deliveries, settings.feed_expand_seconds)
 
     async def connect(self, team_id: str, user_id: str, address: str) -> None:
         """Remember a member's calendar address and fetch it right away."""
@@ -149,7 +141,7 @@ class CalendarFeeds:
             claimed = await session.execute(
                 update(CalendarFeed)
                 .where(CalendarFeed.id == feed_id, CalendarFeed.next_fetch_at <= now)
-                .values(next_fetch_at=now + FETCH_LEASE)
+                .values(next_fetch_at=now + self._lease)
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return
@@ -163,29 +155,25 @@ class CalendarFeeds:
         if modified:
             headers["If-Modified-Since"] = modified
         try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout) as http,
-                http.get(url, headers=headers) as response,
-            ):
-                if response.status == 304:
-                    await self._fetched(feed_id, now, None, response.headers)
-                    return
-                response.raise_for_status()
-                data = await response.content.read(MAX_FEED_BYTES + 1)
-                if len(data) > MAX_FEED_BYTES:
-                    raise ValueError("the calendar is larger than 20 MB")
-                periods = busy_times(data, now - LOOK_BACK, now + LOOK_AHEAD)
-                await self._fetched(feed_id, now, periods, response.headers)
-        except Exception as error:  # any failure of a feed is reported to its owner, once
-            logger.warning("could not read calendar feed %s: %s", feed_id, error)
-            await self._failed(feed_id, now, _describe(error))
+            fetched = await self._fetcher.fetch(url, headers)
+            periods = (
+                None  # unchanged since the version we have
+                if fetched.body is None
+                else await busy_times_apart(
+                    fetched.body, now - LOOK_BACK, now + LOOK_AHEAD, seconds=self._expand_seconds
+                )
+            )
+        except Exception as error:  # any failure of a feed is told to its owner, once
+            await self._failed(feed_id, now, _reason(feed_id, url, error))
+            return
+        await self._fetched(feed_id, now, periods, fetched.headers)
 
     async def _fetched(
         self,
         feed_id: int,
         now: datetime,
-        periods: list[tuple[datetime, datetime]] | None,
-        headers: Any,
+        periods: list[Period] | None,
+        headers: Mapping[str, str],
     ) -> None:
         max_age = MAX_AGE.search(str(headers.get("Cache-Control", "")))
         wait = max(REFRESH_EVERY, timedelta(seconds=int(max_age.group(1)) if max_age else 0))
@@ -234,12 +222,17 @@ class CalendarFeeds:
             self._on_deliveries()
 
 
-def _describe(error: Exception) -> str:
-    if isinstance(error, aiohttp.ClientResponseError):
-        return f"the calendar server answered {error.status} {error.message}"
-    if isinstance(error, aiohttp.ClientError | TimeoutError):
-        return N_("the calendar server could not be reached")
-    return N_("the address did not return a calendar Meetbot can read")
+def _reason(feed_id: int, url: str, error: Exception) -> str:
+    """Log why a feed could not be read, in full; return what its owner is told."""
+    where = for_log(url)  # never the path or query: the feed's secret is there
+    if isinstance(error, FeedTooLarge | TooManyEvents):
+        logger.warning("calendar feed %s (%s) is too big: %s", feed_id, where, error)
+        return TOO_BIG
+    if isinstance(error, FeedUnreadable | NotACalendar):
+        logger.warning("could not read calendar feed %s (%s): %s", feed_id, where, error)
+        return UNREADABLE
+    logger.error("reading calendar feed %s (%s) failed", feed_id, where, exc_info=error)
+    return UNREADABLE
 
 
 async def _feed_of(session: AsyncSession, team_id: str, user_id: str) -> CalendarFeed | None:
