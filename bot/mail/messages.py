@@ -10,7 +10,14 @@ from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
 
-from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, templates, translator
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    Language,
+    format_span,
+    templates,
+    translator,
+)
 from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
 from bot.meetings.model import (
     AttachedFile,
@@ -102,20 +109,46 @@ class Files:
     linked: list[tuple[AttachedFile, str]] = field(default_factory=list)
 
 
-def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str) -> str:
-    """Return the same Message-ID for the same message to the same guest, so a resend is a copy."""
+def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str, entry_id: int) -> str:
+    """Return the Message-ID of one outbox entry's e-mail: a resend of it is the same message.
+
+    `<event.sequence.kind.recipient.entry@domain>`: the event (its UID before the @) and the
+    recipient's hash let a bounce that quotes the ID be matched to the guest (see
+    mail.inbound.OUR_MESSAGE_ID); the outbox entry makes every message sent its own, so a
+    second reminder or a second declined proposal is not taken for a copy of the first.
+    """
     assert guest.email is not None
     recipient = recipient_hash(guest.email)
     event = meeting.uid.partition("@")[0]
-    domain = sender.address.rpartition("@")[2]
-    return f"<{event}.{meeting.sequence}.{kind}.{recipient}@{domain}>"
+    return f"<{event}.{meeting.sequence}.{kind}.{recipient}.{entry_id}@{_domain(sender)}>"
+
+
+def thread_id(meeting: Meeting, sender: Sender) -> str:
+    """Return the ID every e-mail about a meeting names as its parent, so they share a thread.
+
+    No message carries it as its own Message-ID; mail programs that thread by References
+    and In-Reply-To (Thunderbird, Apple Mail) put the meeting's messages together under it
+    all the same. (Gmail also wants the subjects to match, which ours do not.)
+    """
+    return f"<{meeting.uid.partition('@')[0]}@{_domain(sender)}>"
+
+
+def _domain(sender: Sender) -> str:
+    return sender.address.rpartition("@")[2]
 
 
 class _Envelope:
     """The headers one meeting's e-mails of one kind share, parsed once for every guest."""
 
     def __init__(
-        self, meeting: Meeting, sender: Sender, subject: str, stamp: datetime, kind: str
+        self,
+        meeting: Meeting,
+        sender: Sender,
+        subject: str,
+        stamp: datetime,
+        kind: str,
+        *,
+        automatic: bool = False,
     ) -> None:
         self._meeting = meeting
         self._sender = sender
@@ -128,9 +161,14 @@ class _Envelope:
                 (header_safe(meeting.organizer.name), meeting.organizer.email)
             )
         shared["Date"] = format_datetime(stamp)
+        shared["In-Reply-To"] = shared["References"] = thread_id(meeting, sender)
+        if automatic:
+            # RFC 3834: written by Meetbot on its own (a timer, or the protocol's answer to a
+            # proposal), not a message the organizer sent: vacation responders keep quiet.
+            shared["Auto-Submitted"] = "auto-generated"
         self._shared = shared
 
-    def for_guest(self, guest: Invitee) -> EmailMessage:
+    def for_guest(self, guest: Invitee, entry_id: int) -> EmailMessage:
         """Return a new message with the shared headers and this guest's own."""
         assert guest.email is not None
         message = EmailMessage(policy=_POLICY)
@@ -141,14 +179,12 @@ class _Envelope:
         if "Reply-To" in self._shared:
             message["Reply-To"] = self._shared["Reply-To"]
         message["Date"] = self._shared["Date"]
-        message["Message-ID"] = message_id(self._meeting, guest, self._sender, self._kind)
+        message["Message-ID"] = message_id(self._meeting, guest, self._sender, self._kind, entry_id)
+        message["In-Reply-To"] = self._shared["In-Reply-To"]
+        message["References"] = self._shared["References"]
+        if "Auto-Submitted" in self._shared:
+            message["Auto-Submitted"] = self._shared["Auto-Submitted"]
         return message
-
-
-def _envelope(
-    meeting: Meeting, guest: Invitee, sender: Sender, subject: str, stamp: datetime, kind: str
-) -> EmailMessage:
-    return _Envelope(meeting, sender, subject, stamp, kind).for_guest(guest)
 
 
 def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) -> MIMEPart:
@@ -217,6 +253,15 @@ def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, obj
     }
 
 
+def _subject(meeting: Meeting, template: str) -> str:
+    """Return a subject naming the meeting and its time."""
+    return (
+        translator(meeting.language)
+        .gettext(template)
+        .format(title=meeting.title, when=describe_when(meeting))
+    )
+
+
 class GuestInvitations:
     """One meeting's invitation (or update) e-mails, with what every guest shares built once.
 
@@ -236,20 +281,13 @@ class GuestInvitations:
     ) -> None:
         zone = meeting_zone(meeting)
         language = meeting.language
-        t = translator(language)
         updated = bool(changes)
         if updated:
-            subject = t.gettext("Updated invitation: {title} @ {when}")
+            subject = _subject(meeting, N_("Updated invitation: {title} @ {when}"))
         else:
-            subject = t.gettext("Invitation: {title} @ {when}")
+            subject = _subject(meeting, N_("Invitation: {title} @ {when}"))
         self._meeting = meeting
-        self._envelope = _Envelope(
-            meeting,
-            sender,
-            subject.format(title=meeting.title, when=describe_when(meeting)),
-            stamp,
-            "request",
-        )
+        self._envelope = _Envelope(meeting, sender, subject, stamp, "request")
         self._context: dict[str, object] = {
             "meeting": meeting,
             "when": describe_when(meeting),
@@ -265,9 +303,9 @@ class GuestInvitations:
         self._file_parts: dict[int, MIMEPart] = {}
 
     def message(
-        self, guest: Invitee, *, answer_url: str, files: Files | None = None
+        self, guest: Invitee, *, answer_url: str, entry_id: int, files: Files | None = None
     ) -> EmailMessage:
-        """Return the e-mail for one guest."""
+        """Return the e-mail for one guest, sent for one outbox entry."""
         files = files or Files()
         context = {
             **self._context,
@@ -283,7 +321,7 @@ class GuestInvitations:
                 )
             parts.append(self._file_parts[attached.id])
         return _fill(
-            self._envelope.for_guest(guest),
+            self._envelope.for_guest(guest, entry_id),
             "invitation",
             context,
             self._calendars.to_ical(guest, url=answer_url),
@@ -294,54 +332,60 @@ class GuestInvitations:
 
 
 def cancellation_message(
-    meeting: Meeting, guest: Invitee, *, sender: Sender, stamp: datetime, removed: bool
+    meeting: Meeting,
+    guest: Invitee,
+    *,
+    sender: Sender,
+    stamp: datetime,
+    removed: bool,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the e-mail taking the meeting out of a guest's calendar."""
-    t = translator(meeting.language)
     if removed:
-        subject = t.gettext("You are no longer invited: {title} @ {when}")
+        subject = _subject(meeting, N_("You are no longer invited: {title} @ {when}"))
     else:
-        subject = t.gettext("Cancelled: {title} @ {when}")
-    message = _envelope(
-        meeting,
-        guest,
-        sender,
-        subject.format(title=meeting.title, when=describe_when(meeting)),
-        stamp,
-        "cancel",
-    )
+        subject = _subject(meeting, N_("Cancelled: {title} @ {when}"))
+    message = _Envelope(meeting, sender, subject, stamp, "cancel").for_guest(guest, entry_id)
     context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
     calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
     return _fill(message, "cancellation", context, calendar.to_ical(), "CANCEL", meeting.language)
 
 
 def reminder_message(
-    meeting: Meeting, guest: Invitee, *, sender: Sender, answer_url: str, stamp: datetime
+    meeting: Meeting,
+    guest: Invitee,
+    *,
+    sender: Sender,
+    answer_url: str,
+    stamp: datetime,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the reminder e-mail a guest gets shortly before the meeting."""
-    message = _envelope(
-        meeting,
-        guest,
-        sender,
-        translator(meeting.language)
-        .gettext("Reminder: {title} @ {when}")
-        .format(title=meeting.title, when=describe_when(meeting)),
-        stamp,
-        "reminder",
+    subject = _subject(meeting, N_("Reminder: {title} @ {when}"))
+    message = _Envelope(meeting, sender, subject, stamp, "reminder", automatic=True).for_guest(
+        guest, entry_id
     )
     context = _context(meeting, guest, answer_url=answer_url)
     return _fill(message, "reminder", context, None, "", meeting.language)
 
 
 def declinecounter_message(
-    meeting: Meeting, guest: Invitee, proposal: Proposal, *, sender: Sender, stamp: datetime
+    meeting: Meeting,
+    guest: Invitee,
+    proposal: Proposal,
+    *,
+    sender: Sender,
+    stamp: datetime,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the e-mail telling a guest the organizer keeps the original time."""
     zone = meeting_zone(meeting)
     t = translator(meeting.language)
     proposed = describe_span(proposal.start, proposal.end, zone, meeting.language)
     subject = t.gettext("New time declined: {title}").format(title=meeting.title)
-    message = _envelope(meeting, guest, sender, subject, stamp, "declinecounter")
+    message = _Envelope(
+        meeting, sender, subject, stamp, "declinecounter", automatic=True
+    ).for_guest(guest, entry_id)
     context = _context(meeting, guest, proposed=proposed)
     calendar = declinecounter_calendar(
         meeting,

@@ -1,0 +1,315 @@
+"""What a guest's mail program and calendar show of each e-mail: read from the bytes received.
+
+Every message here goes through the app's own SMTP transport to a real server on loopback
+and is read back from what arrived: the headers as sent (folded, encoded), the body as a
+mail program parses it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+
+from bot.app import Meetbot
+from bot.i18n import Language
+from bot.mail.inbound import read_inbound
+from bot.mail.messages import (
+    Files,
+    GuestInvitations,
+    Sender,
+    cancellation_message,
+    declinecounter_message,
+    reminder_message,
+)
+from bot.mail.transport import SmtpMailer
+from bot.meetings.model import (
+    Answer,
+    AttachedFile,
+    Change,
+    ChangedField,
+    Invitee,
+    Meeting,
+    Organizer,
+    Proposal,
+    recipient_hash,
+)
+from tests.fakes.slack_api import FakeSlack
+from tests.support.flows import confirm_mailbox, open_create_form
+from tests.support.mailbox import Mailbox, ReceivedMail
+from tests.support.meetings import (
+    calendar_of,
+    eventually,
+    open_form_from,
+    wait_for_mails,
+)
+from tests.support.replies import render, send_to_receiver
+from tests.support.signed import SlackSender
+
+SENDER = Sender("invites@meetbot.example")
+STAMP = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+LINK = "https://meetbot.example/rsvp/t0k3n"
+TITLE = "Przegląd projektu „Łąka” — omówienie długiej listy zmian, ąęłśćźż"
+FILE_NAME = "Sprawozdanie roczne — Łódź, zażółć gęślą jaźń (wersja ostateczna).pdf"
+REPORT = AttachedFile(1, FILE_NAME, "application/pdf", 9, "k1")
+AGENDA = AttachedFile(2, "agenda.pdf", "application/pdf", 6, "k2")
+FILES = Files(
+    attached=[(REPORT, b"%PDF-1.7\n"), (AGENDA, b"%PDF-1")],
+    linked=[(REPORT, f"{LINK}/files/k1"), (AGENDA, f"{LINK}/files/k2")],
+)
+GUEST = Invitee(
+    id=1,
+    kind="guest",
+    slack_user_id=None,
+    email="ana@client.example",
+    name='Ana "The Client" Nowak',
+    answer=Answer.NEEDS_ACTION,
+    comment="",
+    token_salt="salt1",
+)
+MEETING = Meeting(
+    id=7,
+    uid="0b7f6a52-3c1d-4e8f-9a2b-5c6d7e8f9a0b@meetbot",
+    team_id="T1",
+    organizer=Organizer(
+        "U1", 'Zofia "Zosia" Wiśniewska-Kowalska', "zofia@acme.example", "Europe/Warsaw"
+    ),
+    title=TITLE,
+    # 14:00 in Warsaw, a Saturday in winter.
+    start=datetime(2026, 12, 5, 13, 0, tzinfo=UTC),
+    end=datetime(2026, 12, 5, 14, 0, tzinfo=UTC),
+    location="Sala „Łąka”, piętro 2",
+    description="Omówimy zmiany.\nProszę przeczytać sprawozdanie.",
+    notify_on_decision=True,
+    sequence=1,
+    version=2,
+    status="confirmed",
+    created_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+    attendees=(GUEST,),
+    files=(REPORT, AGENDA),
+    language=Language.PL,
+)
+# Every kind of e-mail a guest gets.
+GUEST_EMAILS = ("invitation", "update", "cancellation", "removal", "reminder", "declinecounter")
+
+
+def build(kind: str, meeting: Meeting = MEETING, entry_id: int = 1) -> EmailMessage:
+    """Return a guest's e-mail of one kind, built as the outbox builds it."""
+    if kind in ("invitation", "update"):
+        changes = (
+            [Change(ChangedField.PLACE, "Sala 4", meeting.location)] if kind == "update" else []
+        )
+        invitations = GuestInvitations(meeting, sender=SENDER, stamp=STAMP, changes=changes)
+        return invitations.message(GUEST, answer_url=LINK, entry_id=entry_id, files=FILES)
+    if kind in ("cancellation", "removal"):
+        return cancellation_message(
+            meeting,
+            GUEST,
+            sender=SENDER,
+            stamp=STAMP,
+            removed=kind == "removal",
+            entry_id=entry_id,
+        )
+    if kind == "reminder":
+        return reminder_message(
+            meeting, GUEST, sender=SENDER, answer_url=LINK, stamp=STAMP, entry_id=entry_id
+        )
+    assert kind == "declinecounter"
+    proposal = Proposal(
+        3, meeting.id, GUEST.id, meeting.start + timedelta(days=1), meeting.end, "", "declined"
+    )
+    return declinecounter_message(
+        meeting, GUEST, proposal, sender=SENDER, stamp=STAMP, entry_id=entry_id
+    )
+
+
+async def delivered(mailbox: Mailbox, message: EmailMessage) -> ReceivedMail:
+    """Send a message through the app's SMTP transport; return it as the server received it."""
+    before = len(mailbox.received)
+    await SmtpMailer(mailbox.url).send(message, envelope_from=SENDER.address)
+    [received] = mailbox.received[before:]
+    return received
+
+
+def header_block(raw: bytes) -> bytes:
+    """Return a message's own headers, as sent."""
+    return raw.partition(b"\r\n\r\n")[0]
+
+
+@pytest.mark.parametrize(
+    ("kind", "automatic"),
+    [
+        ("invitation", False),
+        ("update", False),
+        ("cancellation", False),
+        ("removal", False),
+        ("reminder", True),
+        ("declinecounter", True),
+    ],
+)
+async def test_only_what_meetbot_writes_on_its_own_is_marked_auto_submitted(
+    kind: str, automatic: bool, mailbox: Mailbox
+) -> None:
+    mail = await delivered(mailbox, build(kind))
+
+    expected = "auto-generated" if automatic else None
+    assert mail.message["Auto-Submitted"] == expected
+
+
+async def test_each_message_names_the_meetings_thread_and_a_retry_is_the_same_message(
+    mailbox: Mailbox,
+) -> None:
+    first = await delivered(mailbox, build("reminder", entry_id=41))
+    again = await delivered(mailbox, build("reminder", entry_id=41))
+    second = await delivered(mailbox, build("reminder", entry_id=42))
+
+    assert first.message["Message-ID"] == again.message["Message-ID"]
+    assert first.message["Message-ID"] != second.message["Message-ID"]
+    root = "<0b7f6a52-3c1d-4e8f-9a2b-5c6d7e8f9a0b@meetbot.example>"
+    for mail in (first, second):
+        assert mail.message["In-Reply-To"] == mail.message["References"] == root
+
+
+# The meeting's whole life, through the real app.
+
+ZOFIA = "U0ZOFIA"
+BOB = "bob@client.example"
+MAILBOX = "invites@meetbot.example"
+REPORT_BYTES = b"%PDF-1.7 sprawozdanie roczne"
+# What each subject starts with, and the kind its Message-ID names.
+KINDS = {
+    "Zaproszenie:": "request",
+    "Zmienione zaproszenie:": "request",
+    "Nowy termin odrzucony:": "declinecounter",
+    "Przypomnienie:": "reminder",
+    "Odwołane:": "cancel",
+}
+
+
+def organizer_dms(slack: FakeSlack) -> list[dict[str, Any]]:
+    """Return the messages in the organizer's DM with the app, the summary first."""
+    return slack.messages(slack.dm_channel(ZOFIA))
+
+
+def subjects(mailbox: Mailbox) -> list[str]:
+    """Return the subjects of what Bob received, oldest first."""
+    return [str(m.message["Subject"]) for m in mailbox.to(BOB)]
+
+
+async def propose_and_decline(
+    sender: SlackSender,
+    slack: FakeSlack,
+    inbound_port: int,
+    uid: str,
+    sequence: int,
+    proposed: datetime,
+) -> None:
+    """Have Bob propose another time from his calendar, and the organizer decline it."""
+    before = len(organizer_dms(slack))
+    raw = render(
+        "outlook_counter",
+        organizer=MAILBOX,
+        uid=uid,
+        guest=BOB,
+        sequence=sequence,
+        comment="Maybe a day later?",
+        start=proposed,
+        end=proposed + timedelta(minutes=45),
+    )
+    await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
+
+    def proposal() -> dict[str, Any]:
+        return next(m for m in organizer_dms(slack)[before:] if "counter_decline" in str(m))
+
+    await eventually(proposal)
+    await sender.click(ZOFIA, proposal(), slack.dm_channel(ZOFIA), "counter_decline")
+
+
+def bounce_quoting(mail: ReceivedMail) -> bytes:
+    """Return a DSN for one of Bob's messages, quoting its headers as Postfix does."""
+    placeholder = "<quoted@placeholder.example>"
+    dsn = render("dsn_bounce", organizer=MAILBOX, recipient=BOB, message_id=placeholder)
+    return dsn.replace(f"Message-ID: {placeholder}".encode(), header_block(mail.raw))
+
+
+async def test_every_message_of_a_meetings_life_has_its_own_id_in_the_meetings_thread(
+    sender: SlackSender,
+    slack: FakeSlack,
+    mailbox: Mailbox,
+    meetbot: Meetbot,
+    inbound_port: int,
+) -> None:
+    slack.add_user(
+        ZOFIA,
+        real_name='Zofia "Zosia" Wiśniewska-Kowalska',
+        email="zofia@acme.example",
+        locale="pl-PL",
+    )
+    report = slack.add_file(FILE_NAME, REPORT_BYTES)
+    # The guest's five-minute reminder falls due a few seconds in.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5, seconds=6)
+    form = await open_create_form(sender, slack, ZOFIA)
+    response = await sender.submit_view(
+        ZOFIA,
+        form,
+        title=TITLE,
+        start=int(start.timestamp()),
+        end=int((start + timedelta(minutes=45)).timestamp()),
+        location="Sala 4",
+        guests=f"Bob Client <{BOB}>",
+        reminder="5",
+        remind_guests=["remind_guests"],
+        files=[report],
+    )
+    await confirm_mailbox(sender, ZOFIA, response.json())
+    [invitation] = await wait_for_mails(mailbox, BOB, 1)
+    uid = str(calendar_of(invitation).walk("VEVENT")[0]["UID"])
+
+    await eventually(lambda: organizer_dms(slack))
+    form = await open_form_from(sender, slack, ZOFIA, organizer_dms(slack)[0], "edit_meeting")
+    await sender.submit_view(ZOFIA, form, location="Sala „Łąka”, piętro 2")
+    await eventually(lambda: any(s.startswith("Zmienione zaproszenie:") for s in subjects(mailbox)))
+    update = next(m for m in mailbox.to(BOB) if "Zmienione" in str(m.message["Subject"]))
+    sequence = int(calendar_of(update).walk("VEVENT")[0]["SEQUENCE"])
+    for days in (1, 2):
+        await propose_and_decline(
+            sender, slack, inbound_port, uid, sequence, start + timedelta(days=days)
+        )
+    await eventually(
+        lambda: sum(s.startswith("Nowy termin odrzucony:") for s in subjects(mailbox)) == 2
+    )
+    await eventually(
+        lambda: any(s.startswith("Przypomnienie:") for s in subjects(mailbox)), timeout=20
+    )
+    form = await open_form_from(sender, slack, ZOFIA, organizer_dms(slack)[0], "cancel_meeting")
+    await sender.submit_view(ZOFIA, form, message="Klient przełożył termin.")
+    mails = await wait_for_mails(mailbox, BOB, 6)
+
+    assert sorted(next(p for p in KINDS if s.startswith(p)) for s in subjects(mailbox)) == sorted(
+        [
+            "Zaproszenie:",
+            "Zmienione zaproszenie:",
+            "Nowy termin odrzucony:",
+            "Nowy termin odrzucony:",
+            "Przypomnienie:",
+            "Odwołane:",
+        ]
+    )
+    event = uid.partition("@")[0]
+    root = f"<{event}@meetbot.example>"
+    ids = [str(m.message["Message-ID"]) for m in mails]
+    assert len(set(ids)) == 6 and root not in ids
+    for mail in mails:
+        subject = str(mail.message["Subject"])
+        kind = KINDS[next(p for p in KINDS if subject.startswith(p))]
+        # One thread: every message names the meeting's root as its parent.
+        assert mail.message["In-Reply-To"] == mail.message["References"] == root
+        automatic = kind in ("reminder", "declinecounter")
+        assert mail.message["Auto-Submitted"] == ("auto-generated" if automatic else None)
+        # A bounce quoting the message's headers still names the event and the guest.
+        report_ = read_inbound(bounce_quoting(mail)).bounce
+        assert report_ is not None
+        [(event_part, _, kind_part, digest)] = report_.message_ids
+        assert (event_part, kind_part, digest) == (event, kind, recipient_hash(BOB))
