@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr
 
 from bot.i18n import (
@@ -30,16 +31,38 @@ from bot.meetings.model import (
     recipient_hash,
 )
 
+# RFC 2047 §2: an encoded-word is at most 75 characters. The library sizes each word to what
+# is left of its line, so on a fresh line of 78 (email.policy.SMTP, which aiosmtplib flattens
+# with whatever the message's own policy) a word can run to 77. Folded to lines of 76, a
+# space and at most 75 characters, every word keeps within the limit.
+MAX_HEADER_LINE = 76
+
+
+@functools.cache
+def _narrowed(policy: Policy) -> Policy:
+    return policy.clone(max_line_length=MAX_HEADER_LINE)
+
+
+class _Header(BaseHeader):
+    """A header that folds to lines of at most 76 characters whichever policy writes it."""
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header folded, its encoded-words no longer than RFC 2047 allows."""
+        if not policy.max_line_length or policy.max_line_length > MAX_HEADER_LINE:
+            policy = _narrowed(policy)
+        return super().fold(policy=policy)
+
 
 class _HeaderClasses(HeaderRegistry):
     """The standard header classes, each put together once rather than for every header set.
 
     `HeaderRegistry` builds a new class on every lookup, the biggest single cost of making
-    a message; parsing, folding and the refusal of CR/LF in values stay the library's own.
+    a message; parsing and the refusal of CR/LF in values stay the library's own, folding
+    too, to lines short enough for RFC 2047 (`_Header`).
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=_Header)
         self._made: dict[str, type[BaseHeader]] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:

@@ -7,6 +7,7 @@ mail program parses it.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -93,6 +94,7 @@ MEETING = Meeting(
 )
 # Every kind of e-mail a guest gets.
 GUEST_EMAILS = ("invitation", "update", "cancellation", "removal", "reminder", "declinecounter")
+ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
 def build(kind: str, meeting: Meeting = MEETING, entry_id: int = 1) -> EmailMessage:
@@ -136,6 +138,25 @@ async def delivered(mailbox: Mailbox, message: EmailMessage) -> ReceivedMail:
 def header_block(raw: bytes) -> bytes:
     """Return a message's own headers, as sent."""
     return raw.partition(b"\r\n\r\n")[0]
+
+
+def assert_encoded_words_fit(raw: bytes) -> list[bytes]:
+    """Check every RFC 2047 encoded-word in a message is at most 75 characters; return them."""
+    words = ENCODED_WORD.findall(raw)
+    assert all(len(word) <= 75 for word in words), [w for w in words if len(w) > 75]
+    return words
+
+
+@pytest.mark.parametrize("kind", GUEST_EMAILS)
+async def test_a_long_polish_subject_keeps_every_encoded_word_within_75_characters(
+    kind: str, mailbox: Mailbox
+) -> None:
+    mail = await delivered(mailbox, build(kind))
+
+    assert_encoded_words_fit(mail.raw)
+    subject_line = re.search(rb"^Subject: .*?(?=\r\n\S)", header_block(mail.raw), re.S | re.M)
+    assert subject_line and ENCODED_WORD.search(subject_line.group(0))
+    assert TITLE in str(mail.message["Subject"])
 
 
 @pytest.mark.parametrize(
@@ -308,6 +329,7 @@ async def test_every_message_of_a_meetings_life_has_its_own_id_in_the_meetings_t
         assert mail.message["In-Reply-To"] == mail.message["References"] == root
         automatic = kind in ("reminder", "declinecounter")
         assert mail.message["Auto-Submitted"] == ("auto-generated" if automatic else None)
+        assert_encoded_words_fit(mail.raw)
         # A bounce quoting the message's headers still names the event and the guest.
         report_ = read_inbound(bounce_quoting(mail)).bounce
         assert report_ is not None
