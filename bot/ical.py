@@ -27,10 +27,19 @@ def meeting_zone(meeting: Meeting) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def parameter_text(text: str) -> str:
+    """Return text for a parameter value (CN) that every calendar shows as written.
+
+    icalendar writes `"` as `^'` and `^` as `^^` (RFC 6868), which Outlook shows literally:
+    a double quote becomes a single one, a caret is left out, and the text is one line.
+    """
+    return " ".join(text.replace('"', "'").replace("^", "").split())
+
+
 def _address(email: str, name: str, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
-    if name:
-        address.params["CN"] = vText(" ".join(name.split()))
+    if parameter_text(name):
+        address.params["CN"] = vText(parameter_text(name))
     for key, value in params.items():
         address.params[key] = vText(value)
     return address

@@ -2,7 +2,7 @@
 
 Every message here goes through the app's own SMTP transport to a real server on loopback
 and is read back from what arrived: the headers as sent (folded, encoded), the body as a
-mail program parses it.
+mail program parses it, the calendar as icalendar and vobject read it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+import icalendar
 import pytest
+import vobject
 
 from bot.app import Meetbot
 from bot.i18n import Language
@@ -39,7 +41,7 @@ from bot.meetings.model import (
 )
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import confirm_mailbox, open_create_form
-from tests.support.mailbox import Mailbox, ReceivedMail
+from tests.support.mailbox import Mailbox, ReceivedMail, calendar_part
 from tests.support.meetings import (
     calendar_of,
     eventually,
@@ -147,6 +149,21 @@ def assert_encoded_words_fit(raw: bytes) -> list[bytes]:
     return words
 
 
+def calendars_in(mail: ReceivedMail) -> list[bytes]:
+    """Return the calendar data of an e-mail: the inline part and the attached .ics file."""
+    found = [calendar_part(mail.message).get_content().encode()]
+    for part in mail.message.iter_attachments():
+        if (part.get_filename() or "").endswith(".ics"):
+            found.append(part.get_content())
+    return found
+
+
+def vevent(data: bytes) -> Any:
+    """Return the event of a calendar as icalendar reads it."""
+    [event] = icalendar.Calendar.from_ical(data).walk("VEVENT")
+    return event
+
+
 @pytest.mark.parametrize("kind", GUEST_EMAILS)
 async def test_a_long_polish_subject_keeps_every_encoded_word_within_75_characters(
     kind: str, mailbox: Mailbox
@@ -157,6 +174,25 @@ async def test_a_long_polish_subject_keeps_every_encoded_word_within_75_characte
     subject_line = re.search(rb"^Subject: .*?(?=\r\n\S)", header_block(mail.raw), re.S | re.M)
     assert subject_line and ENCODED_WORD.search(subject_line.group(0))
     assert TITLE in str(mail.message["Subject"])
+
+
+@pytest.mark.parametrize("kind", ["invitation", "cancellation", "declinecounter"])
+async def test_names_in_double_quotes_reach_the_calendar_without_caret_escapes(
+    kind: str, mailbox: Mailbox
+) -> None:
+    mail = await delivered(mailbox, build(kind))
+
+    for data in calendars_in(mail):
+        # RFC 6868 writes " as ^' and ^ as ^^, which Outlook shows as they are.
+        assert b"^'" not in data and b"^^" not in data
+        event = vevent(data)
+        assert event["ATTENDEE"].params["CN"] == "Ana 'The Client' Nowak"
+        assert event["ORGANIZER"].params["CN"] == "Zofia 'Zosia' Wiśniewska-Kowalska"
+        other = vobject.readOne(data.decode()).vevent
+        assert other.attendee.params["CN"] == ["Ana 'The Client' Nowak"]
+        assert other.organizer.params["CN"] == ["Zofia 'Zosia' Wiśniewska-Kowalska"]
+    # The mail headers keep the name as typed.
+    assert mail.message["To"].addresses[0].display_name == 'Ana "The Client" Nowak'
 
 
 @pytest.mark.parametrize(
