@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from email.header import Header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP, Policy
@@ -216,12 +218,61 @@ def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) ->
     return part
 
 
+MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+# An attachment's name as one quoted-string line up to here; longer or not ASCII, as
+# encoded-words (each line then at most 7 + 70 characters).
+PLAIN_NAME_LENGTH = 60
+NAME_WORD_LENGTH = 70
+
+
+class _FoldedHeader(str):
+    """A header value folded here, written as it is whatever policy flattens the message.
+
+    The library would write a `name` parameter too long for one line as RFC 2231 sections,
+    which the old mail programs that read `name=` at all do not understand.
+    """
+
+    name: str
+    _lines: tuple[str, ...]
+
+    def __new__(cls, name: str, lines: Sequence[str]) -> _FoldedHeader:
+        header = super().__new__(cls, "".join(lines))
+        header.name = name
+        header._lines = tuple(lines)
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header as folded here, ended as the policy ends lines."""
+        return f"{self.name}: " + policy.linesep.join(self._lines) + policy.linesep
+
+
+def _content_type_naming(mimetype: str, filename: str) -> _FoldedHeader:
+    """Return a file part's Content-Type with the file's name in `name=`, as old clients read it.
+
+    Their readers take `name=` and RFC 2047 encoded-words (as Thunderbird writes them);
+    the `filename*=` (RFC 2231) of Content-Disposition is for everyone else.
+    """
+    plain = filename.isascii() and '"' not in filename and "\\" not in filename
+    if plain and len(filename) <= PLAIN_NAME_LENGTH:
+        one_line = f'{mimetype}; name="{filename}"'
+        if len("Content-Type: " + one_line) <= MAX_HEADER_LINE:
+            return _FoldedHeader("Content-Type", [one_line])
+        return _FoldedHeader("Content-Type", [f"{mimetype};", f' name="{filename}"'])
+    words = Header(filename, "utf-8", maxlinelen=NAME_WORD_LENGTH).encode().split()
+    quoted = [f' name="{words[0]}', *(f" {word}" for word in words[1:])]
+    quoted[-1] += '"'
+    return _FoldedHeader("Content-Type", [f"{mimetype};", *quoted])
+
+
 def _file_part(data: bytes, mimetype: str, filename: str) -> MIMEPart:
+    mimetype = mimetype.strip().lower()
+    if not MIME_TYPE.fullmatch(mimetype):
+        mimetype = "application/octet-stream"
     maintype, _, subtype = mimetype.partition("/")
-    if not subtype:
-        maintype, subtype = "application", "octet-stream"
+    filename = header_safe(filename) or "file"
     part = MIMEPart(policy=_POLICY)
-    part.set_content(data, maintype=maintype, subtype=subtype, filename=header_safe(filename))
+    part.set_content(data, maintype=maintype, subtype=subtype, filename=filename)
+    part.replace_header("Content-Type", _content_type_naming(mimetype, filename))
     return part
 
 

@@ -7,8 +7,11 @@ mail program parses it, the calendar as icalendar and vobject read it.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from typing import Any
 
@@ -193,6 +196,31 @@ async def test_names_in_double_quotes_reach_the_calendar_without_caret_escapes(
         assert other.organizer.params["CN"] == ["Zofia 'Zosia' Wiśniewska-Kowalska"]
     # The mail headers keep the name as typed.
     assert mail.message["To"].addresses[0].display_name == 'Ana "The Client" Nowak'
+
+
+async def test_attached_files_are_named_for_old_mail_programs_and_new(mailbox: Mailbox) -> None:
+    mail = await delivered(mailbox, build("invitation"))
+
+    assert_encoded_words_fit(mail.raw)
+    # As an old mail program reads it: Content-Type's name=, in RFC 2047 encoded-words.
+    old = email.message_from_bytes(mail.raw, policy=email.policy.compat32)
+    names = {}
+    for part in old.walk():
+        name = part.get_param("name")
+        if isinstance(name, str):
+            names[str(make_header(decode_header(name)))] = part
+    assert set(names) == {FILE_NAME, "agenda.pdf", "invite.ics"}
+    assert names[FILE_NAME].get_param("name").startswith("=?utf-8?")
+    assert names["agenda.pdf"]["Content-Type"] == 'application/pdf; name="agenda.pdf"'
+    assert "filename*" in names[FILE_NAME]["Content-Disposition"]
+    # As a current one reads it: Content-Disposition's filename*= (RFC 2231).
+    attached = {
+        part.get_filename(): (part.get_content_type(), part.get_content())
+        for part in mail.message.iter_attachments()
+    }
+    assert attached[FILE_NAME] == ("application/pdf", b"%PDF-1.7\n")
+    assert attached["agenda.pdf"] == ("application/pdf", b"%PDF-1")
+    assert attached["invite.ics"][0] == "application/ics"
 
 
 @pytest.mark.parametrize(
