@@ -341,7 +341,7 @@ class GuestInvitations:
 
     The headers, the calendar with its VTIMEZONE and the attached files are made for the
     first guest and reused; each message still gets its guest's own To, Message-ID, answer
-    link and ATTENDEE line.
+    link, file links and ATTENDEE line.
     """
 
     def __init__(
@@ -398,7 +398,7 @@ class GuestInvitations:
             self._envelope.for_guest(guest, entry_id),
             "invitation",
             context,
-            self._calendars.to_ical(guest, url=answer_url),
+            self._calendars.to_ical(guest, url=answer_url, files=files.linked),
             "REQUEST",
             self._meeting.language,
             parts,

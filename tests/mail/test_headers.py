@@ -10,11 +10,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from typing import Any
 
+import aiohttp
 import icalendar
 import pytest
 import vobject
@@ -46,6 +48,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import confirm_mailbox, open_create_form
 from tests.support.mailbox import Mailbox, ReceivedMail, calendar_part
 from tests.support.meetings import (
+    answer_link,
     calendar_of,
     eventually,
     open_form_from,
@@ -140,6 +143,12 @@ async def delivered(mailbox: Mailbox, message: EmailMessage) -> ReceivedMail:
     return received
 
 
+async def download(url: str) -> tuple[int, bytes]:
+    """Fetch a link as a guest's browser or calendar would."""
+    async with aiohttp.ClientSession() as session, session.get(url) as response:
+        return response.status, await response.read()
+
+
 def header_block(raw: bytes) -> bytes:
     """Return a message's own headers, as sent."""
     return raw.partition(b"\r\n\r\n")[0]
@@ -221,6 +230,41 @@ async def test_attached_files_are_named_for_old_mail_programs_and_new(mailbox: M
     assert attached[FILE_NAME] == ("application/pdf", b"%PDF-1.7\n")
     assert attached["agenda.pdf"] == ("application/pdf", b"%PDF-1")
     assert attached["invite.ics"][0] == "application/ics"
+
+
+@pytest.mark.parametrize(
+    ("language", "answer_line"), [(Language.PL, "Odpowiedz: "), (Language.EN, "Answer: ")]
+)
+async def test_the_calendar_lists_the_files_and_carries_the_answer_link_in_its_description(
+    language: Language, answer_line: str, mailbox: Mailbox
+) -> None:
+    meeting = replace(MEETING, language=language)
+
+    mail = await delivered(mailbox, build("invitation", meeting))
+
+    for data in calendars_in(mail):
+        event = vevent(data)
+        assert [(str(a), a.params["FMTTYPE"], a.params["FILENAME"]) for a in event["ATTACH"]] == [
+            (f"{LINK}/files/k1", "application/pdf", FILE_NAME),
+            (f"{LINK}/files/k2", "application/pdf", "agenda.pdf"),
+        ]
+        # Outlook and Google show no URL; the description's last line takes the guest there.
+        assert str(event["DESCRIPTION"]) == f"{meeting.description}\n\n{answer_line}{LINK}"
+        assert str(event["URL"]) == LINK
+        other = vobject.readOne(data.decode()).vevent
+        assert [a.value for a in other.attach_list] == [f"{LINK}/files/k1", f"{LINK}/files/k2"]
+        assert other.description.value.endswith(f"{answer_line}{LINK}")
+
+
+async def test_a_cancellation_has_no_answer_link_or_files_in_its_calendar(
+    mailbox: Mailbox,
+) -> None:
+    mail = await delivered(mailbox, build("cancellation"))
+
+    for data in calendars_in(mail):
+        event = vevent(data)
+        assert str(event["DESCRIPTION"]) == MEETING.description
+        assert "ATTACH" not in event and "URL" not in event
 
 
 @pytest.mark.parametrize(
@@ -312,6 +356,12 @@ async def propose_and_decline(
     await sender.click(ZOFIA, proposal(), slack.dm_channel(ZOFIA), "counter_decline")
 
 
+def attach_links(mail: ReceivedMail) -> list[str]:
+    """Return the ATTACH links of an invitation's calendar."""
+    attach = calendar_of(mail).walk("VEVENT")[0].get("ATTACH", [])
+    return [str(a) for a in (attach if isinstance(attach, list) else [attach])]
+
+
 def bounce_quoting(mail: ReceivedMail) -> bytes:
     """Return a DSN for one of Bob's messages, quoting its headers as Postfix does."""
     placeholder = "<quoted@placeholder.example>"
@@ -351,6 +401,10 @@ async def test_every_message_of_a_meetings_life_has_its_own_id_in_the_meetings_t
     await confirm_mailbox(sender, ZOFIA, response.json())
     [invitation] = await wait_for_mails(mailbox, BOB, 1)
     uid = str(calendar_of(invitation).walk("VEVENT")[0]["UID"])
+    # The file's link in the calendar is Bob's own and gives him the file.
+    [link] = attach_links(invitation)
+    assert link.startswith(answer_link(invitation) + "/files/")
+    assert await download(link) == (200, REPORT_BYTES)
 
     await eventually(lambda: organizer_dms(slack))
     form = await open_form_from(sender, slack, ZOFIA, organizer_dms(slack)[0], "edit_meeting")
