@@ -13,10 +13,13 @@ from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr
 
+from babel.dates import format_datetime as babel_datetime
+
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     N_,
     Language,
+    babel_locale,
     format_span,
     templates,
     translator,
@@ -94,6 +97,27 @@ def describe_when(meeting: Meeting, language: Language | None = None) -> str:
     return describe_span(
         meeting.start, meeting.end, meeting_zone(meeting), language or meeting.language
     )
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """Return the short name of an aware moment's zone: `CET`, `EDT`, or `UTC-03:00`.
+
+    The abbreviation is the time zone database's (`datetime.tzname()`); where it has none
+    but an offset (`-03` for São Paulo), the offset is written after `UTC`. Polish writes
+    zones the same way, so this is not translated.
+    """
+    name = moment.tzname() or ""
+    if name.isalpha():
+        return name
+    return "UTC" + babel_datetime(moment, "xxx", locale=babel_locale(DEFAULT_LANGUAGE))
+
+
+def describe_start(meeting: Meeting, language: Language | None = None) -> str:
+    """Return the meeting's start as a subject line names it: `Sat 5 Dec 14:00 CET`."""
+    language = language or meeting.language
+    start = meeting.start.astimezone(meeting_zone(meeting))
+    day_and_time = babel_datetime(start, "EEE d MMM HH:mm", locale=babel_locale(language))
+    return f"{day_and_time} {zone_abbreviation(start)}"
 
 
 def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_LANGUAGE) -> str:
@@ -297,6 +321,7 @@ def _fill(
     # The tree is put together from finished parts: the structure add_alternative() and
     # add_attachment() produce, without their moving headers from part to part each time.
     mail_templates = templates("bot.mail", language)
+    context = {**context, "subject": str(message["Subject"])}
     body = [
         _text_part(mail_templates.get_template(f"{template}.txt").render(context), "plain"),
         _text_part(mail_templates.get_template(f"{template}.html").render(context), "html"),
@@ -328,11 +353,11 @@ def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, obj
 
 
 def _subject(meeting: Meeting, template: str) -> str:
-    """Return a subject naming the meeting and its time."""
+    """Return a subject naming the meeting and its start, short enough to read in a list."""
     return (
         translator(meeting.language)
         .gettext(template)
-        .format(title=meeting.title, when=describe_when(meeting))
+        .format(title=meeting.title, when=describe_start(meeting))
     )
 
 
@@ -357,9 +382,9 @@ class GuestInvitations:
         language = meeting.language
         updated = bool(changes)
         if updated:
-            subject = _subject(meeting, N_("Updated invitation: {title} @ {when}"))
+            subject = _subject(meeting, N_("Updated invitation: {title}, {when}"))
         else:
-            subject = _subject(meeting, N_("Invitation: {title} @ {when}"))
+            subject = _subject(meeting, N_("Invitation: {title}, {when}"))
         self._meeting = meeting
         self._envelope = _Envelope(meeting, sender, subject, stamp, "request")
         self._context: dict[str, object] = {
@@ -416,9 +441,9 @@ def cancellation_message(
 ) -> EmailMessage:
     """Return the e-mail taking the meeting out of a guest's calendar."""
     if removed:
-        subject = _subject(meeting, N_("You are no longer invited: {title} @ {when}"))
+        subject = _subject(meeting, N_("You are no longer invited: {title}, {when}"))
     else:
-        subject = _subject(meeting, N_("Cancelled: {title} @ {when}"))
+        subject = _subject(meeting, N_("Cancelled: {title}, {when}"))
     message = _Envelope(meeting, sender, subject, stamp, "cancel").for_guest(guest, entry_id)
     context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
     calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
@@ -435,7 +460,7 @@ def reminder_message(
     entry_id: int,
 ) -> EmailMessage:
     """Return the reminder e-mail a guest gets shortly before the meeting."""
-    subject = _subject(meeting, N_("Reminder: {title} @ {when}"))
+    subject = _subject(meeting, N_("Reminder: {title}, {when}"))
     message = _Envelope(meeting, sender, subject, stamp, "reminder", automatic=True).for_guest(
         guest, entry_id
     )

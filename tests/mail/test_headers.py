@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from bot.mail.messages import (
     Sender,
     cancellation_message,
     declinecounter_message,
+    describe_start,
     reminder_message,
 )
 from bot.mail.transport import SmtpMailer
@@ -102,6 +104,16 @@ MEETING = Meeting(
 )
 # Every kind of e-mail a guest gets.
 GUEST_EMAILS = ("invitation", "update", "cancellation", "removal", "reminder", "declinecounter")
+SHORT_START = "sob. 5 gru 14:00 CET"
+# The subject of each, as a Polish organizer's guest reads it.
+SUBJECTS = {
+    "invitation": f"Zaproszenie: {TITLE}, {SHORT_START}",
+    "update": f"Zmienione zaproszenie: {TITLE}, {SHORT_START}",
+    "cancellation": f"Odwołane: {TITLE}, {SHORT_START}",
+    "removal": f"Zaproszenie wycofane: {TITLE}, {SHORT_START}",
+    "reminder": f"Przypomnienie: {TITLE}, {SHORT_START}",
+    "declinecounter": f"Nowy termin odrzucony: {TITLE}",
+}
 ENCODED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=")
 
 
@@ -176,6 +188,28 @@ def vevent(data: bytes) -> Any:
     return event
 
 
+class _Page(HTMLParser):
+    """What a mail program renders of an HTML body: its title and the styles of its tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = ""
+        self.tables: list[dict[str, str | None]] = []
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._in_title = tag == "title"
+        if tag == "table":
+            self.tables.append(dict(attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
 @pytest.mark.parametrize("kind", GUEST_EMAILS)
 async def test_a_long_polish_subject_keeps_every_encoded_word_within_75_characters(
     kind: str, mailbox: Mailbox
@@ -186,6 +220,71 @@ async def test_a_long_polish_subject_keeps_every_encoded_word_within_75_characte
     subject_line = re.search(rb"^Subject: .*?(?=\r\n\S)", header_block(mail.raw), re.S | re.M)
     assert subject_line and ENCODED_WORD.search(subject_line.group(0))
     assert TITLE in str(mail.message["Subject"])
+
+
+@pytest.mark.parametrize("kind", GUEST_EMAILS)
+async def test_the_subject_is_the_title_and_the_start_with_the_zones_abbreviation(
+    kind: str, mailbox: Mailbox
+) -> None:
+    mail = await delivered(mailbox, build(kind))
+
+    assert str(mail.message["Subject"]) == SUBJECTS[kind]
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "language", "expected"),
+    [
+        (
+            "Europe/Warsaw",
+            datetime(2026, 12, 5, 13, 0, tzinfo=UTC),
+            Language.EN,
+            "Sat 5 Dec 14:00 CET",
+        ),
+        (
+            "Europe/Warsaw",
+            datetime(2026, 7, 4, 12, 0, tzinfo=UTC),
+            Language.EN,
+            "Sat 4 Jul 14:00 CEST",
+        ),
+        (
+            "Europe/Warsaw",
+            datetime(2026, 7, 5, 12, 0, tzinfo=UTC),
+            Language.PL,
+            "niedz. 5 lip 14:00 CEST",
+        ),
+        (
+            "America/New_York",
+            datetime(2026, 12, 7, 14, 30, tzinfo=UTC),
+            Language.EN,
+            "Mon 7 Dec 09:30 EST",
+        ),
+        # The time zone database has no letters for São Paulo: the offset stands in.
+        (
+            "America/Sao_Paulo",
+            datetime(2026, 12, 5, 17, 0, tzinfo=UTC),
+            Language.PL,
+            "sob. 5 gru 14:00 UTC-03:00",
+        ),
+    ],
+)
+async def test_the_subject_names_the_start_and_the_zone_short(
+    zone: str, start: datetime, language: Language, expected: str, mailbox: Mailbox
+) -> None:
+    organizer = Organizer("U1", "Olga Organizer", "olga@acme.example", zone)
+    meeting = replace(
+        MEETING,
+        title="Design review",
+        organizer=organizer,
+        start=start,
+        end=start + timedelta(hours=1),
+        language=language,
+    )
+    assert describe_start(meeting) == expected
+
+    mail = await delivered(mailbox, build("invitation", meeting))
+
+    word = "Invitation" if language is Language.EN else "Zaproszenie"
+    assert str(mail.message["Subject"]) == f"{word}: Design review, {expected}"
 
 
 @pytest.mark.parametrize("kind", ["invitation", "cancellation", "declinecounter"])
@@ -285,6 +384,19 @@ async def test_only_what_meetbot_writes_on_its_own_is_marked_auto_submitted(
 
     expected = "auto-generated" if automatic else None
     assert mail.message["Auto-Submitted"] == expected
+
+
+@pytest.mark.parametrize("kind", GUEST_EMAILS)
+async def test_the_html_is_a_titled_column_at_most_600_pixels_wide(
+    kind: str, mailbox: Mailbox
+) -> None:
+    mail = await delivered(mailbox, build(kind))
+
+    page = _Page()
+    page.feed(mail.message.get_body(("html",)).get_content())
+    assert page.title == SUBJECTS[kind]
+    column = [t for t in page.tables if t.get("width") == "600"]
+    assert column and "max-width: 600px" in (column[0].get("style") or "")
 
 
 async def test_each_message_names_the_meetings_thread_and_a_retry_is_the_same_message(
@@ -448,6 +560,7 @@ async def test_every_message_of_a_meetings_life_has_its_own_id_in_the_meetings_t
         automatic = kind in ("reminder", "declinecounter")
         assert mail.message["Auto-Submitted"] == ("auto-generated" if automatic else None)
         assert_encoded_words_fit(mail.raw)
+        assert subject.endswith(TITLE) or f"{TITLE}, " in subject
         # A bounce quoting the message's headers still names the event and the guest.
         report_ = read_inbound(bounce_quoting(mail)).bounce
         assert report_ is not None
