@@ -345,7 +345,10 @@ async def build_cost(app: Meetbot) -> BuildCost:
     ]
     started = now()
     invitations = GuestInvitations(meeting, sender=sender, stamp=utc_now())
-    built = [invitations.message(guest, answer_url=url, files=Files()) for guest, url in guests]
+    built = [
+        invitations.message(guest, answer_url=url, entry_id=number, files=Files())
+        for number, (guest, url) in enumerate(guests, start=1)
+    ]
     middle = now()
     for message in built:
         message.as_bytes()

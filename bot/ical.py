@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
-from bot.meetings.model import Answer, Invitee, Meeting
+from bot.i18n import translator
+from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
 from bot.vtimezone import vtimezone
 
 PRODID = "-//Meetbot//Meetbot//EN"
@@ -40,10 +42,19 @@ def _on_clock(moment: datetime, zone: ZoneInfo) -> datetime:
     return local
 
 
+def parameter_text(text: str) -> str:
+    """Return text for a parameter value (CN, FILENAME) that every calendar shows as written.
+
+    icalendar writes `"` as `^'` and `^` as `^^` (RFC 6868), which Outlook shows literally:
+    a double quote becomes a single one, a caret is left out, and the text is one line.
+    """
+    return " ".join(text.replace('"', "'").replace("^", "").split())
+
+
 def _address(email: str, name: str, **params: str) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
-    if name:
-        address.params["CN"] = vText(" ".join(name.split()))
+    if parameter_text(name):
+        address.params["CN"] = vText(parameter_text(name))
     for key, value in params.items():
         address.params[key] = vText(value)
     return address
@@ -58,6 +69,7 @@ def _calendar(
     stamp: datetime,
     url: str | None,
     cancelled: bool,
+    files: Sequence[tuple[AttachedFile, str]] = (),
 ) -> Calendar:
     zone = meeting_zone(meeting)
     calendar = Calendar()
@@ -75,10 +87,9 @@ def _calendar(
     event.add("summary", meeting.title)
     if meeting.location:
         event.add("location", meeting.location)
-    if meeting.description:
-        event.add("description", meeting.description)
-    if url:
-        event.add("url", url)
+    if invitee is not None:  # else GuestCalendars adds each guest's own links
+        for name, value in _guest_links(meeting, url, files):
+            event.add(name, value)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     # Replies go to the sending mailbox, which reaches Meetbot; CN shows the organizer.
@@ -104,6 +115,39 @@ def _attendee(invitee: Invitee, cancelled: bool) -> vCalAddress:
     )
 
 
+def _description(meeting: Meeting, url: str | None) -> str:
+    """Return the event's description, its answer link last: Outlook and Google show no URL."""
+    paragraphs = [meeting.description] if meeting.description else []
+    if url:
+        answer = translator(meeting.language).gettext("Answer: {link}")
+        paragraphs.append(answer.format(link=url))
+    return "\n\n".join(paragraphs)
+
+
+def _attachment(file: AttachedFile, link: str) -> vUri:
+    """Return an ATTACH naming a file by its link, with its type, name and size (RFC 8607)."""
+    uri = vUri(link)
+    uri.params["FMTTYPE"] = file.mimetype or "application/octet-stream"
+    if parameter_text(file.name):
+        uri.params["FILENAME"] = parameter_text(file.name)
+    uri.params["SIZE"] = str(file.size)
+    return uri
+
+
+def _guest_links(
+    meeting: Meeting, url: str | None, files: Sequence[tuple[AttachedFile, str]]
+) -> list[tuple[str, vText | vUri]]:
+    """Return one guest's DESCRIPTION, URL and ATTACH lines: what reaches their own links."""
+    lines: list[tuple[str, vText | vUri]] = []
+    description = _description(meeting, url)
+    if description:
+        lines.append(("DESCRIPTION", vText(description)))
+    if url:
+        lines.append(("URL", vUri(url)))
+    lines.extend(("ATTACH", _attachment(file, link)) for file, link in files)
+    return lines
+
+
 def _serialized(lines: Contentlines) -> bytes:
     """Return content lines as icalendar writes them: folded, each ending in CRLF."""
     data: bytes = lines.to_ical()  # type: ignore[no-untyped-call]  # unannotated in icalendar
@@ -114,8 +158,9 @@ class GuestCalendars:
     """One meeting's calendar serialized once (VTIMEZONE and all), completed per guest.
 
     Each guest's copy adds only their own lines, ATTENDEE (guests never see each other's
-    addresses) and their answer link as URL, as content lines icalendar writes, at the end
-    of the VEVENT (the order of properties carries no meaning in iCalendar).
+    addresses), their answer link as URL and at the end of DESCRIPTION, and their links to
+    the meeting's files as ATTACH, as content lines icalendar writes, at the end of the
+    VEVENT (the order of properties carries no meaning in iCalendar).
     """
 
     def __init__(
@@ -128,6 +173,7 @@ class GuestCalendars:
         cancelled: bool = False,
     ) -> None:
         self._cancelled = cancelled
+        self._meeting = meeting
         calendar = _calendar(
             method,
             meeting,
@@ -143,11 +189,16 @@ class GuestCalendars:
         self._head = _serialized(Contentlines(lines[:end]))
         self._tail = _serialized(Contentlines(lines[end:]))
 
-    def to_ical(self, invitee: Invitee, url: str | None = None) -> bytes:
-        """Return the calendar as this guest gets it."""
+    def to_ical(
+        self,
+        invitee: Invitee,
+        url: str | None = None,
+        files: Sequence[tuple[AttachedFile, str]] = (),
+    ) -> bytes:
+        """Return the calendar as this guest gets it, with their answer link and file links."""
         own = Contentlines()
-        if url:
-            own.append(self._event.content_line("URL", vUri(url)))
+        for name, value in _guest_links(self._meeting, url, files):
+            own.append(self._event.content_line(name, value))
         own.append(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
         return self._head + _serialized(own) + self._tail
 
@@ -159,6 +210,7 @@ def request_calendar(
     organizer_address: str,
     stamp: datetime,
     url: str | None = None,
+    files: Sequence[tuple[AttachedFile, str]] = (),
 ) -> Calendar:
     """Return the METHOD:REQUEST calendar inviting one guest (or updating their invitation)."""
     return _calendar(
@@ -169,6 +221,7 @@ def request_calendar(
         stamp=stamp,
         url=url,
         cancelled=False,
+        files=files,
     )
 
 

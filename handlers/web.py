@@ -152,8 +152,21 @@ async def download_calendar(request: web.Request) -> web.Response:
     organizer_address = services.mailboxes.get(meeting.mailbox).address
     # Always the guest's state now: a cancelled meeting or a removed guest gets a CANCEL,
     # which takes it out of their calendar instead of bringing it back.
-    build = cancel_calendar if meeting.cancelled or invitee.removed else request_calendar
-    calendar = build(meeting, invitee, organizer_address=organizer_address, stamp=utc_now())
+    if meeting.cancelled or invitee.removed:
+        calendar = cancel_calendar(
+            meeting, invitee, organizer_address=organizer_address, stamp=utc_now()
+        )
+    else:
+        # As the e-mailed invitation has it: the answer link, and the files behind it.
+        answer_url = services.outbox.answer_url(token)
+        calendar = request_calendar(
+            meeting,
+            invitee,
+            organizer_address=organizer_address,
+            stamp=utc_now(),
+            url=answer_url,
+            files=[(f, f"{answer_url}/files/{f.public_key}") for f in meeting.files],
+        )
     return web.Response(
         body=calendar.to_ical(),
         content_type="text/calendar",

@@ -24,9 +24,11 @@ logger = logging.getLogger(__name__)
 # Larger messages are not calendar replies or bounces worth reading whole.
 MAX_INBOUND_BYTES = 10 * 1024 * 1024
 MAX_CALENDAR_BYTES = 1024 * 1024
-# Our Message-IDs: <event.sequence.kind.recipient-hash@domain> (see mail.messages.message_id).
+# Our Message-IDs: <event.sequence.kind.recipient-hash.outbox-entry@domain> (see
+# mail.messages.message_id); those sent before the outbox entry was added end at the hash.
 OUR_MESSAGE_ID = re.compile(
-    rb"<([0-9a-f-]{36})\.(\d+)\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})@[^<>\s]+>"
+    rb"<([0-9a-f-]{36})\.(\d+)\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})"
+    rb"(?:\.\d+)?@[^<>\s]+>"
 )
 SMTP_REASON = re.compile(r"\b[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}\b)?[^\r\n]*")
 ENHANCED_STATUS = re.compile(r"\b[45]\.\d{1,3}\.\d{1,3}\b")

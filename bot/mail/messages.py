@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from email.header import Header
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr
 
-from bot.i18n import DEFAULT_LANGUAGE, Language, format_span, templates, translator
+from babel.dates import format_datetime as babel_datetime
+
+from bot.i18n import (
+    DEFAULT_LANGUAGE,
+    N_,
+    Language,
+    babel_locale,
+    format_span,
+    templates,
+    translator,
+)
 from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
 from bot.meetings.model import (
     AttachedFile,
@@ -23,16 +36,38 @@ from bot.meetings.model import (
     recipient_hash,
 )
 
+# RFC 2047 §2: an encoded-word is at most 75 characters. The library sizes each word to what
+# is left of its line, so on a fresh line of 78 (email.policy.SMTP, which aiosmtplib flattens
+# with whatever the message's own policy) a word can run to 77. Folded to lines of 76, a
+# space and at most 75 characters, every word keeps within the limit.
+MAX_HEADER_LINE = 76
+
+
+@functools.cache
+def _narrowed(policy: Policy) -> Policy:
+    return policy.clone(max_line_length=MAX_HEADER_LINE)
+
+
+class _Header(BaseHeader):
+    """A header that folds to lines of at most 76 characters whichever policy writes it."""
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header folded, its encoded-words no longer than RFC 2047 allows."""
+        if not policy.max_line_length or policy.max_line_length > MAX_HEADER_LINE:
+            policy = _narrowed(policy)
+        return super().fold(policy=policy)
+
 
 class _HeaderClasses(HeaderRegistry):
     """The standard header classes, each put together once rather than for every header set.
 
     `HeaderRegistry` builds a new class on every lookup, the biggest single cost of making
-    a message; parsing, folding and the refusal of CR/LF in values stay the library's own.
+    a message; parsing and the refusal of CR/LF in values stay the library's own, folding
+    too, to lines short enough for RFC 2047 (`_Header`).
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(base_class=_Header)
         self._made: dict[str, type[BaseHeader]] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
@@ -62,6 +97,27 @@ def describe_when(meeting: Meeting, language: Language | None = None) -> str:
     return describe_span(
         meeting.start, meeting.end, meeting_zone(meeting), language or meeting.language
     )
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """Return the short name of an aware moment's zone: `CET`, `EDT`, or `UTC-03:00`.
+
+    The abbreviation is the time zone database's (`datetime.tzname()`); where it has none
+    but an offset (`-03` for São Paulo), the offset is written after `UTC`. Polish writes
+    zones the same way, so this is not translated.
+    """
+    name = moment.tzname() or ""
+    if name.isalpha():
+        return name
+    return "UTC" + babel_datetime(moment, "xxx", locale=babel_locale(DEFAULT_LANGUAGE))
+
+
+def describe_start(meeting: Meeting, language: Language | None = None) -> str:
+    """Return the meeting's start as a subject line names it: `Sat 5 Dec 14:00 CET`."""
+    language = language or meeting.language
+    start = meeting.start.astimezone(meeting_zone(meeting))
+    day_and_time = babel_datetime(start, "EEE d MMM HH:mm", locale=babel_locale(language))
+    return f"{day_and_time} {zone_abbreviation(start)}"
 
 
 def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_LANGUAGE) -> str:
@@ -107,20 +163,46 @@ class Files:
     linked: list[tuple[AttachedFile, str]] = field(default_factory=list)
 
 
-def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str) -> str:
-    """Return the same Message-ID for the same message to the same guest, so a resend is a copy."""
+def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str, entry_id: int) -> str:
+    """Return the Message-ID of one outbox entry's e-mail: a resend of it is the same message.
+
+    `<event.sequence.kind.recipient.entry@domain>`: the event (its UID before the @) and the
+    recipient's hash let a bounce that quotes the ID be matched to the guest (see
+    mail.inbound.OUR_MESSAGE_ID); the outbox entry makes every message sent its own, so a
+    second reminder or a second declined proposal is not taken for a copy of the first.
+    """
     assert guest.email is not None
     recipient = recipient_hash(guest.email)
     event = meeting.uid.partition("@")[0]
-    domain = sender.address.rpartition("@")[2]
-    return f"<{event}.{meeting.sequence}.{kind}.{recipient}@{domain}>"
+    return f"<{event}.{meeting.sequence}.{kind}.{recipient}.{entry_id}@{_domain(sender)}>"
+
+
+def thread_id(meeting: Meeting, sender: Sender) -> str:
+    """Return the ID every e-mail about a meeting names as its parent, so they share a thread.
+
+    No message carries it as its own Message-ID; mail programs that thread by References
+    and In-Reply-To (Thunderbird, Apple Mail) put the meeting's messages together under it
+    all the same. (Gmail also wants the subjects to match, which ours do not.)
+    """
+    return f"<{meeting.uid.partition('@')[0]}@{_domain(sender)}>"
+
+
+def _domain(sender: Sender) -> str:
+    return sender.address.rpartition("@")[2]
 
 
 class _Envelope:
     """The headers one meeting's e-mails of one kind share, parsed once for every guest."""
 
     def __init__(
-        self, meeting: Meeting, sender: Sender, subject: str, stamp: datetime, kind: str
+        self,
+        meeting: Meeting,
+        sender: Sender,
+        subject: str,
+        stamp: datetime,
+        kind: str,
+        *,
+        automatic: bool = False,
     ) -> None:
         self._meeting = meeting
         self._sender = sender
@@ -133,9 +215,14 @@ class _Envelope:
                 (header_safe(meeting.organizer.name), meeting.organizer.email)
             )
         shared["Date"] = format_datetime(stamp)
+        shared["In-Reply-To"] = shared["References"] = thread_id(meeting, sender)
+        if automatic:
+            # RFC 3834: written by Meetbot on its own (a timer, or the protocol's answer to a
+            # proposal), not a message the organizer sent: vacation responders keep quiet.
+            shared["Auto-Submitted"] = "auto-generated"
         self._shared = shared
 
-    def for_guest(self, guest: Invitee) -> EmailMessage:
+    def for_guest(self, guest: Invitee, entry_id: int) -> EmailMessage:
         """Return a new message with the shared headers and this guest's own."""
         assert guest.email is not None
         message = EmailMessage(policy=_POLICY)
@@ -146,14 +233,12 @@ class _Envelope:
         if "Reply-To" in self._shared:
             message["Reply-To"] = self._shared["Reply-To"]
         message["Date"] = self._shared["Date"]
-        message["Message-ID"] = message_id(self._meeting, guest, self._sender, self._kind)
+        message["Message-ID"] = message_id(self._meeting, guest, self._sender, self._kind, entry_id)
+        message["In-Reply-To"] = self._shared["In-Reply-To"]
+        message["References"] = self._shared["References"]
+        if "Auto-Submitted" in self._shared:
+            message["Auto-Submitted"] = self._shared["Auto-Submitted"]
         return message
-
-
-def _envelope(
-    meeting: Meeting, guest: Invitee, sender: Sender, subject: str, stamp: datetime, kind: str
-) -> EmailMessage:
-    return _Envelope(meeting, sender, subject, stamp, kind).for_guest(guest)
 
 
 def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) -> MIMEPart:
@@ -162,12 +247,61 @@ def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) ->
     return part
 
 
+MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
+# An attachment's name as one quoted-string line up to here; longer or not ASCII, as
+# encoded-words (each line then at most 7 + 70 characters).
+PLAIN_NAME_LENGTH = 60
+NAME_WORD_LENGTH = 70
+
+
+class _FoldedHeader(str):
+    """A header value folded here, written as it is whatever policy flattens the message.
+
+    The library would write a `name` parameter too long for one line as RFC 2231 sections,
+    which the old mail programs that read `name=` at all do not understand.
+    """
+
+    name: str
+    _lines: tuple[str, ...]
+
+    def __new__(cls, name: str, lines: Sequence[str]) -> _FoldedHeader:
+        header = super().__new__(cls, "".join(lines))
+        header.name = name
+        header._lines = tuple(lines)
+        return header
+
+    def fold(self, *, policy: Policy) -> str:
+        """Return the header as folded here, ended as the policy ends lines."""
+        return f"{self.name}: " + policy.linesep.join(self._lines) + policy.linesep
+
+
+def _content_type_naming(mimetype: str, filename: str) -> _FoldedHeader:
+    """Return a file part's Content-Type with the file's name in `name=`, as old clients read it.
+
+    Their readers take `name=` and RFC 2047 encoded-words (as Thunderbird writes them);
+    the `filename*=` (RFC 2231) of Content-Disposition is for everyone else.
+    """
+    plain = filename.isascii() and '"' not in filename and "\\" not in filename
+    if plain and len(filename) <= PLAIN_NAME_LENGTH:
+        one_line = f'{mimetype}; name="{filename}"'
+        if len("Content-Type: " + one_line) <= MAX_HEADER_LINE:
+            return _FoldedHeader("Content-Type", [one_line])
+        return _FoldedHeader("Content-Type", [f"{mimetype};", f' name="{filename}"'])
+    words = Header(filename, "utf-8", maxlinelen=NAME_WORD_LENGTH).encode().split()
+    quoted = [f' name="{words[0]}', *(f" {word}" for word in words[1:])]
+    quoted[-1] += '"'
+    return _FoldedHeader("Content-Type", [f"{mimetype};", *quoted])
+
+
 def _file_part(data: bytes, mimetype: str, filename: str) -> MIMEPart:
+    mimetype = mimetype.strip().lower()
+    if not MIME_TYPE.fullmatch(mimetype):
+        mimetype = "application/octet-stream"
     maintype, _, subtype = mimetype.partition("/")
-    if not subtype:
-        maintype, subtype = "application", "octet-stream"
+    filename = header_safe(filename) or "file"
     part = MIMEPart(policy=_POLICY)
-    part.set_content(data, maintype=maintype, subtype=subtype, filename=header_safe(filename))
+    part.set_content(data, maintype=maintype, subtype=subtype, filename=filename)
+    part.replace_header("Content-Type", _content_type_naming(mimetype, filename))
     return part
 
 
@@ -192,6 +326,7 @@ def _fill(
     # The tree is put together from finished parts: the structure add_alternative() and
     # add_attachment() produce, without their moving headers from part to part each time.
     mail_templates = templates("bot.mail", language)
+    context = {**context, "subject": str(message["Subject"])}
     body = [
         _text_part(mail_templates.get_template(f"{template}.txt").render(context), "plain"),
         _text_part(mail_templates.get_template(f"{template}.html").render(context), "html"),
@@ -222,12 +357,21 @@ def _context(meeting: Meeting, guest: Invitee, **extra: object) -> dict[str, obj
     }
 
 
+def _subject(meeting: Meeting, template: str) -> str:
+    """Return a subject naming the meeting and its start, short enough to read in a list."""
+    return (
+        translator(meeting.language)
+        .gettext(template)
+        .format(title=meeting.title, when=describe_start(meeting))
+    )
+
+
 class GuestInvitations:
     """One meeting's invitation (or update) e-mails, with what every guest shares built once.
 
     The headers, the calendar with its VTIMEZONE and the attached files are made for the
     first guest and reused; each message still gets its guest's own To, Message-ID, answer
-    link and ATTENDEE line.
+    link, file links and ATTENDEE line.
     """
 
     def __init__(
@@ -241,20 +385,13 @@ class GuestInvitations:
     ) -> None:
         zone = meeting_zone(meeting)
         language = meeting.language
-        t = translator(language)
         updated = bool(changes)
         if updated:
-            subject = t.gettext("Updated invitation: {title} @ {when}")
+            subject = _subject(meeting, N_("Updated invitation: {title}, {when}"))
         else:
-            subject = t.gettext("Invitation: {title} @ {when}")
+            subject = _subject(meeting, N_("Invitation: {title}, {when}"))
         self._meeting = meeting
-        self._envelope = _Envelope(
-            meeting,
-            sender,
-            subject.format(title=meeting.title, when=describe_when(meeting)),
-            stamp,
-            "request",
-        )
+        self._envelope = _Envelope(meeting, sender, subject, stamp, "request")
         self._context: dict[str, object] = {
             "meeting": meeting,
             "when": describe_when(meeting),
@@ -270,9 +407,9 @@ class GuestInvitations:
         self._file_parts: dict[int, MIMEPart] = {}
 
     def message(
-        self, guest: Invitee, *, answer_url: str, files: Files | None = None
+        self, guest: Invitee, *, answer_url: str, entry_id: int, files: Files | None = None
     ) -> EmailMessage:
-        """Return the e-mail for one guest."""
+        """Return the e-mail for one guest, sent for one outbox entry."""
         files = files or Files()
         context = {
             **self._context,
@@ -288,10 +425,10 @@ class GuestInvitations:
                 )
             parts.append(self._file_parts[attached.id])
         return _fill(
-            self._envelope.for_guest(guest),
+            self._envelope.for_guest(guest, entry_id),
             "invitation",
             context,
-            self._calendars.to_ical(guest, url=answer_url),
+            self._calendars.to_ical(guest, url=answer_url, files=files.linked),
             "REQUEST",
             self._meeting.language,
             parts,
@@ -299,54 +436,60 @@ class GuestInvitations:
 
 
 def cancellation_message(
-    meeting: Meeting, guest: Invitee, *, sender: Sender, stamp: datetime, removed: bool
+    meeting: Meeting,
+    guest: Invitee,
+    *,
+    sender: Sender,
+    stamp: datetime,
+    removed: bool,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the e-mail taking the meeting out of a guest's calendar."""
-    t = translator(meeting.language)
     if removed:
-        subject = t.gettext("You are no longer invited: {title} @ {when}")
+        subject = _subject(meeting, N_("You are no longer invited: {title}, {when}"))
     else:
-        subject = t.gettext("Cancelled: {title} @ {when}")
-    message = _envelope(
-        meeting,
-        guest,
-        sender,
-        subject.format(title=meeting.title, when=describe_when(meeting)),
-        stamp,
-        "cancel",
-    )
+        subject = _subject(meeting, N_("Cancelled: {title}, {when}"))
+    message = _Envelope(meeting, sender, subject, stamp, "cancel").for_guest(guest, entry_id)
     context = _context(meeting, guest, removed=removed, note=meeting.cancel_message)
     calendar = cancel_calendar(meeting, guest, organizer_address=sender.address, stamp=stamp)
     return _fill(message, "cancellation", context, calendar.to_ical(), "CANCEL", meeting.language)
 
 
 def reminder_message(
-    meeting: Meeting, guest: Invitee, *, sender: Sender, answer_url: str, stamp: datetime
+    meeting: Meeting,
+    guest: Invitee,
+    *,
+    sender: Sender,
+    answer_url: str,
+    stamp: datetime,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the reminder e-mail a guest gets shortly before the meeting."""
-    message = _envelope(
-        meeting,
-        guest,
-        sender,
-        translator(meeting.language)
-        .gettext("Reminder: {title} @ {when}")
-        .format(title=meeting.title, when=describe_when(meeting)),
-        stamp,
-        "reminder",
+    subject = _subject(meeting, N_("Reminder: {title}, {when}"))
+    message = _Envelope(meeting, sender, subject, stamp, "reminder", automatic=True).for_guest(
+        guest, entry_id
     )
     context = _context(meeting, guest, answer_url=answer_url)
     return _fill(message, "reminder", context, None, "", meeting.language)
 
 
 def declinecounter_message(
-    meeting: Meeting, guest: Invitee, proposal: Proposal, *, sender: Sender, stamp: datetime
+    meeting: Meeting,
+    guest: Invitee,
+    proposal: Proposal,
+    *,
+    sender: Sender,
+    stamp: datetime,
+    entry_id: int,
 ) -> EmailMessage:
     """Return the e-mail telling a guest the organizer keeps the original time."""
     zone = meeting_zone(meeting)
     t = translator(meeting.language)
     proposed = describe_span(proposal.start, proposal.end, zone, meeting.language)
     subject = t.gettext("New time declined: {title}").format(title=meeting.title)
-    message = _envelope(meeting, guest, sender, subject, stamp, "declinecounter")
+    message = _Envelope(
+        meeting, sender, subject, stamp, "declinecounter", automatic=True
+    ).for_guest(guest, entry_id)
     context = _context(meeting, guest, proposed=proposed)
     calendar = declinecounter_calendar(
         meeting,

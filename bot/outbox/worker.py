@@ -92,11 +92,16 @@ def _tag(entry: ClaimedEntry) -> PostTag:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a delivery goes: its workspace, its meeting as it is now, its Slack post tag."""
+    """Where a delivery goes: its workspace, its meeting as it is now, its Slack post tag.
+
+    `entry_id` is the outbox entry's: an e-mail's Message-ID is made from it, so a retry
+    of the entry is the same message and every other entry's message a new one.
+    """
 
     team_id: str
     meeting_now: Meeting | None
     tag: PostTag
+    entry_id: int
 
     def meeting(self) -> Meeting:
         """Return the meeting; a delivery that needs one and has none can never be sent."""
@@ -264,7 +269,7 @@ class Outbox:
                 meetings[key] = await self._meetings.get(*key)
             meeting = meetings[key]
         return await self._renders[delivery.kind](
-            delivery, Target(entry.team_id, meeting, _tag(entry))
+            delivery, Target(entry.team_id, meeting, _tag(entry), entry.id)
         )
 
     async def _mail_one(
@@ -410,7 +415,10 @@ class Outbox:
                 answers_reset=delivery.reset,
             )
         return self._batch_invitations[key].message(
-            guest, answer_url=self.answer_url(token), files=await self._guest_files(meeting, token)
+            guest,
+            answer_url=self.answer_url(token),
+            entry_id=to.entry_id,
+            files=await self._guest_files(meeting, token),
         )
 
     async def _guest_cancellation(
@@ -422,7 +430,9 @@ class Outbox:
         if removed and not guest.removed:
             return None  # taken back in since; their new invitation is queued
         sender, _ = self._mail_route(meeting)
-        return cancellation_message(meeting, guest, sender=sender, stamp=utc_now(), removed=removed)
+        return cancellation_message(
+            meeting, guest, sender=sender, stamp=utc_now(), removed=removed, entry_id=to.entry_id
+        )
 
     async def _guest_reminder(self, delivery: GuestReminder, to: Target) -> EmailMessage:
         meeting = to.meeting()
@@ -434,6 +444,7 @@ class Outbox:
             sender=sender,
             answer_url=self.answer_url(self._meetings.link_token(guest)),
             stamp=utc_now(),
+            entry_id=to.entry_id,
         )
 
     async def _guest_declinecounter(
@@ -448,6 +459,7 @@ class Outbox:
             proposal,
             sender=sender,
             stamp=utc_now(),
+            entry_id=to.entry_id,
         )
 
     # What the renders share.

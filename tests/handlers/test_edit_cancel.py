@@ -171,6 +171,11 @@ async def test_removed_people_are_told_and_added_people_invited_at_the_same_sequ
     assert "answer_accepted" not in texts(dm_of(slack, BEN))
     # Bob stays invited and nothing about him changed, so his calendar needs no update.
     assert len(mailbox.to("bob@client.example")) == 1
+    status, ics = await fetch(
+        "GET", answer_link(mailbox.to("bob@client.example")[0]) + "/invite.ics"
+    )
+    assert status == 200 and "METHOD:REQUEST" in ics and "SEQUENCE:0" in ics
+    assert "Answer: " + answer_link(mailbox.to("bob@client.example")[0]) in ics.replace("\r\n ", "")
     status, page = await fetch("GET", answer_link(mailbox.to("ivy@partner.example")[0]))
     assert status == 200 and "no longer invited" in page
     status, ics = await fetch(

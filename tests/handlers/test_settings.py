@@ -243,7 +243,7 @@ async def test_settings_on_home_change_the_defaults_of_new_meetings(
     answer = await send_invitations(sender, slack, ORGANIZER, guests="bob@client.example")
     assert answer == {"response_action": "clear"}
     [invitation] = await wait_for_mails(mailbox, "bob@client.example", 1)
-    assert str(invitation.message["Subject"]).startswith("Zaproszenie: Design review @ ")
+    assert str(invitation.message["Subject"]).startswith("Zaproszenie: Design review, ")
     her_summary = await wait_for_summary(slack)
     assert "Your meeting Design review: invitations sent" in texts(her_summary)
     assert "Zaproszenie" not in texts(her_summary)  # Slack stays in her own language

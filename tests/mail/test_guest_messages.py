@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import icalendar
 
 from bot.ical import GuestCalendars, cancel_calendar, request_calendar
-from bot.meetings.model import Answer, Invitee, Meeting, Organizer, recipient_hash
+from bot.meetings.model import (
+    Answer,
+    AttachedFile,
+    Invitee,
+    Meeting,
+    Organizer,
+    recipient_hash,
+)
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.support.calendar_readers import needs_ical_js, read_with_ical_js, read_with_vobject
@@ -102,6 +109,7 @@ GUESTS = (
     ),
     guest(3, ""),
 )
+AGENDA = AttachedFile(1, "agenda.pdf", "application/pdf", 1024, "k1")
 MEETING = Meeting(
     id=7,
     uid="a1b2c3@meetbot",
@@ -129,14 +137,22 @@ def test_a_calendar_built_once_for_many_guests_equals_each_one_built_alone() -> 
 
     for invitee in GUESTS:
         url = f"https://meetbot.example/rsvp/{'t' * 43}{invitee.id}"
-        shared = icalendar.Calendar.from_ical(calendars.to_ical(invitee, url=url))
+        files = [(AGENDA, f"{url}/files/{AGENDA.public_key}")]
+        shared = icalendar.Calendar.from_ical(calendars.to_ical(invitee, url=url, files=files))
         alone = request_calendar(
-            MEETING, invitee, organizer_address="invites@meetbot.example", stamp=stamp, url=url
+            MEETING,
+            invitee,
+            organizer_address="invites@meetbot.example",
+            stamp=stamp,
+            url=url,
+            files=files,
         )
         assert shared == icalendar.Calendar.from_ical(alone.to_ical())
         [event] = shared.walk("VEVENT")
         assert str(event["ATTENDEE"]) == f"mailto:{invitee.email}"
         assert str(event["URL"]) == url
+        assert str(event["ATTACH"]) == f"{url}/files/{AGENDA.public_key}"
+        assert str(event["DESCRIPTION"]).endswith(f"Answer: {url}")
 
 
 def calendars_across_the_spring_change() -> list[bytes]:

@@ -22,6 +22,8 @@ class ReceivedMail:
     envelope_from: str
     recipients: tuple[str, ...]
     message: EmailMessage
+    # The bytes as they came over the wire, for what parsing would smooth over (folding).
+    raw: bytes = b""
 
 
 class _Collector:
@@ -54,7 +56,7 @@ class _Collector:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.received.append(
-            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed)
+            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed, raw)
         )
         if self.answer_at_once == 0:
             # Like a server that queued the message but is slow to say so: it is delivered
