@@ -185,6 +185,29 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often the IMAP mailbox is polled.",
     )
+    trusted_authserv_id: str | None = Field(
+        default=None,
+        alias="MEETBOT_TRUSTED_AUTHSERV_ID",
+        description="authserv-id of your own mail server's Authentication-Results header "
+        "(e.g. mx.example.com); its dkim=pass / dmarc=pass vouch for a guest's reply. Only "
+        "set it if that server removes such headers coming from outside.",
+    )
+    verify_dkim: bool = Field(
+        default=True,
+        alias="MEETBOT_VERIFY_DKIM",
+        description="Check DKIM signatures of guests' replies (looks up keys in DNS).",
+    )
+    verp: bool = Field(
+        default=True,
+        alias="MEETBOT_VERP",
+        description="Send guest mail with a per-guest return path (mailbox+tag@domain), so a "
+        "bounce names its guest; the mail server must deliver mailbox+tag to the mailbox.",
+    )
+    quarantine_dir: Path = Field(
+        default=Path("meetbot-quarantine"),
+        alias="MEETBOT_QUARANTINE_DIR",
+        description="Where the SMTP receiver keeps mail it did not act on (.eml + .reason).",
+    )
     mail_ca_file: Path | None = Field(
         default=None,
         alias="MEETBOT_MAIL_CA_FILE",
@@ -278,6 +301,15 @@ class Settings(DatabaseSettings):
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must look like host:port, e.g. 0.0.0.0:2525")
         return value
+
+    @field_validator("trusted_authserv_id")
+    @classmethod
+    def _authserv_id_shape(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if any(c in value for c in " ;()\r\n\t"):
+            raise ValueError("must be one word, the first word of your server's header")
+        return value.strip()
 
     @field_validator("imap_url")
     @classmethod

@@ -10,6 +10,7 @@ import pytest
 from bot.app import Meetbot
 from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
+from tests.support.dkim import KEYS
 from tests.support.flows import in_days, send_invitations
 from tests.support.imap import ImapServer
 from tests.support.mailbox import Mailbox
@@ -57,7 +58,8 @@ async def polling_meetbot(
             MEETBOT_IMAP_URL=url,
             MEETBOT_MAIL_CA_FILE=str(imap_server.cafile),
             MEETBOT_IMAP_INTERVAL=0.3,
-        )
+        ),
+        dkim_resolver=KEYS.resolve,
     )
     await app.start()
     yield app
@@ -86,6 +88,7 @@ async def test_replies_in_the_mailbox_are_recorded_and_nothing_is_deleted(
         comment="On leave",
         start=START,
         end=end,
+        authenticated=True,
     )
     await asyncio.to_thread(imap_server.append, reply)
     out_of_office = render("out_of_office", organizer=MAILBOX, sender=BOB)
