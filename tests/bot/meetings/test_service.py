@@ -683,7 +683,11 @@ async def test_moving_a_meeting_reminds_everyone_again_before_the_new_time(
     assert await services.meetings.queue_due_reminders(START - timedelta(minutes=10)) == 1
     next_day = START + timedelta(days=1)
     await services.meetings.update(
-        TEAM_ID, ORGANIZER, meeting.id, 0, edit_of(meeting, start=next_day, end=END + (next_day - START))
+        TEAM_ID,
+        ORGANIZER,
+        meeting.id,
+        0,
+        edit_of(meeting, start=next_day, end=END + (next_day - START)),
     )
     await services.outbox.new()
 

@@ -67,7 +67,9 @@ async def drain_cut_off_while_slack_posts_to(app: Meetbot, slack: FakeSlack, use
 
     Slack shows the message, but the drain never hears where it went and records nothing.
     """
-    slack.hold_answers("chat.postMessage", lambda args: args["channel"] == slack.dm_channel(user_id))
+    slack.hold_answers(
+        "chat.postMessage", lambda args: args["channel"] == slack.dm_channel(user_id)
+    )
     drain = asyncio.create_task(outbox(app).drain())
     await slack.wait_until_held()
     drain.cancel()
@@ -304,7 +306,7 @@ async def test_a_reminder_slack_cannot_take_now_is_posted_after_the_delay(
     await time_passes(app)
     await outbox(app).drain()
 
-    invitation, reminder = slack.messages(ANA)
+    _invitation, reminder = slack.messages(ANA)
     assert "Reminder: Design review starts soon" in texts(reminder)
     assert [e for _, e in slack.rejected()] == [error] * refusals
 
@@ -318,7 +320,7 @@ async def test_a_member_whose_account_was_deactivated_is_given_up_and_olga_told(
     await outbox(app).drain()
 
     assert slack.messages(ANA) == []
-    [invitation] = slack.messages(BEN)
+    [_invitation] = slack.messages(BEN)
     ana = await attendee_id(app, meeting, ANA)
     [row] = [row for row in await rows_of(app, "member_invitation") if row.attendee_id == ana]
     assert (row.state, row.attempts) == ("failed", 1)
@@ -362,7 +364,9 @@ async def test_an_entry_no_one_can_read_is_given_up_without_holding_up_the_rest(
         ("guest_invitation", 1),
         ("carrier_pigeon", 1),
     ]
-    assert all((row.last_error or "").startswith("PermanentFailure: unreadable") for row in unreadable)
+    assert all(
+        (row.last_error or "").startswith("PermanentFailure: unreadable") for row in unreadable
+    )
     # Everything queued after them went out.
     [invitation] = slack.messages(ANA)
     assert "invites you to *Design review*" in texts(invitation)
@@ -441,7 +445,7 @@ async def test_a_reminder_a_cut_off_drain_had_posted_is_not_posted_again(
     await time_passes(app)
     await outbox(app).drain()
 
-    invitation, reminder = slack.messages(ANA)
+    _invitation, reminder = slack.messages(ANA)
     assert "Reminder: Design review starts soon" in texts(reminder)
     assert posts_in_dm(slack, ANA) == 2
     assert len(slack.calls_to("conversations.history")) == 1
