@@ -153,8 +153,9 @@ def bounce_notice(
     else:
         who_text = invitee.email or ""
         who = f"*{escape(who_text)}*"
+    # The notification text is read as mrkdwn too: the server's words stay inert there as well.
     text = t.gettext("Could not deliver the invitation to {who}: {reason}").format(
-        who=who_text, reason=reason
+        who=who_text, reason=mail_text(reason)
     )
     said = t.gettext("Could not deliver the invitation to {who} for *{title}*: {reason}").format(
         who=who, title=escape(meeting.title), reason=mail_text(reason)
@@ -196,7 +197,7 @@ def answer_to_confirm(
     else:
         answer = PARTSTAT_ANSWERS.get(held.partstat or "", Answer.NEEDS_ACTION)
         words = t.gettext(DECISION_WORDS[answer])
-    text = words.format(who=held.address, title=meeting.title)
+    text = words.format(who=mail_text(held.address), title=meeting.title)
     lines = [
         ":grey_question: "
         + words.format(who=f"*{mail_text(held.address)}*", title=f"*{escape(meeting.title)}*")
@@ -246,8 +247,9 @@ def held_answer_settled(
         "address": held.address,
         "title": meeting.title,
     }
-    text = words.format(**values)
-    safe = {k: mail_text(v) for k, v in values.items()} | {"title": f"*{escape(meeting.title)}*"}
+    safe = {k: mail_text(v) for k, v in values.items()}
+    text = words.format(**safe)
+    safe["title"] = f"*{escape(meeting.title)}*"
     return text, [mrkdwn(":ballot_box_with_check: " + words.format(**safe))]
 
 

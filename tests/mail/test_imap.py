@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.app import Meetbot
+from bot.mail.imap import BATCH_SIZE
 from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
+from tests.mail.test_receiver import counter
 from tests.support.dkim import KEYS
 from tests.support.flows import in_days, send_invitations
 from tests.support.imap import ImapServer
@@ -141,3 +143,46 @@ async def test_a_refused_login_is_logged_and_retried_and_leaves_mail_untouched(
     assert not flags & {"\\Seen", "$MeetbotDone", "$MeetbotSkipped"}
     refused = imap_server.log_path.read_text().count("auth failed, 1 attempts")
     assert refused >= 2  # polled again after the first refusal
+
+
+def append_all(server: ImapServer, messages: list[bytes]) -> None:
+    """Append many messages over one connection, oldest first."""
+    client = server.connect()
+    try:
+        for raw in messages:
+            client.append("INBOX", None, None, raw)
+    finally:
+        client.logout()
+
+
+async def test_poison_counters_are_skipped_and_newer_mail_is_still_read(
+    polling_meetbot: Meetbot, imap_server: ImapServer, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    sender = SlackSender(polling_meetbot.settings.base_url, SIGNING_SECRET, slack, TEAM_ID)
+    await send_invitations(sender, slack, ORGANIZER, start=START, guests=f"Bob Client <{BOB}>")
+    await wait_for_summary(slack)
+    [invitation] = await wait_for_mails(mailbox, BOB, 1)
+    uid = str(calendar_of(invitation).walk("VEVENT")[0]["UID"])
+    # More poison than one poll takes, then Bob's real answer behind it.
+    poison = [
+        counter(uid, "99991231T000000Z", "0").replace(b"How about then?", f"#{n}".encode())
+        for n in range(BATCH_SIZE + 10)
+    ]
+    reply = render(
+        "outlook_reply",
+        organizer=MAILBOX,
+        uid=uid,
+        guest=BOB,
+        partstat="DECLINED",
+        start=START,
+        end=START.replace(minute=45),
+        authenticated=True,
+    )
+    await asyncio.to_thread(append_all, imap_server, [*poison, reply])
+
+    await eventually(lambda: "1 declined" in texts(summary(slack)), timeout=30)
+
+    messages = await asyncio.to_thread(imap_server.messages)
+    kept = [flags for raw, flags in messages if b"Subject: New time proposed" in raw]
+    assert len(kept) == BATCH_SIZE + 10
+    assert all("$MeetbotSkipped" in flags and "\\Seen" not in flags for flags in kept)
