@@ -9,6 +9,7 @@ or retried forever.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from typing import Any
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from bot.mail.inbound import MAX_INBOUND_BYTES
-from bot.mail.inbox import Inbox, Receipt
+from bot.mail.inbox import Inbox, Outcome, Receipt
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,11 @@ MAX_RCPT_PER_SESSION = 100
 MAX_COMMANDS_EACH = 20
 # A session silent this long is closed.
 IDLE_SECONDS = 60.0
+# Times the same message may fail for a reason of ours (451, try again) before it is
+# accepted and quarantined instead, so no message is retried forever; and how many such
+# messages are remembered.
+MAX_ATTEMPTS = 3
+REMEMBERED_FAILURES = 1000
 
 
 class Quarantine:
@@ -67,6 +73,19 @@ class _Handler:
         self._inbox = inbox
         self._domains = frozenset(domain.lower() for domain in domains)
         self._quarantine = quarantine
+        # Failures per message digest, oldest first (dicts keep insertion order).
+        self._failures: dict[bytes, int] = {}
+
+    def _failed_again(self, raw: bytes) -> bool:
+        """Count a failure of ours on this message; tell whether it is time to give up."""
+        digest = hashlib.sha256(raw).digest()
+        failures = self._failures.pop(digest, 0) + 1
+        if failures >= MAX_ATTEMPTS:
+            return True
+        self._failures[digest] = failures
+        while len(self._failures) > REMEMBERED_FAILURES:
+            del self._failures[next(iter(self._failures))]
+        return False
 
     async def handle_RCPT(  # aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -85,9 +104,12 @@ class _Handler:
         raw = envelope.original_content or b""
         try:
             receipt = await self._inbox.receive(raw, envelope.rcpt_tos)
-        except Exception:
-            logger.exception("could not process inbound mail; asking the sender to retry")
-            return "451 4.3.0 Temporary failure, please try again later"
+        except Exception as error:
+            if not self._failed_again(raw):
+                logger.exception("could not process inbound mail; asking the sender to retry")
+                return "451 4.3.0 Temporary failure, please try again later"
+            logger.exception("inbound mail failed %s times; keeping it for a person", MAX_ATTEMPTS)
+            receipt = Receipt(Outcome.REFUSED, f"failed {MAX_ATTEMPTS} times: {error!r}"[:500])
         if not receipt.handled:
             try:
                 kept = await self._quarantine.keep(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from sqlalchemy import text
 
 from bot.app import Meetbot
 from bot.mail.receiver import MAX_RECIPIENTS, MAX_SESSIONS
@@ -233,3 +234,27 @@ async def test_recipients_beyond_the_cap_are_told_452(meetbot: Meetbot, inbound_
         with pytest.raises(aiosmtplib.SMTPRecipientRefused) as refused:
             await client.rcpt("invites@meetbot.example")
         assert refused.value.code == 452
+
+
+async def test_a_message_that_keeps_failing_on_our_side_is_kept_after_three_tries(
+    sender: SlackSender,
+    slack: FakeSlack,
+    mailbox: Mailbox,
+    meetbot: Meetbot,
+    inbound_port: int,
+    quarantine_dir: Path,
+) -> None:
+    uid = await invite_bob_and_ivy(sender, slack, mailbox)
+    # Our own failure: the table held answers go to is gone.
+    async with meetbot.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE held_replies"))
+    unverified = render("gmail_reply", organizer=MAILBOX, uid=uid, guest=BOB, start=START, end=END)
+
+    for _ in range(2):
+        with pytest.raises(aiosmtplib.SMTPDataError) as retry:
+            await send_to_receiver(inbound_port, unverified, MAILBOX, sender=BOB)
+        assert retry.value.code == 451
+    await send_to_receiver(inbound_port, unverified, MAILBOX, sender=BOB)
+
+    [(kept, reason)] = quarantined(quarantine_dir)
+    assert kept == unverified and "failed 3 times" in reason

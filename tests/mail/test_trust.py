@@ -12,6 +12,7 @@ from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.mail.test_replies import BOB, END, MAILBOX, START, invite_bob_and_ivy, organizer_dms
 from tests.support.dkim import KEYS, TRUSTED_AUTHSERV_ID
+from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import calendar_of, eventually, summary, texts, wait_for_mails
 from tests.support.replies import render, send_to_receiver
@@ -235,3 +236,28 @@ async def test_results_not_written_by_the_trusted_server_do_not_count(
 
     assert "could not verify" in texts(await asked(slack))
     assert "2 no answer yet" in texts(summary(slack))
+
+
+async def test_an_answer_from_a_dotted_gmail_address_is_offered_as_the_guests(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    await send_invitations(
+        sender, slack, ORGANIZER, start=START, guests="Bob Smith <bobsmith@gmail.com>"
+    )
+    [invitation] = await wait_for_mails(mailbox, "bobsmith@gmail.com", 1)
+    uid = str(calendar_of(invitation).walk("VEVENT")[0]["UID"])
+    raw = render(
+        "gmail_reply",
+        organizer=MAILBOX,
+        uid=uid,
+        guest="bob.smith@gmail.com",
+        start=START,
+        end=END,
+        authenticated=True,
+    )
+    await send_to_receiver(inbound_port, raw, MAILBOX, sender="bob.smith@gmail.com")
+
+    dm = await asked(slack)
+    assert "Record as bobsmith@gmail.com's answer" in texts(dm)
+    await sender.click(ORGANIZER, dm, slack.dm_channel(ORGANIZER), "held_answer_record")
+    await eventually(lambda: "1 accepted" in texts(summary(slack)))
