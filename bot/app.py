@@ -43,8 +43,10 @@ from bot.held_forms import HeldForms
 from bot.home import HomeTab
 from bot.mail.imap import ImapPoller
 from bot.mail.inbox import Inbox
-from bot.mail.receiver import SmtpReceiver
+from bot.mail.receiver import Quarantine, SmtpReceiver
+from bot.mail.return_paths import ReturnPaths
 from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
+from bot.mail.trust import Resolver, dns_txt
 from bot.mailboxes import Mailboxes, mailboxes_from
 from bot.meetings.files import MeetingFiles
 from bot.meetings.posts import MeetingPosts
@@ -241,9 +243,13 @@ class Meetbot:
     and whatever is owed to Slack is given up at once.
     """
 
-    def __init__(self, settings: Settings, *, slack: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, *, slack: bool = True, dkim_resolver: Resolver | None = None
+    ) -> None:
         self.settings = settings
         self.slack = slack
+        # How DKIM keys are looked up; tests resolve their own keys without any network.
+        self.dkim_resolver = dkim_resolver or (dns_txt if settings.verify_dkim else None)
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self.engine)
         self.client = build_slack_client(settings)
@@ -296,6 +302,7 @@ class Meetbot:
             on_deliveries=lambda: outbox.wake(),
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
+        return_paths = ReturnPaths(secret)
         feeds = CalendarFeeds.from_settings(self.settings, self.sessions, lambda: outbox.wake())
         people = People(self.clients)
         preferences = Preferences(self.sessions)
@@ -317,6 +324,7 @@ class Meetbot:
             people,
             file_links,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
+            return_paths=return_paths if self.settings.verp else None,
         )
         services = Services(
             settings=self.settings,
@@ -353,7 +361,13 @@ class Meetbot:
         )
         self._every(self.settings.feed_interval_seconds, FEEDS_JOB, refresh_calendar_feeds, feeds)
         outbox.set_waker(self._run_outbox_now)
-        inbox = Inbox(replies, metrics)
+        inbox = Inbox(
+            replies,
+            metrics,
+            return_paths=return_paths,
+            resolver=self.dkim_resolver,
+            trusted_authserv_id=self.settings.trusted_authserv_id,
+        )
         poller = build_imap_poller(self.settings, inbox)
         if poller is not None:
             self._every(self.settings.imap_interval_seconds, IMAP_JOB, poll_mailbox, poller)
@@ -361,7 +375,13 @@ class Meetbot:
         self.scheduler.start()
         inbound = self.settings.inbound_address
         if inbound is not None:
-            self._receiver = SmtpReceiver(inbox, inbound[0], inbound[1], self.mailboxes.domains)
+            self._receiver = SmtpReceiver(
+                inbox,
+                inbound[0],
+                inbound[1],
+                self.mailboxes.domains,
+                quarantine=Quarantine(self.settings.quarantine_dir),
+            )
             await listen(
                 self._receiver.start(), "MEETBOT_INBOUND_SMTP", "MEETBOT_INBOUND_SMTP", *inbound
             )

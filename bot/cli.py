@@ -20,7 +20,13 @@ from bot.logs import configure_logging, held_until_started
 from bot.mail.imap import ImapPoller
 from bot.mail.transport import Mailer, SmtpMailer
 from bot.mailboxes import mailboxes_from
-from bot.settings_reading import SettingsReading, load_database_url, load_settings, read_settings
+from bot.settings_reading import (
+    SettingsReading,
+    load_database_url,
+    load_settings,
+    read_settings,
+    slack_problems,
+)
 from bot.startup import CannotStart, server_problem
 from storage.database import create_engine, upgrade_database
 
@@ -185,7 +191,7 @@ async def _check(reading: SettingsReading) -> int:
         print(f"skip {name}: not tried, {detail}", flush=True)
 
     slack_refused = any(variable.startswith("SLACK_") for variable in reading.refused)
-    problems = reading.problems + ([] if slack_refused else settings.slack_problems())
+    problems = reading.problems + ([] if slack_refused else slack_problems(settings))
     for problem in problems:
         report("settings", False, problem)
     if not problems:
@@ -203,7 +209,7 @@ async def _check(reading: SettingsReading) -> int:
         finally:
             await engine.dispose()
 
-    if slack_refused or settings.slack_problems():
+    if slack_refused or slack_problems(settings):
         skip("slack", "the Slack settings are wrong or missing")
     elif settings.installs_into_many_workspaces:
         # Each workspace's token arrives through Slack's flow as it installs; none is here.

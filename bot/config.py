@@ -184,6 +184,29 @@ class Settings(DatabaseSettings):
         gt=0,
         description="How often the IMAP mailbox is polled.",
     )
+    trusted_authserv_id: str | None = Field(
+        default=None,
+        alias="MEETBOT_TRUSTED_AUTHSERV_ID",
+        description="authserv-id of your own mail server's Authentication-Results header "
+        "(e.g. mx.example.com); its dkim=pass / dmarc=pass vouch for a guest's reply. Only "
+        "set it if that server removes such headers coming from outside.",
+    )
+    verify_dkim: bool = Field(
+        default=True,
+        alias="MEETBOT_VERIFY_DKIM",
+        description="Check DKIM signatures of guests' replies (looks up keys in DNS).",
+    )
+    verp: bool = Field(
+        default=True,
+        alias="MEETBOT_VERP",
+        description="Send guest mail with a per-guest return path (mailbox+tag@domain), so a "
+        "bounce names its guest; the mail server must deliver mailbox+tag to the mailbox.",
+    )
+    quarantine_dir: Path = Field(
+        default=Path("meetbot-quarantine"),
+        alias="MEETBOT_QUARANTINE_DIR",
+        description="Where the SMTP receiver keeps mail it did not act on (.eml + .reason).",
+    )
     mail_ca_file: Path | None = Field(
         default=None,
         alias="MEETBOT_MAIL_CA_FILE",
@@ -327,6 +350,15 @@ class Settings(DatabaseSettings):
             raise ValueError("must look like host:port, e.g. 0.0.0.0:2525")
         return value
 
+    @field_validator("trusted_authserv_id")
+    @classmethod
+    def _authserv_id_shape(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        if any(c in value for c in " ;()\r\n\t"):
+            raise ValueError("must be one word, the first word of your server's header")
+        return value.strip()
+
     @field_validator("imap_url")
     @classmethod
     def _imap_url_shape(cls, value: str | None) -> str | None:
@@ -409,42 +441,6 @@ class Settings(DatabaseSettings):
         if not scopes:
             raise ValueError("must list at least one bot scope, e.g. commands,chat:write")
         return ",".join(scopes)
-
-    def slack_problems(self) -> list[str]:
-        """Return what keeps these settings from reaching Slack, one line each; none if nothing."""
-        has_client = self.slack_client_id is not None, self.slack_client_secret is not None
-        if not (
-            self.slack_bot_token
-            or any(has_client)
-            or self.slack_app_token
-            or self.slack_signing_secret
-        ):
-            # Nothing about Slack at all: a first run, before the app exists.
-            return [
-                'SLACK_BOT_TOKEN is not set: create the Slack app first (README.md, "Create the '
-                'Slack app"); `meetbot demo` shows what guests get without Slack'
-            ]
-        problems = []
-        if has_client == (True, False):
-            problems.append("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
-        elif has_client == (False, True):
-            problems.append("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
-        elif self.slack_bot_token and all(has_client):
-            problems.append(
-                "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
-                "(installs into many workspaces), not both"
-            )
-        elif not self.slack_bot_token and not all(has_client):
-            problems.append(
-                "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
-                f"(installs into many workspaces) are required; {CREATE_THE_APP}"
-            )
-        if not self.slack_app_token and not self.slack_signing_secret:
-            problems.append(
-                "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode): "
-                "the app's Basic Information shows it"
-            )
-        return problems
 
     @property
     def mail_from_address(self) -> str:

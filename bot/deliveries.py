@@ -32,6 +32,7 @@ class DeliveryKind(StrEnum):
     DECISION_NOTICE = "decision_notice"
     COUNTER_NOTICE = "counter_notice"
     BOUNCE_NOTICE = "bounce_notice"
+    ANSWER_CONFIRMATION = "answer_confirmation"
     HOME_REFRESH = "home_refresh"
     FEED_FAILURE = "feed_failure"
 
@@ -223,6 +224,14 @@ class BounceNotice(_ForAttendee):
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class AnswerConfirmation(Delivery):
+    """Ask the organizer about an e-mailed answer Meetbot did not believe on its own."""
+
+    kind = DeliveryKind.ANSWER_CONFIRMATION
+    held_id: int = 0
+
+
 KINDS: dict[DeliveryKind, type[Delivery]] = {
     cls.kind: cls
     for cls in (
@@ -239,6 +248,7 @@ KINDS: dict[DeliveryKind, type[Delivery]] = {
         DecisionNotice,
         CounterNotice,
         BounceNotice,
+        AnswerConfirmation,
     )
 }
 

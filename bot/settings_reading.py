@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.config import DatabaseSettings, Settings, SettingsError
+from bot.config import CREATE_THE_APP, DatabaseSettings, Settings, SettingsError
 from bot.config_mail import MAILBOX_FIELDS, MAILBOXES_EXAMPLE
 
 
@@ -49,7 +49,7 @@ def load_settings() -> Settings:
     reading = read_settings()
     problems = list(reading.problems)
     if not any(variable.startswith("SLACK_") for variable in reading.refused):
-        problems += reading.settings.slack_problems()
+        problems += slack_problems(reading.settings)
     if problems:
         raise SettingsError(problems)
     return reading.settings
@@ -136,3 +136,40 @@ def _variable_name(field_or_alias: str) -> str:
         if field_or_alias in (name, field.alias):
             return field.alias or name.upper()
     return field_or_alias
+
+
+def slack_problems(settings: Settings) -> list[str]:
+    """Return what keeps these settings from reaching Slack, one line each; none if nothing."""
+    has_client = settings.slack_client_id is not None, settings.slack_client_secret is not None
+    if not (
+        settings.slack_bot_token
+        or any(has_client)
+        or settings.slack_app_token
+        or settings.slack_signing_secret
+    ):
+        # Nothing about Slack at all: a first run, before the app exists.
+        return [
+            'SLACK_BOT_TOKEN is not set: create the Slack app first (README.md, "Create the '
+            'Slack app"); `meetbot demo` shows what guests get without Slack'
+        ]
+    problems = []
+    if has_client == (True, False):
+        problems.append("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
+    elif has_client == (False, True):
+        problems.append("SLACK_CLIENT_ID is required with SLACK_CLIENT_SECRET")
+    elif settings.slack_bot_token and all(has_client):
+        problems.append(
+            "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            "(installs into many workspaces), not both"
+        )
+    elif not settings.slack_bot_token and not all(has_client):
+        problems.append(
+            "SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET "
+            f"(installs into many workspaces) are required; {CREATE_THE_APP}"
+        )
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET is required when SLACK_APP_TOKEN is not set (HTTP mode): "
+            "the app's Basic Information shows it"
+        )
+    return problems

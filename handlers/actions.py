@@ -1,4 +1,5 @@
-"""Buttons in Meetbot's messages: answers, edit and cancel, and guests' proposed times."""
+"""Buttons in Meetbot's messages: answers, edit and cancel, guests' proposed times and
+e-mailed answers the organizer is asked to confirm."""
 
 from __future__ import annotations
 
@@ -21,9 +22,22 @@ from bot.blocks.messages import (
     cancel_modal,
     parse_answer_value,
 )
-from bot.blocks.notices import COUNTER_ACCEPT_ACTION, COUNTER_DECLINE_ACTION, counter_settled
+from bot.blocks.notices import (
+    COUNTER_ACCEPT_ACTION,
+    COUNTER_DECLINE_ACTION,
+    HELD_ADD_ACTION,
+    HELD_IGNORE_ACTION,
+    HELD_RECORD_ACTION,
+    counter_settled,
+    held_answer_settled,
+)
 from bot.i18n import Language, translator
-from bot.meetings.errors import MeetingError, MeetingNotFound, ProposalNotFound
+from bot.meetings.errors import (
+    HeldAnswerNotFound,
+    MeetingError,
+    MeetingNotFound,
+    ProposalNotFound,
+)
 from bot.meetings.model import Meeting
 from handlers.context import language_of_user, services_of
 from handlers.replies import refuse, tell
@@ -36,6 +50,8 @@ def register(app: AsyncApp) -> None:
     app.action(CANCEL_ACTION)(open_cancel)
     app.action(COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(COUNTER_DECLINE_ACTION)(decide_counter)
+    for held_action in (HELD_RECORD_ACTION, HELD_ADD_ACTION, HELD_IGNORE_ACTION):
+        app.action(held_action)(decide_held_answer)
 
 
 def _id_in(action: dict[str, Any]) -> int | None:
@@ -164,4 +180,35 @@ async def decide_counter(
     text, message_blocks = counter_settled(
         meeting, meeting.invitee(proposal.attendee_id), proposal, language=language
     )
+    await respond(text=text, blocks=message_blocks, replace_original=True)
+
+
+async def decide_held_answer(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    context: AsyncBoltContext,
+) -> None:
+    """Record, add the sender of, or ignore an e-mailed answer; only the organizer may."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    held_id = _id_in(action)
+    replies = services_of(context).replies
+    decide = {
+        HELD_RECORD_ACTION: replies.confirm_held_answer,
+        HELD_ADD_ACTION: replies.add_held_sender,
+        HELD_IGNORE_ACTION: replies.ignore_held_answer,
+    }[action["action_id"]]
+    try:
+        if held_id is None:
+            raise HeldAnswerNotFound(action.get("value"))
+        held = await decide(context.team_id, context.user_id, held_id)
+        meeting = await services_of(context).meetings.get(context.team_id, held.meeting_id)
+    except MeetingError as error:
+        await refuse(context, client, error, body=body, respond=respond)
+        return
+    language = await language_of_user(context, context.user_id)
+    text, message_blocks = held_answer_settled(meeting, held, language=language)
     await respond(text=text, blocks=message_blocks, replace_original=True)

@@ -128,6 +128,32 @@ class CounterProposal(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class HeldReply(Base):
+    """An e-mailed answer Meetbot did not believe on its own, waiting for the organizer."""
+
+    __tablename__ = "held_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    # The invited guest it may be recorded for, when Meetbot can tell who.
+    attendee_id: Mapped[int | None] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    # unverified | other-sender | not-invited
+    reason: Mapped[str] = mapped_column(String(16))
+    sender: Mapped[str] = mapped_column(String(320))
+    # The address the calendar answered for, and the name it gave.
+    address: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    method: Mapped[str] = mapped_column(String(16))
+    partstat: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    sequence: Mapped[int] = mapped_column(default=0)
+    proposed_start: Mapped[datetime | None]
+    proposed_end: Mapped[datetime | None]
+    # pending | recorded | added | ignored
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class EventFile(Base):
     """A file the organizer attached to an event, kept so guests' e-mails can carry it."""
 

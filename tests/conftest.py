@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.app import Meetbot
 from bot.config import Settings
 from tests.fakes.slack_api import FakeSlack
+from tests.support.dkim import KEYS, TRUSTED_AUTHSERV_ID
 from tests.support.external import REQUIRE_ALL, everything_required, skip_reason, skip_without
 from tests.support.mailbox import Mailbox
 from tests.support.network import free_port
@@ -67,6 +68,14 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that tries to reach beyond this machine."""
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def quarantine_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep mail the receiver does not act on in the test's own folder."""
+    folder = tmp_path / "quarantine"
+    monkeypatch.setenv("MEETBOT_QUARANTINE_DIR", str(folder))
+    return folder
 
 
 @pytest.hookimpl(wrapper=True)
@@ -169,6 +178,10 @@ def make_settings(
         "MEETBOT_OUTBOX_INTERVAL": 0.5,
         "MEETBOT_REMINDER_INTERVAL": 0.2,
         "MEETBOT_FEED_INTERVAL": 0.2,
+        # Replies carrying this server's dkim=pass are authenticated (tests/support/dkim.py).
+        "MEETBOT_TRUSTED_AUTHSERV_ID": TRUSTED_AUTHSERV_ID,
+        # No DNS in tests: an app that checks signatures is given KEYS.resolve.
+        "MEETBOT_VERIFY_DKIM": False,
     }
     values.update(extra)
     return Settings(**values)
@@ -198,7 +211,8 @@ async def meetbot(
             mailbox,
             app_port,
             MEETBOT_INBOUND_SMTP=f"127.0.0.1:{inbound_port}",
-        )
+        ),
+        dkim_resolver=KEYS.resolve,
     )
     await app.start()
     yield app
@@ -212,7 +226,7 @@ async def restart(meetbot: Meetbot) -> AsyncIterator[Callable[[], Awaitable[Meet
 
     async def stop_and_start() -> Meetbot:
         await meetbot.stop()
-        app = Meetbot(meetbot.settings)
+        app = Meetbot(meetbot.settings, dkim_resolver=meetbot.dkim_resolver)
         await app.start()
         started.append(app)
         return app

@@ -19,7 +19,10 @@ from bot.i18n import (
     translator,
 )
 from bot.meetings.model import (
+    PARTSTAT_ANSWERS,
     Answer,
+    HeldAnswer,
+    HeldReason,
     Invitee,
     Meeting,
     Proposal,
@@ -27,6 +30,11 @@ from bot.meetings.model import (
 )
 
 COUNTER_ACCEPT_ACTION = "counter_accept"
+HELD_RECORD_ACTION = "held_answer_record"
+HELD_ADD_ACTION = "held_answer_add"
+HELD_IGNORE_ACTION = "held_answer_ignore"
+# Slack cuts button labels at 75 characters; an address in one is shortened first.
+BUTTON_ADDRESS_CHARACTERS = 40
 
 
 COUNTER_DECLINE_ACTION = "counter_decline"
@@ -39,6 +47,19 @@ DECISION_WORDS = {
     Answer.DECLINED: N_("{who} declined {title}"),
     Answer.NEEDS_ACTION: N_("{who} has not answered {title} yet"),
 }
+
+
+def mail_text(text: str) -> str:
+    """Return text taken from an e-mail as mrkdwn that can neither mention nor link.
+
+    Escaped (&, <, >: no `<!channel>`, no `<url|label>`), and with web addresses broken
+    (`https[:]//`, `www[.]`) so Slack does not turn them into links.
+    """
+    return escape(text).replace("://", "[:]//").replace("www.", "www[.]")
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f">{line}" for line in mail_text(text).splitlines())
 
 
 def decision_notice(
@@ -67,8 +88,9 @@ def decision_notice(
             "before its time or place changed: check that the answer still stands."
         )
     if comment:
-        quoted = "\n".join(f">{line}" for line in escape(comment).splitlines())
-        body += f"\n{quoted}"
+        # A member's note was typed in Slack; a guest's came by mail or from their page.
+        safe = escape(comment) if invitee.is_member else mail_text(comment)
+        body += "\n" + "\n".join(f">{line}" for line in safe.splitlines())
     return text, [mrkdwn(body)]
 
 
@@ -87,7 +109,7 @@ def counter_notice(
         t.gettext("*Now:* {when}").format(when=time_range(meeting)),
     ]
     if proposal.comment:
-        lines.append(f">{escape(proposal.comment)}")
+        lines.append(_quote(proposal.comment))
     return text, [
         mrkdwn("\n".join(lines)),
         {
@@ -131,13 +153,104 @@ def bounce_notice(
     else:
         who_text = invitee.email or ""
         who = f"*{escape(who_text)}*"
+    # The notification text is read as mrkdwn too: the server's words stay inert there as well.
     text = t.gettext("Could not deliver the invitation to {who}: {reason}").format(
-        who=who_text, reason=reason
+        who=who_text, reason=mail_text(reason)
     )
     said = t.gettext("Could not deliver the invitation to {who} for *{title}*: {reason}").format(
-        who=who, title=escape(meeting.title), reason=escape(reason)
+        who=who, title=escape(meeting.title), reason=mail_text(reason)
     )
     return text, [mrkdwn(f":warning: {said}")]
+
+
+# Why an answer waits for the organizer, in their words.
+HELD_WHY = {
+    HeldReason.UNVERIFIED: N_(
+        "Meetbot could not verify that this e-mail comes from {guest}: it carries no valid "
+        "signature of their domain. Nothing was recorded."
+    ),
+    HeldReason.OTHER_SENDER: N_(
+        "It was sent from {sender}, not from the invited address {guest}. Nothing was recorded."
+    ),
+    HeldReason.NOT_INVITED: N_(
+        "{address} is not on the guest list: the invitation may have been forwarded to them, "
+        "or it is another address of a guest. Nothing was recorded."
+    ),
+}
+
+
+def _short(address: str) -> str:
+    if len(address) <= BUTTON_ADDRESS_CHARACTERS:
+        return address
+    return address[: BUTTON_ADDRESS_CHARACTERS - 1] + "…"
+
+
+def answer_to_confirm(
+    meeting: Meeting, held: HeldAnswer, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
+    """Return the organizer's DM about an e-mailed answer Meetbot did not believe on its own."""
+    t = translator(language)
+    guest = meeting.invitee(held.attendee_id) if held.attendee_id is not None else None
+    guest_address = (guest.email or "") if guest else ""
+    if held.method == "COUNTER":
+        words = t.gettext("{who} proposes a new time for {title}")
+    else:
+        answer = PARTSTAT_ANSWERS.get(held.partstat or "", Answer.NEEDS_ACTION)
+        words = t.gettext(DECISION_WORDS[answer])
+    text = words.format(who=mail_text(held.address), title=meeting.title)
+    lines = [
+        ":grey_question: "
+        + words.format(who=f"*{mail_text(held.address)}*", title=f"*{escape(meeting.title)}*")
+        + f" ({slack_time(meeting.start)})"
+    ]
+    if held.method == "COUNTER" and held.proposed_start is not None:
+        end = held.proposed_end or held.proposed_start + (meeting.end - meeting.start)
+        lines.append(t.gettext("*Proposed:* {when}").format(when=span(held.proposed_start, end)))
+    lines.append(
+        t.gettext(HELD_WHY[held.reason]).format(
+            guest=mail_text(guest_address or held.address),
+            sender=mail_text(held.sender),
+            address=mail_text(held.address),
+        )
+    )
+    if held.comment:
+        lines.append(_quote(held.comment))
+    buttons = []
+    if guest is not None:
+        label = t.gettext("Record as {guest}'s answer").format(guest=_short(guest_address))
+        buttons.append(button(label, HELD_RECORD_ACTION, str(held.id), "primary"))
+    if held.reason is HeldReason.NOT_INVITED:
+        label = t.gettext("Add {person} as a guest").format(person=_short(held.address))
+        buttons.append(button(label, HELD_ADD_ACTION, str(held.id)))
+    buttons.append(button(t.gettext("Ignore"), HELD_IGNORE_ACTION, str(held.id)))
+    return text, [
+        mrkdwn("\n".join(lines)),
+        {"type": "actions", "block_id": f"held_{held.id}", "elements": buttons},
+    ]
+
+
+def held_answer_settled(
+    meeting: Meeting, held: HeldAnswer, *, language: Language = DEFAULT_LANGUAGE
+) -> Message:
+    """Return the DM about a held answer once the organizer has decided, without buttons."""
+    t = translator(language)
+    guest = meeting.invitee(held.attendee_id) if held.attendee_id is not None else None
+    if held.status == "recorded" and guest is not None:
+        words = t.gettext("Recorded the answer from {sender} as {guest}'s.")
+    elif held.status == "added":
+        words = t.gettext("Invited {address} to {title} and recorded their answer.")
+    else:
+        words = t.gettext("Ignored the answer from {sender}.")
+    values = {
+        "sender": held.sender,
+        "guest": (guest.email or "") if guest else "",
+        "address": held.address,
+        "title": meeting.title,
+    }
+    safe = {k: mail_text(v) for k, v in values.items()}
+    text = words.format(**safe)
+    safe["title"] = f"*{escape(meeting.title)}*"
+    return text, [mrkdwn(":ballot_box_with_check: " + words.format(**safe))]
 
 
 def feed_failure_notice(reason: str, *, language: Language = DEFAULT_LANGUAGE) -> Message:

@@ -8,6 +8,7 @@ import logging
 import ssl
 from urllib.parse import unquote, urlsplit
 
+from bot.mail.inbound import MAX_INBOUND_BYTES
 from bot.mail.inbox import Inbox, Outcome
 
 logger = logging.getLogger(__name__)
@@ -17,6 +18,9 @@ logger = logging.getLogger(__name__)
 DONE = "$MeetbotDone"
 SKIPPED = "$MeetbotSkipped"
 BATCH_SIZE = 50
+# Polls a message may fail on (our own failure, say the database) before it is left for a
+# person, so that no message blocks the ones behind it for good.
+MAX_ATTEMPTS = 3
 
 
 class ImapPoller:
@@ -40,6 +44,9 @@ class ImapPoller:
         self._inbox = inbox
         self._tls = tls_context or ssl.create_default_context()
         self._timeout = timeout
+        # Failed attempts per message UID in this process; a message that keeps failing
+        # goes behind the others, then is left for a person.
+        self._failures: dict[bytes, int] = {}
 
     def describe(self) -> str:
         """Say which mailbox is polled (never the password)."""
@@ -66,13 +73,24 @@ class ImapPoller:
             raise
         return connection
 
+    def _search(self, connection: imaplib.IMAP4, *criteria: str) -> list[bytes]:
+        status, data = connection.uid("SEARCH", "UNKEYWORD", DONE, "UNKEYWORD", SKIPPED, *criteria)
+        if status != "OK" or not data or not isinstance(data[0], bytes):
+            return []
+        return data[0].split()
+
     def _fetch(self) -> list[tuple[bytes, bytes]]:
         connection = self._connect()
         try:
-            status, data = connection.uid("SEARCH", "UNKEYWORD", DONE, "UNKEYWORD", SKIPPED)
-            if status != "OK" or not data or not data[0]:
-                return []
-            uids = data[0].split()[:BATCH_SIZE]
+            # Too large to be a reply or a report: left for a person without reading it.
+            huge = self._search(connection, "LARGER", str(MAX_INBOUND_BYTES))
+            if huge:
+                connection.uid("STORE", b",".join(huge).decode(), "+FLAGS", f"({SKIPPED})")
+                logger.warning("left %s oversized messages in the mailbox for a person", len(huge))
+            found = self._search(connection, "SMALLER", str(MAX_INBOUND_BYTES + 1))
+            # Messages that failed before go last: the rest of the mailbox comes first.
+            found.sort(key=lambda uid: self._failures.get(uid, 0) > 0)
+            uids = found[:BATCH_SIZE]
             messages: list[tuple[bytes, bytes]] = []
             for uid in uids:
                 status, parts = connection.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
@@ -106,12 +124,21 @@ class ImapPoller:
         skipped: list[bytes] = []
         for uid, raw in messages:
             try:
-                outcome = await self._inbox.receive(raw)
+                receipt = await self._inbox.receive(raw)
             except Exception:
-                # Our own failure (say, the database): leave the message for the next poll.
-                logger.exception("could not process IMAP message %s; will retry", uid)
+                # Our own failure (say, the database): try again at the next poll, a few times.
+                failures = self._failures[uid] = self._failures.get(uid, 0) + 1
+                if failures < MAX_ATTEMPTS:
+                    logger.exception("could not process IMAP message %s; will retry", uid)
+                    continue
+                logger.exception("gave up on IMAP message %s; left for a person", uid)
+                del self._failures[uid]
+                skipped.append(uid)
                 continue
-            (done if outcome.handled else skipped).append(uid)
+            self._failures.pop(uid, None)
+            if not receipt.handled:
+                logger.warning("left IMAP message %s for a person: %s", uid, receipt.reason)
+            (done if receipt.handled else skipped).append(uid)
         await asyncio.to_thread(self._mark, done, skipped)
         return len(messages)
 

@@ -23,7 +23,16 @@ logger = logging.getLogger(__name__)
 
 # Larger messages are not calendar replies or bounces worth reading whole.
 MAX_INBOUND_BYTES = 10 * 1024 * 1024
-MAX_CALENDAR_BYTES = 1024 * 1024
+# A real reply's calendar is a few kilobytes; a few of them at most per message.
+MAX_CALENDAR_BYTES = 256 * 1024
+MAX_CALENDAR_PARTS = 3
+MAX_EVENTS = 20
+MAX_MIME_PARTS = 200
+# What an iCalendar SEQUENCE can be (RFC 5545 calls it an integer; ours is a 32-bit column).
+MAX_SEQUENCE = 2**31 - 1
+# Dates outside these years are no one's answer to a meeting.
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2199
 # Our Message-IDs: <event.sequence.kind.recipient-hash.outbox-entry@domain> (see
 # mail.messages.message_id); those sent before the outbox entry was added end at the hash.
 OUR_MESSAGE_ID = re.compile(
@@ -77,11 +86,13 @@ class CalendarAnswer:
 
 @dataclass(frozen=True)
 class BounceReport:
-    """A report that one of our messages could not be delivered."""
+    """A report that one of our messages could not be delivered, or not yet."""
 
     recipients: tuple[str, ...]
     reason: str
     message_ids: tuple[tuple[str, int, str, str], ...]
+    # Only a delay (Action: delayed, a 4.x.x status): the server is still trying.
+    delayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,19 @@ class InboundMail:
     answers: list[CalendarAnswer] = field(default_factory=list)
     bounce: BounceReport | None = None
     auto_reply: bool = False
+    sender_name: str = ""
+    # Exactly one From: header; with two, which one a signature covers is anyone's guess.
+    single_from: bool = True
+    # Authentication-Results headers, topmost first.
+    authentication_results: tuple[str, ...] = ()
+    # (event uid before the @, recipient hash) of our Message-IDs in In-Reply-To/References.
+    references: tuple[tuple[str, str], ...] = ()
+    # Where the message was delivered to (Delivered-To, X-Original-To, To), for return paths.
+    delivered_to: bytes = b""
+    # Why answers in it were refused as bad input (dates or numbers out of range).
+    refusals: tuple[str, ...] = ()
+    # Only an Outlook winmail.dat (TNEF) attachment, which Meetbot does not read.
+    tnef_only: bool = False
 
     @property
     def understood(self) -> bool:
@@ -103,24 +127,73 @@ class UnreadableMail(ValueError):
     """The bytes are not a mail message Meetbot can read."""
 
 
+class BadCalendar(ValueError):
+    """A calendar answer whose values are out of any sensible range."""
+
+
 def read_inbound(raw: bytes) -> InboundMail:
-    """Return what a raw message means, or raise UnreadableMail for junk."""
+    """Return what a raw message means, or raise UnreadableMail for junk.
+
+    Blocking and CPU-bound on large input: call it off the event loop.
+    """
     if len(raw) > MAX_INBOUND_BYTES:
         raise UnreadableMail(f"message of {len(raw)} bytes is too large")
     if b":" not in raw[:4096]:
         raise UnreadableMail("no headers")
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.compat32)
+        return _read(raw)
+    except UnreadableMail:
+        raise
     except Exception as error:  # the parser is lenient; anything it still refuses is junk
-        raise UnreadableMail(str(error)) from error
-    sender = _address(_header(message, "From"))
-    answers = _calendar_answers(message)
+        raise UnreadableMail(f"{type(error).__name__}: {error}") from error
+
+
+def _read(raw: bytes) -> InboundMail:
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    for parts, _ in enumerate(message.walk()):
+        if parts >= MAX_MIME_PARTS:
+            raise UnreadableMail(f"more than {MAX_MIME_PARTS} MIME parts")
+    name, sender = parseaddr(_header(message, "From"))
+    sender = sender.strip().lower()
+    refusals: list[str] = []
+    answers = _calendar_answers(message, refusals)
     if any(not answer.comment for answer in answers):
         note = _text_note(message)
         answers = [a if a.comment else replace(a, comment=note) for a in answers]
     bounce = None if answers else _bounce(message, raw, sender)
+    references = " ".join(_header(message, h) for h in ("In-Reply-To", "References"))
+    delivered = "\n".join(
+        str(v)
+        for h in ("Delivered-To", "X-Original-To", "Envelope-To", "To")
+        for v in message.get_all(h) or ()
+    )
     return InboundMail(
-        sender=sender, answers=answers, bounce=bounce, auto_reply=_is_auto_reply(message)
+        sender=sender,
+        answers=answers,
+        bounce=bounce,
+        auto_reply=_is_auto_reply(message),
+        sender_name=_one_line(name)[:255],
+        single_from=len(message.get_all("From") or ()) == 1,
+        authentication_results=tuple(
+            str(v) for v in message.get_all("Authentication-Results") or ()
+        ),
+        references=tuple(
+            dict.fromkeys(
+                (m.group(1).decode(), m.group(4).decode())
+                for m in OUR_MESSAGE_ID.finditer(references.encode("utf-8", "replace"))
+            )
+        ),
+        delivered_to=delivered.encode("utf-8", "replace")[:8192],
+        refusals=tuple(refusals),
+        tnef_only=not answers and _has_tnef(message),
+    )
+
+
+def _has_tnef(message: Message) -> bool:
+    return any(
+        part.get_content_type() == "application/ms-tnef"
+        or (part.get_filename() or "").lower() == "winmail.dat"
+        for part in message.walk()
     )
 
 
@@ -132,11 +205,6 @@ def _header(message: Message, name: str) -> str:
     if value is None:
         return ""
     return str(email.header.make_header(email.header.decode_header(str(value))))
-
-
-def _address(value: str) -> str:
-    _, address = parseaddr(value)
-    return address.strip().lower()
 
 
 def _is_auto_reply(message: Message) -> bool:
@@ -152,6 +220,7 @@ def _is_auto_reply(message: Message) -> bool:
 
 def _calendar_payloads(message: Message) -> list[bytes]:
     payloads: list[bytes] = []
+    seen: set[bytes] = set()
     for part in message.walk():
         if part.is_multipart():
             continue
@@ -166,16 +235,20 @@ def _calendar_payloads(message: Message) -> list[bytes]:
         except Exception:
             logger.debug("skipping an undecodable calendar part", exc_info=True)
             continue
-        if isinstance(data, bytes) and 0 < len(data) <= MAX_CALENDAR_BYTES:
+        # The same calendar inline and attached is read once.
+        if isinstance(data, bytes) and 0 < len(data) <= MAX_CALENDAR_BYTES and data not in seen:
+            seen.add(data)
             payloads.append(data)
+            if len(payloads) == MAX_CALENDAR_PARTS:
+                break
     return payloads
 
 
-def _calendar_answers(message: Message) -> list[CalendarAnswer]:
+def _calendar_answers(message: Message, refusals: list[str]) -> list[CalendarAnswer]:
     answers: list[CalendarAnswer] = []
     seen: set[tuple[str, str, str]] = set()
     for data in _calendar_payloads(message):
-        for answer in read_calendar_answers(data):
+        for answer in read_calendar_answers(data, refusals):
             key = (answer.method, answer.uid, answer.attendee)
             if key not in seen:
                 seen.add(key)
@@ -183,8 +256,11 @@ def _calendar_answers(message: Message) -> list[CalendarAnswer]:
     return answers
 
 
-def read_calendar_answers(data: bytes) -> list[CalendarAnswer]:
-    """Return the REPLY and COUNTER answers in an iCalendar document; anything else is ignored."""
+def read_calendar_answers(data: bytes, refusals: list[str] | None = None) -> list[CalendarAnswer]:
+    """Return the REPLY and COUNTER answers in an iCalendar document; anything else is ignored.
+
+    Answers with values out of range are left out, and why is added to `refusals`.
+    """
     try:
         calendar = Calendar.from_ical(data)
     except Exception:  # icalendar raises plain ValueErrors and more on broken input
@@ -195,9 +271,12 @@ def read_calendar_answers(data: bytes) -> list[CalendarAnswer]:
     if method not in ("REPLY", "COUNTER"):
         return []
     answers = []
-    for event in calendar.walk("VEVENT"):
+    for event in calendar.walk("VEVENT")[:MAX_EVENTS]:
         try:
             answers.extend(_event_answers(method, event))
+        except BadCalendar as bad:
+            if refusals is not None:
+                refusals.append(str(bad))
         except Exception:  # one broken event must not hide the others
             logger.debug("skipping a broken VEVENT", exc_info=True)
             continue
@@ -212,6 +291,8 @@ def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
         sequence = int(str(event.get("SEQUENCE", "0")).strip() or 0)
     except ValueError:
         sequence = 0
+    if not 0 <= sequence <= MAX_SEQUENCE:
+        raise BadCalendar(f"SEQUENCE {str(sequence)[:20]} is out of range")
     attendees = event.get("ATTENDEE")
     if attendees is None:
         return []
@@ -280,10 +361,14 @@ def _moment(event: Any, name: str) -> datetime | None:
         return None
     value = event.decoded(name)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
-    if isinstance(value, date):
-        return datetime.combine(value, time(), ZoneInfo("UTC"))
-    return None
+        moment = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time(), ZoneInfo("UTC"))
+    else:
+        return None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise BadCalendar(f"{name} {moment.date().isoformat()} is out of range")
+    return moment
 
 
 def _looks_like_bounce(message: Message, sender: str) -> bool:
@@ -301,22 +386,29 @@ def _bounce(message: Message, raw: bytes, sender: str) -> BounceReport | None:
         (m.group(1).decode(), int(m.group(2)), m.group(3).decode(), m.group(4).decode())
         for m in OUR_MESSAGE_ID.finditer(raw)
     )
-    recipients, reason = _delivery_status(message)
+    recipients, reason, actions = _delivery_status(message)
     if not reason:
         reason = _reason_in_text(message)
-    if not ids and not recipients:
-        return None
+    if "failed" in actions:
+        delayed = False
+    elif actions:
+        delayed = "delayed" in actions
+    else:
+        # No machine-readable report: a temporary (4xx) reason is a delay, not a failure.
+        delayed = bool(reason) and reason.lstrip()[:1] == "4"
     return BounceReport(
         recipients=tuple(dict.fromkeys(recipients)),
         reason=reason or "the receiving server refused it",
-        message_ids=tuple(dict.fromkeys(ids)),
+        message_ids=tuple(dict.fromkeys(ids))[:20],
+        delayed=delayed,
     )
 
 
-def _delivery_status(message: Message) -> tuple[list[str], str]:
-    """Return the failed recipients and the reason from an RFC 3464 delivery-status part."""
+def _delivery_status(message: Message) -> tuple[list[str], str, set[str]]:
+    """Return the recipients, the reason and the actions of an RFC 3464 delivery-status part."""
     recipients: list[str] = []
     reasons: list[str] = []
+    actions: set[str] = set()
     for part in message.walk():
         if part.get_content_type() != "message/delivery-status":
             continue
@@ -324,13 +416,16 @@ def _delivery_status(message: Message) -> tuple[list[str], str]:
         blocks = payload if isinstance(payload, list) else []
         if not blocks and isinstance(payload, str):
             blocks = [email.message_from_string(chunk) for chunk in payload.split("\n\n")]
-        for fields in blocks:
+        for fields in blocks[:50]:
             if not isinstance(fields, Message):
                 continue
             action = str(fields.get("Action", "")).strip().lower()
             recipient = str(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
-            if not recipient or (action and action not in ("failed", "")):
+            if not recipient:
                 continue
+            actions.add(action or "failed")
+            if action and action not in ("failed", "delayed"):
+                continue  # delivered, relayed, expanded: nothing went wrong
             address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
             if "@" in address:
                 recipients.append(address)
@@ -338,7 +433,7 @@ def _delivery_status(message: Message) -> tuple[list[str], str]:
             diagnostic = diagnostic.split(";", 1)[-1].strip()
             status = str(fields.get("Status", "")).strip()
             reasons.append(diagnostic or status)
-    return recipients, next((r for r in reasons if r), "")
+    return recipients, next((r for r in reasons if r), "")[:300], actions
 
 
 def _reason_in_text(message: Message) -> str:

@@ -283,3 +283,17 @@ class FolderMailer:
             except FileExistsError:
                 continue
             return
+
+
+class MailSessions:
+    """One drain's open mail sessions, one per mail server, opened when first needed."""
+
+    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
+        self._stack = stack
+        self._open: dict[int, MailSession] = {}
+
+    async def of(self, mailer: Mailer) -> MailSession:
+        """Return the session sending through a mailer, opening it the first time."""
+        if id(mailer) not in self._open:
+            self._open[id(mailer)] = await self._stack.enter_async_context(mailer.session())
+        return self._open[id(mailer)]

@@ -96,3 +96,9 @@ class ProposalNotFound(MeetingError, LookupError):
 
 class ReplyRefused(Exception):
     """An e-mailed answer that changes nothing; the message says why, for the log."""
+
+
+class HeldAnswerNotFound(MeetingError, LookupError):
+    """No e-mailed answer with that id waiting for the organizer."""
+
+    message = N_("That answer was already dealt with or no longer exists.")

@@ -44,6 +44,12 @@ class MailedAnswer:
     comment: str
     proposed_start: datetime | None = None
     proposed_end: datetime | None = None
+    # The sender's domain vouched for the message (DKIM, or a trusted Authentication-Results).
+    authenticated: bool = False
+    sender_name: str = ""
+    # Recipient hashes of our Message-IDs for this event the reply refers to (In-Reply-To,
+    # References): whose invitation was answered, when the answer comes from another address.
+    answered_for: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,40 @@ class Bounce:
     # (event uid before the @, recipient hash) pairs from our Message-IDs quoted in the report
     messages: tuple[tuple[str, str], ...] = ()
     recipients: tuple[str, ...] = ()
+    # Attendee ids named by a verified return path (VERP) the report was sent to.
+    attendee_ids: tuple[int, ...] = ()
+
+
+class HeldReason(StrEnum):
+    """Why an e-mailed answer waits for the organizer instead of being recorded."""
+
+    # From the invited address, but nothing vouches that the guest really sent it.
+    UNVERIFIED = "unverified"
+    # From another address than the invited one (an alias, an assistant, a co-guest).
+    OTHER_SENDER = "other-sender"
+    # For a person not on the guest list (a forwarded invitation, an alias in the calendar).
+    NOT_INVITED = "not-invited"
+
+
+@dataclass(frozen=True)
+class HeldAnswer:
+    """An e-mailed answer the organizer is asked to record, add its sender, or ignore."""
+
+    id: int
+    meeting_id: int
+    # The guest it may be recorded for, if Meetbot can tell who.
+    attendee_id: int | None
+    reason: HeldReason
+    sender: str
+    # The address the calendar answered for (its ATTENDEE line).
+    address: str
+    name: str
+    method: str
+    partstat: str | None
+    comment: str
+    proposed_start: datetime | None
+    proposed_end: datetime | None
+    status: str
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deliveries import (
+    AnswerConfirmation,
     BounceNotice,
     CounterNotice,
     DecisionNotice,
@@ -182,6 +183,11 @@ def counter_proposed(
 ) -> None:
     """Show the organizer a guest's proposal of another time, with buttons to decide."""
     _queue(session, event, CounterNotice(event.id, attendee.id, proposal_id=proposal_id))
+
+
+def answer_to_confirm(session: AsyncSession, event: Event, held_id: int) -> None:
+    """Ask the organizer whether to record an e-mailed answer Meetbot could not believe."""
+    _queue(session, event, AnswerConfirmation(event.id, held_id=held_id))
 
 
 def counter_declined(

@@ -18,6 +18,7 @@ from typing import Any
 from bot.blocks import messages, notices
 from bot.clock import utc_now
 from bot.deliveries import (
+    AnswerConfirmation,
     BounceNotice,
     CounterNotice,
     DecisionNotice,
@@ -44,7 +45,8 @@ from bot.mail.messages import (
     declinecounter_message,
     reminder_message,
 )
-from bot.mail.transport import Mailer, MailSession
+from bot.mail.return_paths import ReturnPaths
+from bot.mail.transport import Mailer, MailSession, MailSessions
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
 from bot.meetings.model import AttachedFile, Change, Invitee, Meeting
@@ -70,20 +72,6 @@ MAILS_IN_FLIGHT = 8
 
 # A render delivers a Slack entry now, or returns an e-mail entry's message (None: nothing).
 Render = Callable[[Any, "Target"], Awaitable[EmailMessage | None]]
-
-
-class MailSessions:
-    """One drain's open mail sessions, one per mail server, opened when first needed."""
-
-    def __init__(self, stack: contextlib.AsyncExitStack) -> None:
-        self._stack = stack
-        self._open: dict[int, MailSession] = {}
-
-    async def of(self, mailer: Mailer) -> MailSession:
-        """Return the session sending through a mailer, opening it the first time."""
-        if id(mailer) not in self._open:
-            self._open[id(mailer)] = await self._stack.enter_async_context(mailer.session())
-        return self._open[id(mailer)]
 
 
 def _tag(entry: ClaimedEntry) -> PostTag:
@@ -128,6 +116,7 @@ class Outbox:
         people: People,
         file_links: FileLinkSigner,
         attachment_limit: int = 10 * 1024 * 1024,
+        return_paths: ReturnPaths | None = None,
     ) -> None:
         self._file_links_signer = file_links
         self._queue = queue
@@ -143,6 +132,8 @@ class Outbox:
         self._attachment_limit = attachment_limit
         self._home = home
         self._people = people
+        # Guest mail leaves with a per-guest return path, so bounces name their guest.
+        self._return_paths = return_paths
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._stopping = False
@@ -162,6 +153,7 @@ class Outbox:
             DeliveryKind.DECISION_NOTICE: self._decision_notice,
             DeliveryKind.COUNTER_NOTICE: self._counter_notice,
             DeliveryKind.BOUNCE_NOTICE: self._bounce_notice,
+            DeliveryKind.ANSWER_CONFIRMATION: self._answer_confirmation,
             DeliveryKind.GUEST_INVITATION: self._guest_invitation,
             DeliveryKind.GUEST_CANCELLATION: self._guest_cancellation,
             DeliveryKind.GUEST_REMINDER: self._guest_reminder,
@@ -242,9 +234,10 @@ class Outbox:
                     in_flight.release()
                     await self._queue.release(batch.entries[index:], batch.lease_until)
                     break
+                envelope_from = self._envelope_from(sender, entry.attendee_id)
                 sending.append(
                     asyncio.create_task(
-                        self._mail_one(entry.id, message, session, sender, marks, in_flight)
+                        self._mail_one(entry.id, message, session, envelope_from, marks, in_flight)
                     )
                 )
         finally:
@@ -277,12 +270,12 @@ class Outbox:
         entry_id: int,
         message: EmailMessage,
         mail: MailSession,
-        sender: Sender,
+        envelope_from: str,
         marks: DeliveryMarks,
         in_flight: asyncio.Semaphore,
     ) -> None:
         try:
-            await mail.send(message, envelope_from=sender.address)
+            await mail.send(message, envelope_from=envelope_from)
         except Exception as error:
             await self._record_failure(entry_id, error)
         else:
@@ -397,6 +390,14 @@ class Outbox:
         )
         await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
 
+    async def _answer_confirmation(self, delivery: AnswerConfirmation, to: Target) -> None:
+        meeting = to.meeting()
+        held = await self._replies.held_answer(delivery.held_id)
+        message = notices.answer_to_confirm(
+            meeting, held, language=await self._language(meeting.team_id, meeting.organizer.user_id)
+        )
+        await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
+
     async def _guest_invitation(self, delivery: GuestInvitation, to: Target) -> EmailMessage | None:
         meeting = to.meeting()
         if delivery.sequence < meeting.sequence:
@@ -468,6 +469,12 @@ class Outbox:
         """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
         mailbox = self._mailboxes.get(meeting.mailbox)
         return Sender(mailbox.address, mailbox.via), self._mailers[mailbox.key]
+
+    def _envelope_from(self, sender: Sender, attendee_id: int | None) -> str:
+        """Return the SMTP envelope sender: the guest's own return path when there is one."""
+        if self._return_paths is None or attendee_id is None:
+            return sender.address
+        return self._return_paths.for_attendee(sender.address, attendee_id)
 
     async def _language(self, team_id: str, user_id: str) -> Language:
         """Return the language of the member a DM goes to (their Slack locale)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import aiosmtplib
 import icalendar
@@ -22,7 +23,7 @@ from tests.support.meetings import (
     wait_for_mails,
     wait_for_summary,
 )
-from tests.support.replies import render, send_to_receiver
+from tests.support.replies import quarantined, render, send_to_receiver
 from tests.support.signed import SlackSender
 
 MAILBOX = "invites@meetbot.example"
@@ -83,6 +84,7 @@ async def test_a_reply_from_the_guests_mail_program_is_recorded_and_told(
         comment=comment,
         start=START,
         end=END,
+        authenticated=True,
     )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
 
@@ -108,7 +110,14 @@ async def test_a_reply_to_the_old_time_is_recorded_and_the_organizer_warned(
     await wait_for_mails(mailbox, BOB, 2)
 
     raw = render(
-        "gmail_reply", organizer=MAILBOX, uid=uid, guest=BOB, sequence=0, start=START, end=END
+        "gmail_reply",
+        organizer=MAILBOX,
+        uid=uid,
+        guest=BOB,
+        sequence=0,
+        start=START,
+        end=END,
+        authenticated=True,
     )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
 
@@ -116,42 +125,36 @@ async def test_a_reply_to_the_old_time_is_recorded_and_the_organizer_warned(
     await eventually(lambda: "1 accepted" in texts(summary(slack)))
 
 
-@pytest.mark.parametrize(
-    ("sender_address", "guest", "uid_of"),
-    [
-        ("mallory@evil.example", BOB, "event"),  # someone else answering for Bob
-        (BOB, BOB, "unknown"),  # a UID that is not ours
-        ("stranger@else.example", "stranger@else.example", "event"),  # never invited
-    ],
-)
-async def test_a_reply_that_is_not_from_the_guest_changes_nothing(
-    sender_address: str,
-    guest: str,
-    uid_of: str,
+async def test_a_reply_about_no_meeting_of_ours_changes_nothing_and_is_kept_for_a_person(
     sender: SlackSender,
     slack: FakeSlack,
     mailbox: Mailbox,
     meetbot: Meetbot,
     inbound_port: int,
+    quarantine_dir: Path,
 ) -> None:
-    uid = await invite_bob_and_ivy(sender, slack, mailbox)
+    # Someone else answering for Bob, or a stranger answering: see tests/mail/test_trust.py.
+    await invite_bob_and_ivy(sender, slack, mailbox)
     raw = render(
         "gmail_reply",
         organizer=MAILBOX,
-        uid=uid if uid_of == "event" else "not-ours@elsewhere.example",
-        guest=guest,
-        sender=sender_address,
+        uid="not-ours@elsewhere.example",
+        guest=BOB,
         partstat="DECLINED",
         start=START,
         end=END,
+        authenticated=True,
     )
 
-    await send_to_receiver(inbound_port, raw, MAILBOX, sender=sender_address)
+    await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
 
     assert meetbot.services is not None
     await meetbot.services.outbox.drain()
     assert "2 no answer yet" in texts(summary(slack))
     assert organizer_dms(slack) == []
+    [(kept, reason)] = quarantined(quarantine_dir)
+    assert kept == raw
+    assert "no event with UID" in reason
 
 
 @pytest.mark.parametrize("fixture", ["outlook_counter", "google_counter"])
@@ -173,6 +176,7 @@ async def test_a_proposed_new_time_can_be_accepted_and_the_meeting_moves(
         comment="Could we do the next day?",
         start=proposed,
         end=proposed + timedelta(minutes=45),
+        authenticated=True,
     )
 
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
@@ -205,6 +209,7 @@ async def test_a_declined_proposal_sends_the_guest_a_declinecounter(
         guest=BOB,
         start=proposed,
         end=proposed + timedelta(hours=1),
+        authenticated=True,
     )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
     await eventually(lambda: len(slack.messages(slack.dm_channel(ORGANIZER))) > 1)
@@ -269,7 +274,15 @@ async def test_auto_replies_and_junk_are_skipped_and_the_receiver_keeps_going(
             inbound_port, b"Subject: relay me\r\n\r\nplease", "victim@elsewhere.example"
         )
 
-    raw = render("gmail_reply", organizer=MAILBOX, uid=uid, guest=BOB, start=START, end=END)
+    raw = render(
+        "gmail_reply",
+        organizer=MAILBOX,
+        uid=uid,
+        guest=BOB,
+        start=START,
+        end=END,
+        authenticated=True,
+    )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
     await eventually(lambda: "1 accepted" in texts(summary(slack)))
     assert [dm for dm in organizer_dms(slack) if "Out of Office" in dm] == []
@@ -285,7 +298,15 @@ async def test_a_huge_message_is_refused_and_the_receiver_keeps_going(
         await send_to_receiver(inbound_port, huge, MAILBOX, sender=BOB)
     assert refused.value.code == 552
 
-    raw = render("gmail_reply", organizer=MAILBOX, uid=uid, guest=BOB, start=START, end=END)
+    raw = render(
+        "gmail_reply",
+        organizer=MAILBOX,
+        uid=uid,
+        guest=BOB,
+        start=START,
+        end=END,
+        authenticated=True,
+    )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
     await eventually(lambda: "1 accepted" in texts(summary(slack)))
 

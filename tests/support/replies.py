@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 
+from tests.support.dkim import authentication_results
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 
 
@@ -44,8 +46,13 @@ def render(
     end: datetime | None = None,
     recipient: str = "",
     message_id: str = "",
+    authenticated: bool = False,
 ) -> bytes:
-    """Return a fixture message filled in, with CRLF line ends as it travels."""
+    """Return a fixture message filled in, with CRLF line ends as it travels.
+
+    `authenticated` puts the trusted server's `Authentication-Results: ... dkim=pass` for
+    the sender's domain on top, as the test app's own receiving server would.
+    """
     values: dict[str, str] = {
         "organizer": organizer,
         "uid": uid,
@@ -77,7 +84,10 @@ def render(
         values["calendar_qp"] = quopri.encodestring(calendar.encode()).decode()
     values["comment"] = comment  # the message bodies carry it as typed
     message = Template((FIXTURES / f"{name}.eml").read_text()).safe_substitute(values)
-    return message.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+    raw = message.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+    if authenticated:
+        raw = authentication_results(values["sender"].rpartition("@")[2]) + raw
+    return raw
 
 
 async def send_to_receiver(port: int, raw: bytes, recipient: str, sender: str = "") -> None:
@@ -91,3 +101,11 @@ async def send_to_receiver(port: int, raw: bytes, recipient: str, sender: str = 
         if response.code >= 400:
             raise aiosmtplib.SMTPRecipientRefused(response.code, response.message, recipient)
         await client.data(raw)
+
+
+def quarantined(folder: Path) -> list[tuple[bytes, str]]:
+    """Return each message the receiver kept for a person, with the reason it wrote."""
+    return [
+        (eml.read_bytes(), eml.with_suffix(".reason").read_text())
+        for eml in sorted(folder.glob("*.eml"))
+    ]

@@ -26,17 +26,21 @@ from bot.blocks.messages import (
 from bot.blocks.notices import (
     COUNTER_ACCEPT_ACTION,
     COUNTER_DECLINE_ACTION,
+    answer_to_confirm,
     bounce_notice,
     counter_notice,
     counter_settled,
     decision_notice,
     feed_failure_notice,
+    held_answer_settled,
 )
 from bot.i18n import Language
 from bot.meetings.model import (
     Answer,
     Change,
     ChangedField,
+    HeldAnswer,
+    HeldReason,
     Meeting,
     Proposal,
     time_change_text,
@@ -85,6 +89,29 @@ CHANGES = [
     Change(ChangedField.PLACE, "", HOSTILE),
     Change(ChangedField.DESCRIPTION, "old", HOSTILE),
 ]
+HELD = HeldAnswer(
+    id=7,
+    meeting_id=42,
+    attendee_id=1001,
+    reason=HeldReason.OTHER_SENDER,
+    sender=f"{HOSTILE}@evil.example",
+    address="guest1@client.example",
+    name=HOSTILE,
+    method="REPLY",
+    partstat="DECLINED",
+    comment=HOSTILE,
+    proposed_start=None,
+    proposed_end=None,
+    status="pending",
+)
+HELD_COUNTER = replace(
+    HELD,
+    reason=HeldReason.NOT_INVITED,
+    attendee_id=None,
+    address="carol" * 20 + "@partner.example",
+    method="COUNTER",
+    proposed_start=START + timedelta(days=2),
+)
 Builder = Callable[[Language], Message]
 # Every message Meetbot posts, built from the hostile meeting; True where typed text shows.
 MESSAGES: dict[str, tuple[Builder, bool]] = {
@@ -175,6 +202,38 @@ MESSAGES: dict[str, tuple[Builder, bool]] = {
         True,
     ),
     "calendar failure": (lambda lang: feed_failure_notice(HOSTILE, language=lang), True),
+    "answer to confirm": (
+        lambda lang: answer_to_confirm(hostile_meeting(), HELD, language=lang),
+        True,
+    ),
+    "unverified answer to confirm": (
+        lambda lang: answer_to_confirm(
+            hostile_meeting(), replace(HELD, reason=HeldReason.UNVERIFIED), language=lang
+        ),
+        True,
+    ),
+    "forwarded proposal to confirm": (
+        lambda lang: answer_to_confirm(hostile_meeting(), HELD_COUNTER, language=lang),
+        True,
+    ),
+    "answer recorded": (
+        lambda lang: held_answer_settled(
+            hostile_meeting(), replace(HELD, status="recorded"), language=lang
+        ),
+        False,  # only words from mail, defanged: see the test below
+    ),
+    "guest added": (
+        lambda lang: held_answer_settled(
+            hostile_meeting(), replace(HELD_COUNTER, status="added"), language=lang
+        ),
+        True,
+    ),
+    "answer ignored": (
+        lambda lang: held_answer_settled(
+            hostile_meeting(), replace(HELD, status="ignored"), language=lang
+        ),
+        False,
+    ),
     "help": (lambda lang: help_message(language=lang), False),
 }
 
@@ -202,6 +261,40 @@ def test_typed_text_in_every_message_is_shown_but_cannot_mention_or_link(
     assert foreign_markup(blocks, allowed_links=(FILES_BASE,)) == []
     if shows_typed_text:
         assert any(HOSTILE_SHOWN in text for text in mrkdwn_texts(blocks))
+
+
+# Words that came by mail, as the organizer must see them: no mention, no link.
+MAIL_SHOWN = "&lt;!channel&gt; &amp; &lt;https[:]//evil.example|x&gt;"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "guest's decision",
+        "counter-proposal",
+        "guest bounce",
+        "answer to confirm",
+        "answer recorded",
+    ],
+)
+def test_words_that_came_by_mail_are_shown_with_their_links_broken(name: str) -> None:
+    build, _ = MESSAGES[name]
+
+    _, blocks = build(Language.EN)
+
+    # (The meeting's title, typed by the organizer, is only escaped.)
+    assert any(MAIL_SHOWN in shown for shown in mrkdwn_texts(blocks))
+
+
+def test_an_answer_to_confirm_offers_what_fits_it() -> None:
+    _, other = answer_to_confirm(hostile_meeting(), HELD)
+    _, forwarded = answer_to_confirm(hostile_meeting(), HELD_COUNTER)
+
+    assert [a for _, a in addressed_actions(other)] == [
+        "held_answer_record",
+        "held_answer_ignore",
+    ]
+    assert [a for _, a in addressed_actions(forwarded)] == ["held_answer_add", "held_answer_ignore"]
 
 
 def crowd_of_guests() -> Meeting:
