@@ -458,6 +458,7 @@ async def propose_and_decline(
         comment="Maybe a day later?",
         start=proposed,
         end=proposed + timedelta(minutes=45),
+        authenticated=True,
     )
     await send_to_receiver(inbound_port, raw, MAILBOX, sender=BOB)
 
