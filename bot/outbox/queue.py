@@ -41,6 +41,12 @@ LEASE_MARGIN = timedelta(seconds=60)
 # these few (with the same Message-ID, so mail programs drop the copies).
 MARK_EVERY = 25
 MARK_WITHIN_SECONDS = 0.05
+# Marks not written after this long (a write takes milliseconds) mean the database is not
+# answering: sending stops, as when a write fails, so what cannot be recorded is not sent.
+MARK_STALLED_SECONDS = 1.0
+# A failed write of marks is tried again, less and less often, until the lease runs out.
+MARK_RETRY_FIRST_SECONDS = 0.1
+MARK_RETRY_MAX_SECONDS = 2.0
 # Slack errors no retry can mend: the person or channel is gone, the token is revoked.
 PERMANENT_SLACK_ERRORS = frozenset(
     {
@@ -133,21 +139,46 @@ class ClaimedBatch:
     superseded: set[int] = field(default_factory=set)
 
 
+class MarksNotWritten(Exception):
+    """Delivered entries could not be recorded so; their lease will bring them back."""
+
+
 class DeliveryMarks:
-    """Entries delivered and not yet recorded so, written together within a few ms."""
+    """Entries delivered and not yet recorded so, written together within a few ms.
+
+    A write that fails is kept and tried again by `flush`; meanwhile `failing` tells the
+    sender to begin nothing more, so an outage of the database costs at most the few
+    deliveries whose outcome it swallowed, never the rest of a batch.
+    """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._waiting: list[tuple[int, str]] = []
         self._timer: asyncio.TimerHandle | None = None
-        # Kept until `flush`, which raises what any of them raised.
+        # Writes under way in the background; `flush` waits for them.
         self._writes: list[asyncio.Task[None]] = []
+        # Outcomes whose write failed, and the last failure.
+        self._unwritten: list[tuple[int, str]] = []
+        self._failure: Exception | None = None
+        # When each outcome not yet written was noted (the event loop's clock).
+        self._noted_at: dict[int, float] = {}
+
+    @property
+    def failing(self) -> bool:
+        """Tell whether outcomes are not being recorded: a write failed, or one hangs."""
+        if self._failure is not None:
+            return True
+        if not self._noted_at:
+            return False
+        oldest = min(self._noted_at.values())
+        return asyncio.get_running_loop().time() - oldest > MARK_STALLED_SECONDS
 
     async def add(self, entry_id: int, state: str) -> None:
         """Note an entry's outcome; write the notes when enough have gathered."""
         self._waiting.append((entry_id, state))
+        self._noted_at.setdefault(entry_id, asyncio.get_running_loop().time())
         if len(self._waiting) >= MARK_EVERY:
-            await self.flush()
+            await self._write(self._take())
         elif self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(MARK_WITHIN_SECONDS, self._flush_in_background)
@@ -163,25 +194,54 @@ class DeliveryMarks:
         waiting, self._waiting = self._waiting, []
         return waiting
 
-    async def flush(self) -> None:
-        """Write every outcome noted so far, and wait for writes already under way."""
+    async def flush(self, retry_until: datetime | None = None) -> None:
+        """Write every outcome noted so far; retry failed writes until then, else raise."""
+        retry_until = retry_until or utc_now()
         await self._write(self._take())
         writes, self._writes = self._writes, []
         await asyncio.gather(*writes)
+        pause = MARK_RETRY_FIRST_SECONDS
+        while self._unwritten:
+            if utc_now() + timedelta(seconds=pause) >= retry_until:
+                raise MarksNotWritten(
+                    f"{len(self._unwritten)} delivered outbox entries could not be marked sent"
+                ) from self._failure
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MARK_RETRY_MAX_SECONDS)
+            retrying, self._unwritten = self._unwritten, []
+            await self._write(retrying)
+        if self._failure is not None:
+            logger.info("the outbox records deliveries again after a failed write")
+            self._failure = None
 
     async def _write(self, marks: list[tuple[int, str]]) -> None:
+        """Record outcomes; on failure keep them for `flush` (raising here would lose them)."""
         if not marks:
             return
         by_state: dict[str, list[int]] = collections.defaultdict(list)
         for entry_id, state in marks:
             by_state[state].append(entry_id)
-        async with self._sessions.begin() as session:
-            for state, ids in by_state.items():
-                await session.execute(
-                    update(OutboxEntry)
-                    .where(OutboxEntry.id.in_(ids))
-                    .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+        try:
+            async with self._sessions.begin() as session:
+                for state, ids in by_state.items():
+                    await session.execute(
+                        update(OutboxEntry)
+                        .where(OutboxEntry.id.in_(ids))
+                        .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
+                    )
+        except Exception as error:  # any failure leaves the outcomes unrecorded; kept to retry
+            if self._failure is None:
+                logger.warning(
+                    "could not record %s outbox deliveries (%s); sending stops until they are",
+                    len(marks),
+                    type(error).__name__,
+                    exc_info=error,
                 )
+            self._failure = error
+            self._unwritten.extend(marks)
+            return
+        for entry_id, _ in marks:
+            self._noted_at.pop(entry_id, None)
 
 
 class OutboxQueue:

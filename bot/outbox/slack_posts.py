@@ -12,6 +12,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.kit import Message, View
+from bot.meetings.model import Invitee
+from bot.outbox.queue import PermanentFailure
 from bot.slack_clients import SlackClients
 
 logger = logging.getLogger(__name__)
@@ -129,3 +131,10 @@ class SlackPosts:
         """Publish a person's Home tab."""
         client = await self._clients.for_team(team_id)
         await client.views_publish(user_id=user_id, view=view)
+
+
+def slack_user_of(invitee: Invitee) -> str:
+    """Return the member a Slack message goes to; a guest can never get one."""
+    if invitee.slack_user_id is None:
+        raise PermanentFailure("a Slack message to someone who is not a member")
+    return invitee.slack_user_id

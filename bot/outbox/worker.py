@@ -49,7 +49,7 @@ from bot.mail.return_paths import ReturnPaths
 from bot.mail.transport import Mailer, MailSession, MailSessions
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
-from bot.meetings.model import AttachedFile, Change, Invitee, Meeting
+from bot.meetings.model import AttachedFile, Change, Meeting
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.replies import Replies
 from bot.meetings.service import Meetings
@@ -60,7 +60,7 @@ from bot.outbox.queue import (
     OutboxQueue,
     PermanentFailure,
 )
-from bot.outbox.slack_posts import PostTag, SlackPosts
+from bot.outbox.slack_posts import PostTag, SlackPosts, slack_user_of
 from bot.people import People
 from bot.slack_clients import SlackClients
 
@@ -207,11 +207,18 @@ class Outbox:
         marks = self._queue.marks()
         in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
         sending: list[asyncio.Task[None]] = []
+        # Entries not begun because outcomes stopped being recorded: the database is away.
+        not_begun: list[ClaimedEntry] = []
         try:
             for index, entry in enumerate(batch.entries):
                 # Near the lease's end, or shutting down: what is not begun goes back at once.
                 if self._lease_ending(batch):
                     await self._queue.release(batch.entries[index:], batch.lease_until)
+                    break
+                # What was sent but cannot be recorded would go again after the lease: send
+                # nothing more until the database takes the marks again.
+                if marks.failing:
+                    not_begun = batch.entries[index:]
                     break
                 if entry.id in batch.superseded:
                     await marks.add(entry.id, "superseded")
@@ -234,6 +241,10 @@ class Outbox:
                     in_flight.release()
                     await self._queue.release(batch.entries[index:], batch.lease_until)
                     break
+                if marks.failing:
+                    in_flight.release()
+                    not_begun = batch.entries[index:]
+                    break
                 envelope_from = self._envelope_from(sender, entry.attendee_id)
                 sending.append(
                     asyncio.create_task(
@@ -241,9 +252,14 @@ class Outbox:
                     )
                 )
         finally:
-            # Every send finishes and every outcome is written before anything is raised.
+            # Every send finishes and every outcome is written before anything is raised;
+            # writes that failed are tried again while the lease lasts (MarksNotWritten
+            # after that: the lease brings those entries back, to be sent once more).
             outcomes = await asyncio.gather(*sending, return_exceptions=True)
-            await marks.flush()
+            await marks.flush(retry_until=batch.lease_until)
+        if not_begun:
+            # The database is back within the lease: what was held back goes out now.
+            await self._queue.release(not_begun, batch.lease_until)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome  # recording an outcome failed; the lease brings the entry back
@@ -323,7 +339,7 @@ class Outbox:
     async def _member_invitation(self, delivery: MemberInvitation, to: Target) -> None:
         meeting = to.meeting()
         invitee = meeting.invitee(delivery.attendee_id)
-        user_id = _slack_user(invitee)
+        user_id = slack_user_of(invitee)
         message = messages.member_invitation(
             meeting,
             invitee,
@@ -339,7 +355,7 @@ class Outbox:
 
     async def _member_notice(self, delivery: MemberNotice, to: Target) -> None:
         meeting = to.meeting()
-        user_id = _slack_user(meeting.invitee(delivery.attendee_id))
+        user_id = slack_user_of(meeting.invitee(delivery.attendee_id))
         message = messages.member_notice(
             meeting,
             delivery.reason,
@@ -351,7 +367,7 @@ class Outbox:
 
     async def _member_reminder(self, delivery: MemberReminder, to: Target) -> None:
         meeting = to.meeting()
-        user_id = _slack_user(meeting.invitee(delivery.attendee_id))
+        user_id = slack_user_of(meeting.invitee(delivery.attendee_id))
         message = messages.member_reminder(
             meeting, language=await self._language(meeting.team_id, user_id)
         )
@@ -499,9 +515,3 @@ class Outbox:
                 await self._files.content(meeting, f.public_key) for f in meeting.files
             ]
         return Files(attached=self._batch_files[meeting.id], linked=links)
-
-
-def _slack_user(invitee: Invitee) -> str:
-    if invitee.slack_user_id is None:
-        raise PermanentFailure("a Slack message to someone who is not a member")
-    return invitee.slack_user_id
