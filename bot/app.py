@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import imaplib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
@@ -41,6 +40,7 @@ from bot.file_links import FileLinkSigner
 from bot.files import SlackFiles
 from bot.held_forms import HeldForms
 from bot.home import HomeTab
+from bot.jobs import drain_outbox, poll_mailbox, queue_due_reminders, refresh_calendar_feeds
 from bot.mail.imap import ImapPoller
 from bot.mail.inbox import Inbox
 from bot.mail.receiver import Quarantine, SmtpReceiver
@@ -115,15 +115,6 @@ def build_imap_poller(settings: Settings, inbox: Inbox) -> ImapPoller | None:
     return ImapPoller(settings.imap_url, inbox, tls_context=build_tls_context(settings))
 
 
-async def poll_mailbox(poller: ImapPoller) -> None:
-    """Take in replies and bounces waiting in the mailbox."""
-    try:
-        await poller.poll()
-    except (OSError, imaplib.IMAP4.error) as error:
-        # The mailbox being away is ordinary weather; the next poll tries again.
-        logger.warning("could not poll %s: %s", poller.describe(), error)
-
-
 def build_slack_client(settings: Settings, token: str | None = None) -> AsyncWebClient:
     """Return a Web API client (the environment's token by default) that waits out 429s."""
     return AsyncWebClient(
@@ -189,21 +180,6 @@ class _DropMessage(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Let through anything but the message."""
         return record.getMessage() != self._message
-
-
-async def drain_outbox(outbox: Outbox) -> None:
-    """Deliver whatever the outbox owes."""
-    await outbox.drain()
-
-
-async def refresh_calendar_feeds(feeds: CalendarFeeds) -> None:
-    """Read the members' connected calendars that are due."""
-    await feeds.refresh_due(datetime.now(UTC))
-
-
-async def queue_due_reminders(meetings: Meetings) -> None:
-    """Queue the reminders whose time has come."""
-    await meetings.queue_due_reminders(datetime.now(UTC))
 
 
 # Work that outlives the request that started it: APScheduler's coroutine jobs, Bolt's
