@@ -20,18 +20,24 @@ from bot.app import Meetbot
 from bot.sealing import Sealer
 from bot.startup import CannotStart
 from bot.tokens import TokenMinter, hash_token
-from tests.conftest import ANA, ORGANIZER, SECRET_KEY, TEAM_ID, make_settings
+from tests.conftest import ANA, ORGANIZER, SECRET_KEY, SIGNING_SECRET, TEAM_ID, make_settings
 from tests.fakes.slack_api import FakeSlack
+from tests.mail.conftest import certificate as certificate  # the fixtures
+from tests.mail.conftest import servers as servers
+from tests.mail.servers import Certificate, Servers
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import (
     answer_link,
+    eventually,
     fetch,
     open_form_from,
     summary,
     wait_for_mails,
     wait_for_summary,
 )
+from tests.support.network import free_port
+from tests.support.signed import SlackSender
 from tests.test_calendar_feeds import CalendarServer, connect, wait_until_read
 from tests.test_calendar_feeds import calendar_server as calendar_server  # the fixture
 from tests.test_workspaces import install, sender_for, start_installable
@@ -277,3 +283,65 @@ async def test_an_upgrade_seals_what_earlier_versions_stored_and_old_links_keep_
 
     stored = await database_text(database_url)
     assert [secret for secret in (old_key, calendar_server.url, token) if secret in stored] == []
+
+
+async def test_passwords_tokens_and_calendar_addresses_never_reach_the_log(
+    database_url: str,
+    slack: FakeSlack,
+    mailbox: Mailbox,
+    app_port: int,
+    calendar_server: CalendarServer,
+    servers: Servers,
+    certificate: Certificate,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    smtp = servers.starttls("meetbot", "smtp-pass-5ecret")
+    calendar_server.failing = True
+    imap_password = "imap-pass-5ecret"
+    caplog.set_level(logging.DEBUG)
+    app = Meetbot(
+        make_settings(
+            database_url,
+            slack,
+            mailbox,
+            app_port,
+            MEETBOT_SMTP_URL=smtp.url(userinfo="meetbot:smtp-pass-5ecret-but-wrong"),
+            MEETBOT_MAIL_CA_FILE=str(certificate.cert),
+            MEETBOT_IMAP_URL=f"imap://meetbot:{imap_password}@127.0.0.1:{free_port()}/INBOX",
+            MEETBOT_IMAP_INTERVAL=0.2,
+            MEETBOT_FEEDS_ALLOW_PRIVATE=True,
+        )
+    )
+    await app.start()
+    try:
+        sender = SlackSender(app.settings.base_url, SIGNING_SECRET, slack, TEAM_ID)
+        assert await connect(sender, slack, calendar_server.url) == {}
+        await wait_until_read(app, failed=True)
+        await send_invitations(sender, slack, ORGANIZER, guests=GUEST)
+        await eventually(lambda: smtp.logins and failed_delivery_logged(caplog))
+        await eventually(lambda: any("could not poll" in r.getMessage() for r in caplog.records))
+    finally:
+        await app.stop()
+
+    secrets = (
+        "smtp-pass-5ecret",
+        imap_password,
+        "private-abc123",
+        SECRET_KEY,
+        SIGNING_SECRET,
+        slack.bot_token,
+    )
+    formatter = logging.Formatter()
+    written = [
+        formatter.format(record) + repr(record.args) + repr(record.__dict__)
+        for record in caplog.records
+    ]
+    assert len(written) > 20  # DEBUG lines of Meetbot and its libraries were captured
+    assert [s for s in secrets if any(s in line for line in written)] == []
+
+
+def failed_delivery_logged(caplog: pytest.LogCaptureFixture) -> bool:
+    """Tell whether the outbox has logged the guest's failed invitation (with its traceback)."""
+    return any(
+        "(guest_invitation)" in r.getMessage() and r.exc_info is not None for r in caplog.records
+    )
