@@ -68,18 +68,31 @@ def default_key_file(database_url: str) -> Path:
     return Path(KEY_FILE_NAME)
 
 
+def missing_key_problem(settings: Settings, slack: bool = True) -> str | None:
+    """Say in one line that MEETBOT_SECRET_KEY must be set, if it must and is not."""
+    if settings.secret_key is not None or not needs_key_from_environment(settings, slack):
+        return None
+    return (
+        f"{KEY_VARIABLE} is required when Meetbot serves Slack over HTTP or installs into "
+        "many workspaces (every process must seal secrets with the same key): set it to "
+        f"{MIN_KEY_LENGTH}+ random characters, e.g. from `{HOW_TO_MAKE_A_KEY}`, and keep a "
+        "copy apart from the database's backups"
+    )
+
+
+def key_file_of(settings: Settings) -> Path:
+    """Return the file a key is generated into when MEETBOT_SECRET_KEY is not set."""
+    return settings.secret_key_file or default_key_file(settings.database_url)
+
+
 def master_key(settings: Settings, slack: bool = True) -> MasterKey:
     """Return the master key from the environment or its file, or raise CannotStart saying why."""
     if settings.secret_key is not None:
         return MasterKey(settings.secret_key.get_secret_value(), KEY_VARIABLE)
-    if needs_key_from_environment(settings, slack):
-        raise CannotStart(
-            f"{KEY_VARIABLE} is required when Meetbot serves Slack over HTTP or installs into "
-            "many workspaces (every process must seal secrets with the same key): set it to "
-            f"{MIN_KEY_LENGTH}+ random characters, e.g. from `{HOW_TO_MAKE_A_KEY}`, and keep a "
-            "copy apart from the database's backups"
-        )
-    path = settings.secret_key_file or default_key_file(settings.database_url)
+    problem = missing_key_problem(settings, slack)
+    if problem is not None:
+        raise CannotStart(problem)
+    path = key_file_of(settings)
     where = f"the key file {path} ({KEY_FILE_VARIABLE})"
     try:
         created = _create_key_file(path)

@@ -279,8 +279,9 @@ async def test_check_reports_each_part_and_fails_on_a_bad_token(
 
     status, stdout, stderr = await run_meetbot("check", env=env, cwd=tmp_path)
     assert status == 0, stdout
-    assert [line.split()[0] for line in stdout.splitlines()] == ["ok"] * 4
+    assert [line.split()[0] for line in stdout.splitlines()] == ["ok"] * 5
     assert "smtp://127.0.0.1" in stdout
+    assert "ok   secrets: sealed with MEETBOT_SECRET_KEY" in stdout.splitlines()
     assert stderr == ""  # only its own lines: no library's INFO lines in between
 
     env["SLACK_BOT_TOKEN"] = "xoxb-revoked"
