@@ -18,7 +18,7 @@ from bot.feed_busy import NotACalendar, Period, TooManyEvents, busy_times_apart
 from bot.feed_fetch import FeedFetcher, FeedTooLarge, FeedUnreadable, FetchLimits, for_log
 from bot.i18n import N_, TranslatableError
 from bot.personal import FeedStatus
-from bot.sealing import SEALED_PREFIX, Sealer
+from bot.sealing import SEALED_PREFIX, CannotOpen, Sealer
 from storage.models import CalendarFeed, ExternalBusy
 
 logger = logging.getLogger(__name__)
@@ -179,8 +179,15 @@ class CalendarFeeds:
             feed = await session.get(CalendarFeed, feed_id)
             if feed is None:
                 return
-            url = self._sealer.open(feed.url, _place(feed.team_id, feed.user_id))
+            stored, place = feed.url, _place(feed.team_id, feed.user_id)
             etag, modified = feed.etag, feed.last_modified
+        try:
+            url = self._sealer.open(stored, place)
+        except CannotOpen:
+            # Altered, or moved from another member's row: never fetched, told as unreadable.
+            logger.error("calendar feed %s holds an address sealed for another row", feed_id)
+            await self._failed(feed_id, now, UNREADABLE)
+            return
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
