@@ -30,16 +30,19 @@ FROM python:3.11.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
-    MEETBOT_HOST=0.0.0.0
+    MEETBOT_HOST=0.0.0.0 \
+    MEETBOT_SECRET_KEY_FILE=/app/keys/meetbot-secret.key
 
 # /app is the working folder: without MEETBOT_DATABASE_URL or MEETBOT_SMTP_URL Meetbot keeps
 # meetbot.db and meetbot-mail/ here, so it belongs to the meetbot user (and a volume mounted
-# on /app or /app/meetbot-mail starts out with that owner).
+# on /app or /app/meetbot-mail starts out with that owner). Without MEETBOT_SECRET_KEY the
+# key sealing the database's secrets is generated into /app/keys, a volume of its own.
 RUN groupadd --system --gid 10001 meetbot \
     && useradd --system --uid 10001 --gid meetbot --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin meetbot \
-    && mkdir -p /app/meetbot-mail \
-    && chown -R meetbot:meetbot /app
+    && mkdir -p /app/meetbot-mail /app/keys \
+    && chown -R meetbot:meetbot /app \
+    && chmod 700 /app/keys
 
 COPY --from=build /opt/venv /opt/venv
 

@@ -24,7 +24,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
-from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
@@ -61,6 +60,8 @@ from bot.people import People
 from bot.preferences import Preferences
 from bot.quick.reader import read_quick_text
 from bot.ratelimit import AnswerLimits
+from bot.sealed_installations import SealedInstallationStore
+from bot.secret_key import master_key, unlock
 from bot.services import Services
 from bot.slack_clients import InstalledWorkspaces, NoSlack, SingleWorkspace, SlackClients
 from bot.startup import CannotStart, database_problem, listen_problem, server_problem
@@ -69,7 +70,6 @@ from bot.workspaces import Workspaces
 from handlers.install import INSTALL_PAGES
 from handlers.web import HEALTH_KEY, SERVICES_KEY, add_routes
 from storage.database import create_engine, create_session_factory, upgrade_database
-from storage.secrets import load_or_create_secret
 
 logger = logging.getLogger(__name__)
 
@@ -229,13 +229,11 @@ class Meetbot:
         self.engine: AsyncEngine = create_engine(settings.database_url)
         self.sessions = create_session_factory(self.engine)
         self.client = build_slack_client(settings)
-        self.installations: AsyncSQLAlchemyInstallationStore | None = None
+        self.installations: SealedInstallationStore | None = None
         self.clients: SlackClients = SingleWorkspace(self.client) if slack else NoSlack()
         if slack and settings.installs_into_many_workspaces:
             assert settings.slack_client_id and settings.slack_client_secret
-            self.installations = AsyncSQLAlchemyInstallationStore(
-                settings.slack_client_id, self.engine
-            )
+            self.installations = SealedInstallationStore(settings.slack_client_id, self.engine)
             rotator = AsyncTokenRotator(
                 client_id=settings.slack_client_id,
                 client_secret=settings.slack_client_secret.get_secret_value(),
@@ -262,24 +260,32 @@ class Meetbot:
         port cannot be listened on.
         """
         await reach_database(self.engine)
+        key = master_key(self.settings, self.slack)
         await upgrade_database(self.engine)
         # dateparser loads its language data on first use; pay that now, not on a /meet.
         await asyncio.to_thread(
             read_quick_text, "tomorrow 9am", now=datetime.now(UTC), zone=ZoneInfo("UTC")
         )
-        secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
+        unlocked = await unlock(key, self.sessions)
+        link_keys = (unlocked.link_key, *unlocked.earlier_link_keys)
+        if self.installations is not None:
+            self.installations.unlock(unlocked.sealer)
+            await self.installations.seal_stored()
         files = MeetingFiles(self.sessions, SlackFiles(self.clients))
-        file_links = FileLinkSigner(secret)
+        file_links = FileLinkSigner(*link_keys)
         meetings = Meetings(
             self.sessions,
-            TokenMinter(secret),
+            TokenMinter(*link_keys),
             files,
             GuestQuota(self.sessions, self.settings.guest_cap),
             on_deliveries=lambda: outbox.wake(),
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
-        return_paths = ReturnPaths(secret)
-        feeds = CalendarFeeds.from_settings(self.settings, self.sessions, lambda: outbox.wake())
+        return_paths = ReturnPaths(*link_keys)
+        feeds = CalendarFeeds.from_settings(
+            self.settings, self.sessions, unlocked.sealer, lambda: outbox.wake()
+        )
+        await feeds.seal_stored()
         people = People(self.clients)
         preferences = Preferences(self.sessions)
         home = HomeTab(meetings, feeds, preferences, self.mailboxes, people)

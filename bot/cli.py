@@ -20,6 +20,7 @@ from bot.logs import configure_logging, held_until_started
 from bot.mail.imap import ImapPoller
 from bot.mail.transport import Mailer, SmtpMailer
 from bot.mailboxes import mailboxes_from
+from bot.secret_key import key_file_of, missing_key_problem
 from bot.settings_reading import (
     SettingsReading,
     load_database_url,
@@ -196,6 +197,7 @@ async def _check(reading: SettingsReading) -> int:
         report("settings", False, problem)
     if not problems:
         report("settings", True, "read from the environment")
+    _check_secret_key(settings, report)
 
     if reading.refused_any("MEETBOT_DATABASE_URL"):
         skip("database", "MEETBOT_DATABASE_URL is wrong")
@@ -241,6 +243,17 @@ async def _check(reading: SettingsReading) -> int:
         except Exception as error:  # whatever it is, the check reports it and goes on
             report("imap", False, server_problem("MEETBOT_IMAP_URL", poller.describe(), error))
     return 2 if failures else 0
+
+
+def _check_secret_key(settings: Settings, report: _Report) -> None:
+    """Say where the key sealing the database's secrets comes from, or that it is missing."""
+    problem = missing_key_problem(settings)
+    if problem is not None:
+        report("secrets", False, problem)
+    elif settings.secret_key is not None:
+        report("secrets", True, "sealed with MEETBOT_SECRET_KEY")
+    else:
+        report("secrets", True, f"sealed with the key in {key_file_of(settings).resolve()}")
 
 
 async def _check_slack(settings: Settings, report: _Report) -> None:

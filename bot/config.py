@@ -84,6 +84,7 @@ class Settings(DatabaseSettings):
     slack_bot_token: str | None = Field(
         default=None,
         alias="SLACK_BOT_TOKEN",
+        repr=False,  # a secret, or holds one
         description="Bot token (xoxb-...) of the app installed in one workspace.",
     )
     slack_client_id: str | None = Field(
@@ -110,11 +111,13 @@ class Settings(DatabaseSettings):
     slack_signing_secret: str | None = Field(
         default=None,
         alias="SLACK_SIGNING_SECRET",
+        repr=False,  # a secret, or holds one
         description="Signs Slack's HTTP requests; required unless Socket Mode is used.",
     )
     slack_app_token: str | None = Field(
         default=None,
         alias="SLACK_APP_TOKEN",
+        repr=False,  # a secret, or holds one
         description="App-level token (xapp-...); when present Meetbot connects in Socket Mode.",
     )
     slack_api_url: str = Field(
@@ -125,6 +128,7 @@ class Settings(DatabaseSettings):
     smtp_url: str | None = Field(
         default=None,
         alias="MEETBOT_SMTP_URL",
+        repr=False,  # a secret, or holds one
         description="smtp://user:pass@host:port (STARTTLS when offered) or smtps:// (TLS).",
     )
     mail_dir: Path = Field(
@@ -151,10 +155,18 @@ class Settings(DatabaseSettings):
         alias="MEETBOT_HOST",
         description="Interface to listen on.",
     )
-    secret_key: str | None = Field(
+    secret_key: SecretStr | None = Field(
         default=None,
         alias="MEETBOT_SECRET_KEY",
-        description="Key for guest links; unset, one is generated and kept in the database.",
+        description="Master key (32+ random characters) sealing tokens, calendar addresses "
+        "and the guest-link key in the database; required over HTTP or with many workspaces.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        alias="MEETBOT_SECRET_KEY_FILE",
+        description="Without MEETBOT_SECRET_KEY (one workspace, Socket Mode): the file a key "
+        "is generated into (0600); default meetbot-secret.key beside the SQLite file, or in "
+        "the working folder.",
     )
     attachment_limit_mb: float = Field(
         default=10.0,
@@ -176,6 +188,7 @@ class Settings(DatabaseSettings):
     imap_url: str | None = Field(
         default=None,
         alias="MEETBOT_IMAP_URL",
+        repr=False,  # a secret, or holds one
         description="imaps://user:pass@host:993/INBOX (or imap:// with STARTTLS) to poll.",
     )
     imap_interval_seconds: float = Field(
@@ -259,6 +272,7 @@ class Settings(DatabaseSettings):
     mailboxes: Annotated[list[MailboxSetting], NoDecode] = Field(
         default_factory=list,
         alias="MEETBOT_MAILBOXES",
+        repr=False,  # a secret, or holds one
         description=(
             'Sending mailboxes organizers choose from, as JSON: [{"name": "Invitations", '
             '"address": "invites@acme.example", "smtp_url": "smtp://..."}]; unset, the one '
@@ -413,10 +427,11 @@ class Settings(DatabaseSettings):
 
     @field_validator("secret_key")
     @classmethod
-    def _secret_not_placeholder(cls, value: str | None) -> str | None:
+    def _secret_not_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None:
             return None
-        if value.lower() in PLACEHOLDER_SECRETS or len(value) < 32:
+        secret = value.get_secret_value()
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
             raise ValueError("must be a random string of at least 32 characters")
         return value
 

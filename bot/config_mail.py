@@ -19,7 +19,7 @@ class MailboxSetting(BaseModel):
 
     name: str = Field(min_length=1, max_length=75)
     address: str
-    smtp_url: str | None = None
+    smtp_url: str | None = Field(default=None, repr=False)  # may hold a password
 
     @field_validator("address")
     @classmethod

@@ -18,6 +18,7 @@ from bot.feed_busy import NotACalendar, Period, TooManyEvents, busy_times_apart
 from bot.feed_fetch import FeedFetcher, FeedTooLarge, FeedUnreadable, FetchLimits, for_log
 from bot.i18n import N_, TranslatableError
 from bot.personal import FeedStatus
+from bot.sealing import SEALED_PREFIX, CannotOpen, Sealer
 from storage.models import CalendarFeed, ExternalBusy
 
 logger = logging.getLogger(__name__)
@@ -65,11 +66,13 @@ class CalendarFeeds:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
+        sealer: Sealer,
         fetcher: FeedFetcher | None = None,
         on_deliveries: Callable[[], None] = lambda: None,
         expand_seconds: float = EXPAND_SECONDS,
     ) -> None:
         self._sessions = sessions
+        self._sealer = sealer
         self._fetcher = fetcher or FeedFetcher()
         self._on_deliveries = on_deliveries
         self._expand_seconds = expand_seconds
@@ -81,6 +84,7 @@ class CalendarFeeds:
         cls,
         settings: Settings,
         sessions: async_sessionmaker[AsyncSession],
+        sealer: Sealer,
         on_deliveries: Callable[[], None] = lambda: None,
     ) -> CalendarFeeds:
         """Return the feeds service with the deployment's limits and address rules."""
@@ -88,11 +92,12 @@ class CalendarFeeds:
             FetchLimits(max_bytes=settings.feed_max_bytes),
             allow_private=settings.feeds_allow_private,
         )
-        return cls(sessions, fetcher, on_deliveries, settings.feed_expand_seconds)
+        return cls(sessions, sealer, fetcher, on_deliveries, settings.feed_expand_seconds)
 
     async def connect(self, team_id: str, user_id: str, address: str) -> None:
         """Remember a member's calendar address and fetch it right away."""
-        url = check_feed_address(address)
+        # Sealed: the address is a password to the member's calendar.
+        url = self._sealer.seal(check_feed_address(address), _place(team_id, user_id))
         async with self._sessions.begin() as session:
             feed = await _feed_of(session, team_id, user_id)
             if feed is None:
@@ -118,7 +123,8 @@ class CalendarFeeds:
             feed = await _feed_of(session, team_id, user_id)
             if feed is None:
                 return None
-            return FeedStatus(urlsplit(feed.url).hostname or "", feed.fetched_at, feed.last_error)
+            url = self._sealer.open(feed.url, _place(team_id, user_id))
+            return FeedStatus(urlsplit(url).hostname or "", feed.fetched_at, feed.last_error)
 
     async def refresh_due(self, now: datetime) -> int:
         """Fetch the feeds whose time has come; return how many were fetched."""
@@ -135,6 +141,31 @@ class CalendarFeeds:
             await self._refresh(feed_id, now)
         return len(due)
 
+    async def seal_stored(self) -> int:
+        """Seal feed addresses earlier versions stored in plaintext; return how many.
+
+        A row is rewritten only if it still holds the address read, so processes starting
+        side by side may both run this.
+        """
+        async with self._sessions.begin() as session:
+            plain = (
+                await session.execute(
+                    select(
+                        CalendarFeed.id,
+                        CalendarFeed.team_id,
+                        CalendarFeed.user_id,
+                        CalendarFeed.url,
+                    ).where(CalendarFeed.url.not_like(f"{SEALED_PREFIX}%"))
+                )
+            ).all()
+            for feed_id, team_id, user_id, url in plain:
+                await session.execute(
+                    update(CalendarFeed)
+                    .where(CalendarFeed.id == feed_id, CalendarFeed.url == url)
+                    .values(url=self._sealer.seal(url, _place(team_id, user_id)))
+                )
+        return len(plain)
+
     async def _refresh(self, feed_id: int, now: datetime) -> None:
         async with self._sessions.begin() as session:
             # Claim the feed for a while, so processes side by side fetch it once.
@@ -148,7 +179,15 @@ class CalendarFeeds:
             feed = await session.get(CalendarFeed, feed_id)
             if feed is None:
                 return
-            url, etag, modified = feed.url, feed.etag, feed.last_modified
+            stored, place = feed.url, _place(feed.team_id, feed.user_id)
+            etag, modified = feed.etag, feed.last_modified
+        try:
+            url = self._sealer.open(stored, place)
+        except CannotOpen:
+            # Altered, or moved from another member's row: never fetched, told as unreadable.
+            logger.error("calendar feed %s holds an address sealed for another row", feed_id)
+            await self._failed(feed_id, now, UNREADABLE)
+            return
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -220,6 +259,11 @@ class CalendarFeeds:
                 )
         if tell:
             self._on_deliveries()
+
+
+def _place(team_id: str, user_id: str) -> str:
+    """Return what a member's feed address is sealed for."""
+    return f"calendar_feeds.url:{team_id}:{user_id}"
 
 
 def _reason(feed_id: int, url: str, error: Exception) -> str:

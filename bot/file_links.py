@@ -29,12 +29,16 @@ class MemberFileLink:
 class FileLinkSigner:
     """Make and check members' file links with a key derived from the installation's secret."""
 
-    def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(secret_key.encode(), b"meetbot file links", hashlib.sha256).digest()
+    def __init__(self, link_key: str, *earlier_keys: str) -> None:
+        # Links signed before an upgrade, under an earlier key, are still checked.
+        self._keys = [
+            hmac.new(key.encode(), b"meetbot file links", hashlib.sha256).digest()
+            for key in (link_key, *earlier_keys)
+        ]
 
-    def _signature(self, link: MemberFileLink) -> str:
+    def _signature(self, link: MemberFileLink, key: bytes | None = None) -> str:
         text = f"{link.public_key}\n{link.user_id}\n{link.until}".encode()
-        return hmac.new(self._key, text, hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key or self._keys[0], text, hashlib.sha256).hexdigest()[:32]
 
     def url(self, base_url: str, public_key: str, user_id: str, meeting_end: datetime) -> str:
         """Return the link to a file for one person, valid until a while after the meeting."""
@@ -50,5 +54,5 @@ class FileLinkSigner:
         """Tell whether a link is one Meetbot made, unaltered and not yet expired."""
         if not until.isdigit() or int(until) < now.timestamp():
             return False
-        expected = self._signature(MemberFileLink(public_key, user_id, int(until)))
-        return hmac.compare_digest(expected, signature)
+        link = MemberFileLink(public_key, user_id, int(until))
+        return any(hmac.compare_digest(self._signature(link, key), signature) for key in self._keys)

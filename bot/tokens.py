@@ -19,17 +19,27 @@ def hash_token(token: str) -> str:
 
 
 class TokenMinter:
-    """Derive each guest's link token from a per-attendee salt and the installation key.
+    """Derive each guest's link token from a per-attendee salt and the installation's link key.
 
     The salt gives every token 128 random bits; the key means a copy of the database
     alone does not reveal working links, while any process can rebuild a guest's link
-    for a later e-mail without the token ever being stored.
+    for a later e-mail without the token ever being stored. Links minted under an earlier
+    key (before an upgrade) are rebuilt with that key: the stored hash says which.
     """
 
-    def __init__(self, secret_key: str) -> None:
-        self._key = secret_key.encode()
+    def __init__(self, link_key: str, *earlier_keys: str) -> None:
+        self._keys = [key.encode() for key in (link_key, *earlier_keys)]
 
-    def token_for(self, salt: str) -> str:
-        """Return the link token of the attendee holding this salt."""
-        digest = hmac.new(self._key, salt.encode(), hashlib.sha256).digest()
+    def token_for(self, salt: str, token_hash: str | None = None) -> str:
+        """Return the link token of the attendee holding this salt (and this stored hash)."""
+        tokens = (self._token(key, salt) for key in self._keys)
+        if token_hash is not None:
+            for token in tokens:
+                if hmac.compare_digest(hash_token(token), token_hash):
+                    return token
+        return self._token(self._keys[0], salt)
+
+    @staticmethod
+    def _token(key: bytes, salt: str) -> str:
+        digest = hmac.new(key, salt.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

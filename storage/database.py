@@ -66,6 +66,9 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Zero what is deleted or overwritten, so a secret sealed in place on upgrade (or a
+    # forgotten calendar) leaves no plaintext behind in the file's free space.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -201,7 +201,7 @@ class OutboxEntry(Base):
 
 
 class InstanceSecret(Base):
-    """A secret this installation generated for itself and shares across its processes."""
+    """A value all processes share, stored sealed: the key check, an earlier link key."""
 
     __tablename__ = "instance_secrets"
 

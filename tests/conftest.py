@@ -27,6 +27,8 @@ from tests.support.network import free_port
 from tests.support.signed import SlackSender
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+# The master key sealing the test databases' secrets (required over HTTP).
+SECRET_KEY = "test-secret-key-0123456789abcdef-0123456789"
 TEAM_ID = "T0ACME"
 ORGANIZER = "U0OLGA"
 ANA = "U0ANA"
@@ -168,6 +170,7 @@ def make_settings(
     values: dict[str, Any] = {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "MEETBOT_SECRET_KEY": SECRET_KEY,
         "SLACK_API_URL": slack.api_url,
         "MEETBOT_DATABASE_URL": database_url,
         "MEETBOT_SMTP_URL": mailbox.url,

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID
+from tests.conftest import ORGANIZER, SECRET_KEY, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import send_invitations
 from tests.support.mailbox import Mailbox
@@ -219,6 +219,7 @@ async def test_a_bad_setting_stops_meetbot_with_one_line_naming_it_and_what_to_d
     env = clean_environment(
         SLACK_BOT_TOKEN="xoxb-1",
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        MEETBOT_SECRET_KEY=SECRET_KEY,
         SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",
         MEETBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}",
         MEETBOT_HOST="127.0.0.1",
@@ -270,6 +271,7 @@ async def test_check_reports_each_part_and_fails_on_a_bad_token(
     env = clean_environment(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        MEETBOT_SECRET_KEY=SECRET_KEY,
         SLACK_API_URL=slack.api_url,
         MEETBOT_SMTP_URL=mailbox.url,
         MEETBOT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'meetbot.db'}",
@@ -277,8 +279,9 @@ async def test_check_reports_each_part_and_fails_on_a_bad_token(
 
     status, stdout, stderr = await run_meetbot("check", env=env, cwd=tmp_path)
     assert status == 0, stdout
-    assert [line.split()[0] for line in stdout.splitlines()] == ["ok"] * 4
+    assert [line.split()[0] for line in stdout.splitlines()] == ["ok"] * 5
     assert "smtp://127.0.0.1" in stdout
+    assert "ok   secrets: sealed with MEETBOT_SECRET_KEY" in stdout.splitlines()
     assert stderr == ""  # only its own lines: no library's INFO lines in between
 
     env["SLACK_BOT_TOKEN"] = "xoxb-revoked"
@@ -298,6 +301,7 @@ async def test_check_reports_every_failing_part_not_just_the_first(
     env = clean_environment(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        MEETBOT_SECRET_KEY=SECRET_KEY,
         SLACK_API_URL=slack.api_url,
         MEETBOT_PORT="web",
         MEETBOT_PUBLIC_URL="meet.example.com",
@@ -346,6 +350,7 @@ async def test_run_on_a_laptop_writes_guest_mail_to_a_folder_and_stops_cleanly(
     env = clean_environment(
         SLACK_BOT_TOKEN=slack.bot_token,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        MEETBOT_SECRET_KEY=SECRET_KEY,
         SLACK_API_URL=slack.api_url,
         MEETBOT_PORT=str(port),
         MEETBOT_HOST="127.0.0.1",

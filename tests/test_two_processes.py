@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ANA, ORGANIZER, SIGNING_SECRET, TEAM_ID
+from tests.conftest import ANA, ORGANIZER, SECRET_KEY, SIGNING_SECRET, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import in_days, send_invitations
 from tests.support.mailbox import Mailbox
@@ -55,6 +55,7 @@ async def test_two_processes_send_each_invitation_once(
         env = clean_environment(
             SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            MEETBOT_SECRET_KEY=SECRET_KEY,
             SLACK_API_URL=slack.api_url,
             MEETBOT_DATABASE_URL=shared_database,
             MEETBOT_SMTP_URL=mailbox.url,

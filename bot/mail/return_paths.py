@@ -20,12 +20,13 @@ RETURN_PATH_TAG = re.compile(rb"\+b(\d{1,12})-([0-9a-f]{20})@", re.IGNORECASE)
 class ReturnPaths:
     """Make and check the return path of each guest's mail."""
 
-    def __init__(self, key: str) -> None:
-        self._key = key.encode()
+    def __init__(self, key: str, *earlier_keys: str) -> None:
+        # Mail sent before an upgrade, under an earlier key, still names its guest.
+        self._keys = [k.encode() for k in (key, *earlier_keys)]
 
-    def _tag(self, attendee_id: int) -> str:
+    def _tag(self, attendee_id: int, key: bytes | None = None) -> str:
         message = f"return-path:{attendee_id}".encode()
-        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:20]
+        return hmac.new(key or self._keys[0], message, hashlib.sha256).hexdigest()[:20]
 
     def for_attendee(self, mailbox: str, attendee_id: int) -> str:
         """Return the envelope sender of mail to one attendee from a mailbox."""
@@ -38,7 +39,10 @@ class ReturnPaths:
             dict.fromkeys(
                 attendee_id
                 for attendee_id, tag in found
-                if hmac.compare_digest(self._tag(attendee_id), tag.lower())
+                if any(
+                    hmac.compare_digest(self._tag(attendee_id, key), tag.lower())
+                    for key in self._keys
+                )
             )
         )
 

@@ -138,6 +138,7 @@ class Invitee:
     token_salt: str | None
     removed: bool = False
     delivery_error: str | None = None
+    token_hash: str | None = None
 
     @property
     def is_member(self) -> bool:

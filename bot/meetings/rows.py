@@ -73,6 +73,7 @@ def invitee_from_row(attendee: Attendee) -> Invitee:
         token_salt=attendee.token_salt,
         removed=attendee.removed_at is not None,
         delivery_error=attendee.delivery_error,
+        token_hash=attendee.token_hash,
     )
 
 

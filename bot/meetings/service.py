@@ -358,7 +358,7 @@ class Meetings:
         """Return the token in a guest's answer link."""
         if invitee.token_salt is None:
             raise ValueError("members answer in Slack and have no link")
-        return self._tokens.token_for(invitee.token_salt)
+        return self._tokens.token_for(invitee.token_salt, invitee.token_hash)
 
     async def agenda(self, team_id: str, user_id: str, now: datetime) -> Agenda:
         """Return a person's meetings that have not ended yet, soonest first."""

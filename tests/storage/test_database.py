@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.database import create_engine, create_session_factory, upgrade_database
 from storage.models import Base, Event
-from storage.secrets import load_or_create_secret
+from storage.secrets import add_secret, read_secret, replace_secret
 
 
 @pytest.fixture
@@ -77,15 +77,17 @@ async def test_a_naive_time_is_refused(sessions: async_sessionmaker[AsyncSession
             )
 
 
-async def test_a_generated_secret_is_made_once_and_shared(
+async def test_a_stored_value_is_kept_by_the_first_process_and_replaced_only_if_unchanged(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    first = await load_or_create_secret(sessions, "link_key")
-    second = await load_or_create_secret(sessions, "link_key")
+    assert await read_secret(sessions, "key_check") is None
+    assert await add_secret(sessions, "key_check", "first") == "first"
+    assert await add_secret(sessions, "key_check", "second") == "first"
 
-    assert first == second
-    assert len(first) >= 48
-    assert await load_or_create_secret(sessions, "other") != first
+    await replace_secret(sessions, "key_check", "not what is stored", "third")
+    assert await read_secret(sessions, "key_check") == "first"
+    await replace_secret(sessions, "key_check", "first", "sealed")
+    assert await read_secret(sessions, "key_check") == "sealed"
 
 
 async def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage.models import Attendee, OutboxEntry
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 from tests.support.mailbox import Mailbox
 from tests.test_cli import clean_environment, wait_until_healthy
@@ -26,6 +26,7 @@ def meetbot_environment(
     settings = {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "MEETBOT_SECRET_KEY": SECRET_KEY,
         "SLACK_API_URL": slack.api_url,
         "MEETBOT_DATABASE_URL": database_url,
         "MEETBOT_SMTP_URL": mailbox.url,

@@ -11,7 +11,7 @@ from bot.app import OUTBOX_JOB, Meetbot
 from bot.config import Settings
 from storage.database import create_engine, create_session_factory, upgrade_database
 from tests.bot.outbox.mail_server import MailServer
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SECRET_KEY, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
 
 
@@ -37,6 +37,7 @@ async def app(
         Settings(
             SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            MEETBOT_SECRET_KEY=SECRET_KEY,
             SLACK_API_URL=slack.api_url,
             MEETBOT_DATABASE_URL=database_url,
             MEETBOT_SMTP_URL=mail_server.url,
