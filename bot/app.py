@@ -276,6 +276,7 @@ class Meetbot:
             files,
             GuestQuota(self.sessions, self.settings.guest_cap),
             on_deliveries=lambda: outbox.wake(),
+            video_service=self.settings.video_url,
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
         return_paths = ReturnPaths(secret)

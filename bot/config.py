@@ -290,6 +290,12 @@ class Settings(DatabaseSettings):
         description="Comma-separated addresses or networks of the reverse proxies in front of "
         "Meetbot (e.g. 127.0.0.1,10.0.0.0/8); X-Forwarded-For is believed only from them.",
     )
+    video_url: str | None = Field(
+        default=None,
+        alias="MEETBOT_VIDEO_URL",
+        description="Video service new rooms are made on, e.g. https://meet.jit.si/; unset, "
+        'the form offers no "Add a video call".',
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         alias="MEETBOT_METRICS_TOKEN",
@@ -324,9 +330,11 @@ class Settings(DatabaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return value or None
 
-    @field_validator("slack_api_url")
+    @field_validator("slack_api_url", "video_url")
     @classmethod
-    def _api_url_slash(cls, value: str) -> str:
+    def _api_url_slash(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         _web_address(value)
         return value if value.endswith("/") else value + "/"
 

@@ -43,8 +43,11 @@ from bot.meetings.model import (
     Meeting,
     parse_time_text,
 )
+from bot.video import join_link
 
 CANCEL_CALLBACK = "meet_cancel"
+# A link button: Slack opens the call and still tells the app, which only acknowledges it.
+JOIN_ACTION = "join_call"
 EDIT_ACTION = "edit_meeting"
 CANCEL_ACTION = "cancel_meeting"
 
@@ -103,6 +106,21 @@ def details(
         )
         lines.append(t.gettext("*Files:* {links}").format(links=links))
     return "\n".join(lines)
+
+
+def join_blocks(t: Translator, meeting: Meeting) -> list[Block]:
+    """Return a "Join" button opening the meeting's video call, if it has one."""
+    link = join_link(meeting)
+    if link is None or meeting.cancelled:
+        return []
+    join = {
+        "type": "button",
+        "text": plain(t.gettext("Join the video call")),
+        "action_id": JOIN_ACTION,
+        "url": link,
+        "style": "primary",
+    }
+    return [{"type": "actions", "block_id": "join", "elements": [join]}]
 
 
 def _description_blocks(meeting: Meeting) -> list[Block]:
@@ -193,6 +211,7 @@ def organizer_summary(
         {"type": "header", "text": plain(meeting.title)},
         mrkdwn(details(t, meeting, file_links)),
         *_description_blocks(meeting),
+        *join_blocks(t, meeting),
         context(tally_line(meeting, language=language)),
         *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
         *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
@@ -263,6 +282,7 @@ def member_invitation(
     blocks: list[Block] = [
         mrkdwn(f"{invites}\n{details(t, meeting, file_links)}"),
         *_description_blocks(meeting),
+        *join_blocks(t, meeting),
     ]
     others = len(meeting.invitees) - 1
     if others > 0:
@@ -348,7 +368,10 @@ def member_reminder(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) 
     starts = t.gettext("*{title}* starts {time}.").format(
         title=escape(meeting.title), time=slack_time(meeting.start, "{time}")
     )
-    return text, [mrkdwn(f":alarm_clock: {starts}\n{details(t, meeting)}")]
+    return text, [
+        mrkdwn(f":alarm_clock: {starts}\n{details(t, meeting)}"),
+        *join_blocks(t, meeting),
+    ]
 
 
 def help_message(*, language: Language = DEFAULT_LANGUAGE) -> Message:

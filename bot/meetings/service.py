@@ -28,6 +28,7 @@ from bot.meetings.files import MeetingFiles
 from bot.meetings.model import (
     Agenda,
     Answer,
+    Change,
     ChangedField,
     Decision,
     Invitee,
@@ -47,6 +48,7 @@ from bot.meetings.rows import (
     sync_busy,
 )
 from bot.tokens import TokenMinter, hash_token, new_salt
+from bot.video import room_after
 from storage.models import Attendee, Event, EventFile
 
 # Changes every attendee must confirm again: their calendars take them as a new SEQUENCE.
@@ -63,7 +65,10 @@ class Meetings:
         files: MeetingFiles,
         quota: GuestQuota,
         on_deliveries: Callable[[], None] = lambda: None,
+        video_service: str | None = None,
     ) -> None:
+        # Where "Add a video call" makes rooms (MEETBOT_VIDEO_URL); None: not offered.
+        self._video_service = video_service
         self._sessions = sessions
         self._tokens = tokens
         self._files = files
@@ -156,6 +161,7 @@ class Meetings:
                 attendees=[new_member(user_id) for user_id in draft.member_ids]
                 + [self._new_guest(guest) for guest in draft.guests],
                 files=uploads,
+                video_url=room_after(None, draft.video, draft.location, self._video_service),
             )
             sync_busy(event)
             session.add(event)
@@ -206,6 +212,10 @@ class Meetings:
                 raise EventChanged(meeting_id)
             before = meeting_from_row(event)
             changes = describe_changes(before, draft, uploads)
+            room = room_after(event.video_url, draft.video, draft.location, self._video_service)
+            if room != event.video_url:
+                changes.append(Change(ChangedField.VIDEO, event.video_url or "", room or ""))
+                event.video_url = room
             settings_changed = (
                 event.notify_on_decision != draft.notify
                 or event.reminder_minutes != draft.reminder_minutes
