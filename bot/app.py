@@ -49,6 +49,7 @@ from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.mail.trust import Resolver, dns_txt
 from bot.mailboxes import Mailboxes, mailboxes_from
 from bot.meetings.files import MeetingFiles
+from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.quota import GuestQuota
 from bot.meetings.replies import Replies
@@ -270,13 +271,17 @@ class Meetbot:
         secret = self.settings.secret_key or await load_or_create_secret(self.sessions, "link_key")
         files = MeetingFiles(self.sessions, SlackFiles(self.clients))
         file_links = FileLinkSigner(secret)
+        quota = GuestQuota(self.sessions, self.settings.guest_cap)
         meetings = Meetings(
             self.sessions,
             TokenMinter(secret),
             files,
-            GuestQuota(self.sessions, self.settings.guest_cap),
+            quota,
             on_deliveries=lambda: outbox.wake(),
             video_service=self.settings.video_url,
+        )
+        ledger = DeliveryLedger(
+            self.sessions, TokenMinter(secret), quota, on_deliveries=lambda: outbox.wake()
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
         return_paths = ReturnPaths(secret)
@@ -302,6 +307,7 @@ class Meetbot:
             file_links,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
             return_paths=return_paths if self.settings.verp else None,
+            ledger=ledger,
         )
         services = Services(
             settings=self.settings,
@@ -323,6 +329,7 @@ class Meetbot:
             held_forms=HeldForms(self.sessions),
             submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
+            ledger=ledger,
         )
         self.services = services
         bolt: AsyncApp | None = None

@@ -29,12 +29,14 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
+from bot.blocks.ledger import GUESTS_ACTION, delivery_line
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
     Translator,
     translator,
 )
+from bot.ledger import DeliverySum
 from bot.meetings.model import (
     Answer,
     Change,
@@ -178,15 +180,22 @@ def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
 
 
 def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
-    """Return the organizer's Edit and Cancel buttons."""
-    return {
-        "type": "actions",
-        "block_id": f"manage_{meeting.id}",
-        "elements": [
-            button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
-            button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
-        ],
-    }
+    """Return the organizer's Edit and Cancel buttons, and Guests when there are guests."""
+    elements = [
+        button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+        button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
+    ]
+    if meeting.guests:
+        elements.insert(1, button(t.gettext("Guests"), GUESTS_ACTION, str(meeting.id)))
+    return {"type": "actions", "block_id": f"manage_{meeting.id}", "elements": elements}
+
+
+def _delivery_blocks(
+    meeting: Meeting, deliveries: DeliverySum | None, language: Language
+) -> list[Block]:
+    if deliveries is None or deliveries.empty or not meeting.guests:
+        return []
+    return [context(delivery_line(deliveries, language=language))]
 
 
 def organizer_summary(
@@ -194,8 +203,12 @@ def organizer_summary(
     file_links: list[tuple[str, str]] | None = None,
     *,
     language: Language = DEFAULT_LANGUAGE,
+    deliveries: DeliverySum | None = None,
 ) -> Message:
-    """Return the organizer's summary DM: the meeting and everyone's answer so far."""
+    """Return the organizer's summary DM: the meeting and everyone's answer so far.
+
+    With `deliveries`, a line sums where guests' e-mails stand (the Guests view has each).
+    """
     t = translator(language)
     if meeting.cancelled:
         text = t.gettext("You cancelled {title}").format(title=meeting.title)
@@ -213,6 +226,7 @@ def organizer_summary(
         *_description_blocks(meeting),
         *join_blocks(t, meeting),
         context(tally_line(meeting, language=language)),
+        *_delivery_blocks(meeting, deliveries, language),
         *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
         *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
     ]

@@ -15,6 +15,7 @@ from bot.clock import utc_now
 from bot.drafts import MeetingDraft, reminder_due
 from bot.guests import Guest
 from bot.i18n import DEFAULT_LANGUAGE, Language
+from bot.ledger import Via
 from bot.meetings import notices
 from bot.meetings.edits import Membership, describe_changes, membership_changes
 from bot.meetings.errors import (
@@ -331,7 +332,7 @@ class Meetings:
                 raise MeetingCancelled(meeting_id)
             if sequence is not None and sequence != event.sequence:
                 raise EventChanged(meeting_id)
-            decision = record_decision(session, event, attendee, answer, "")
+            decision = record_decision(session, event, attendee, answer, "", via=Via.SLACK)
         if decision.changed:
             self._on_deliveries()
         return decision
@@ -350,7 +351,9 @@ class Meetings:
                 raise MeetingCancelled(event.id)
             if attendee.removed_at is not None:
                 raise NotInvited(attendee.email)
-            changed = record_answer(session, event, attendee, answer, comment.strip()[:1000])
+            changed = record_answer(
+                session, event, attendee, answer, comment.strip()[:1000], via=Via.PAGE
+            )
             meeting = meeting_from_row(event, attendees=[attendee])
             decision = Decision(meeting=meeting, invitee=meeting.attendees[0], changed=changed)
         if decision.changed:
@@ -442,9 +445,10 @@ def record_decision(
     comment: str,
     *,
     stale: bool = False,
+    via: Via | None = None,
 ) -> Decision:
     """Store an answer and return the decision, the whole meeting in its picture."""
-    changed = record_answer(session, event, attendee, answer, comment, stale=stale)
+    changed = record_answer(session, event, attendee, answer, comment, stale=stale, via=via)
     meeting = meeting_from_row(event)
     return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
 
@@ -457,10 +461,13 @@ def record_answer(
     comment: str,
     *,
     stale: bool = False,
+    via: Via | None = None,
 ) -> bool:
     """Store an answer and queue what it causes; tell whether it changed anything."""
     changed = attendee.response != answer.value or attendee.comment != comment
     if changed:
+        # How it came, for the organizer's delivery ledger.
+        attendee.answered_via = via.value if via is not None else attendee.answered_via
         attendee.response = answer.value
         attendee.comment = comment
         attendee.responded_at = utc_now()
