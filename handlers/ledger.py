@@ -13,7 +13,7 @@ from bot.blocks.ledger import (
     FIX_ACTION,
     FIX_CALLBACK,
     GUESTS_ACTION,
-    PAGE_ACTION,
+    PAGE_ACTIONS,
     RESEND_ACTION,
     fix_address_modal,
     guests_view,
@@ -22,7 +22,7 @@ from bot.blocks.ledger import (
     shown_page,
 )
 from bot.i18n import translator
-from bot.meetings.errors import MeetingError, MeetingNotFound
+from bot.meetings.errors import MeetingError, MeetingNotFound, NotInvited
 from handlers.context import language_of_user, services_of
 from handlers.replies import refuse
 
@@ -30,7 +30,8 @@ from handlers.replies import refuse
 def register(app: AsyncApp) -> None:
     """Wire the ledger's buttons and the Fix address form."""
     app.action(GUESTS_ACTION)(open_guests)
-    app.action(PAGE_ACTION)(turn_page)
+    for page_action in PAGE_ACTIONS:
+        app.action(page_action)(turn_page)
     app.action(RESEND_ACTION)(resend)
     app.action(FIX_ACTION)(open_fix_address)
     app.view(FIX_CALLBACK)(fix_address)
@@ -131,9 +132,12 @@ async def open_fix_address(
         meeting, _ = await services_of(context).ledger.of_meeting(
             context.team_id, context.user_id, target[0]
         )
-        guest = next(g for g in meeting.guests if g.id == target[1])
-    except (MeetingError, StopIteration):
-        return  # the guest was taken off meanwhile; the view's next redraw shows it
+        guest = next((g for g in meeting.guests if g.id == target[1]), None)
+        if guest is None:
+            raise NotInvited(target[1])  # taken off the list since the view was drawn
+    except MeetingError as error:
+        await refuse(context, client, error, body=body)
+        return
     language = await language_of_user(context, context.user_id)
     view = fix_address_modal(
         meeting, guest, guests_view=(str(body["view"]["id"]), shown[1]), language=language
@@ -149,13 +153,23 @@ async def fix_address(
     fix = read_address_fix(view)
     language = await language_of_user(context, context.user_id)
     try:
-        invited = await services_of(context).ledger.fix_address(
+        fixed = await services_of(context).ledger.fix_address(
             context.team_id, context.user_id, fix.meeting_id, fix.attendee_id, fix.typed
         )
     except MeetingError as error:
         await ack(response_action="errors", errors={"address": error.translated(language)})
         return
     await ack()
-    note = translator(language).gettext("Invited {address} instead.").format(address=invited.email)
+    t = translator(language)
+    if fixed.cancelled:
+        taken_back = t.gettext("{address} was sent a cancellation.")
+    else:
+        taken_back = t.gettext("Nothing reached {address}, so it gets no cancellation.")
+    note = " ".join(
+        [
+            t.gettext("Invited {address} instead.").format(address=fixed.invited.email),
+            taken_back.format(address=fixed.wrong_address),
+        ]
+    )
     updated = await _guests_view(context, fix.meeting_id, fix.page, note)
     await client.views_update(view_id=fix.guests_view, view=updated)

@@ -36,7 +36,8 @@ from bot.ledger import (
 from bot.meetings.model import Invitee, Meeting
 
 GUESTS_ACTION = "ledger_guests"
-PAGE_ACTION = "ledger_page"
+# Two buttons in one block need two action ids; both turn the page their value names.
+PAGE_ACTIONS = ("ledger_page_back", "ledger_page_next")
 RESEND_ACTION = "ledger_resend"
 FIX_ACTION = "ledger_fix"
 GUESTS_CALLBACK = "ledger_view"
@@ -180,9 +181,11 @@ def guests_view(
         )
         turns = []
         if page > 0:
-            turns.append(button(t.gettext("Previous"), PAGE_ACTION, f"{meeting.id}:{page - 1}"))
+            back = f"{meeting.id}:{page - 1}"
+            turns.append(button(t.gettext("Previous"), PAGE_ACTIONS[0], back))
         if page < pages - 1:
-            turns.append(button(t.gettext("Next"), PAGE_ACTION, f"{meeting.id}:{page + 1}"))
+            onward = f"{meeting.id}:{page + 1}"
+            turns.append(button(t.gettext("Next"), PAGE_ACTIONS[1], onward))
         blocks.append({"type": "actions", "block_id": "pages", "elements": turns})
     assert len(blocks) <= VIEW_BLOCK_LIMIT
     return {

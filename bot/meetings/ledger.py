@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,7 +29,13 @@ from bot.meetings import notices
 from bot.meetings.errors import MeetingError, NotInvited, NotOrganizer
 from bot.meetings.model import Invitee, Meeting
 from bot.meetings.quota import GuestQuota
-from bot.meetings.rows import check_organizer, invitee_from_row, load_event, meeting_from_row
+from bot.meetings.rows import (
+    check_organizer,
+    invitee_from_row,
+    load_event,
+    meeting_from_row,
+    reinstate,
+)
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, OutboxEntry
 
@@ -50,6 +57,15 @@ class AddressRefused(MeetingError):
     def translated(self, language: Language) -> str:
         """Return why, in the reader's language."""
         return translator(language).gettext(self.message).format(**self.values)
+
+
+@dataclass(frozen=True)
+class AddressFixed:
+    """The guest invited in place of a wrong address, and whether that one got a cancellation."""
+
+    invited: Invitee
+    wrong_address: str
+    cancelled: bool
 
 
 class DeliveryLedger:
@@ -110,7 +126,7 @@ class DeliveryLedger:
 
     async def fix_address(
         self, team_id: str, user_id: str, meeting_id: int, attendee_id: int, typed: str
-    ) -> Invitee:
+    ) -> AddressFixed:
         """Take a wrong address off the meeting and invite the right one in its place.
 
         The wrong address gets a cancellation only if a message to it was delivered.
@@ -131,12 +147,13 @@ class DeliveryLedger:
                 right = self._new_guest(guest)
                 event.attendees.append(right)
             else:
-                right.removed_at = None
+                reinstate(right)  # invited once before: back on the list, answer forgotten
             right.display_name = guest.name or wrong.display_name
             wrong.removed_at = utc_now()
             event.version += 1
             await session.flush()
-            if await _was_delivered(session, wrong):
+            taken_back = await _was_delivered(session, wrong)
+            if taken_back:
                 enqueue(
                     session,
                     team_id,
@@ -146,9 +163,9 @@ class DeliveryLedger:
                 )
             notices.invite(session, event, right)
             notices.edited(session, event)
-            invited = invitee_from_row(right)
+            fixed = AddressFixed(invitee_from_row(right), wrong.email or "", taken_back)
         self._on_deliveries()
-        return invited
+        return fixed
 
     def _new_guest(self, guest: Guest) -> Attendee:
         salt = new_salt()
