@@ -45,6 +45,8 @@ MESSAGE_NAMES = {
     "guest_reminder": N_("Reminder"),
     "guest_declinecounter": N_("Proposed time declined"),
 }
+# The outbox kinds that are e-mails to a guest: the ledger's rows.
+GUEST_MAIL_KINDS = tuple(MESSAGE_NAMES)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,9 @@ def message_line(t: Translator, message: SentMessage) -> str:
     name = t.gettext(MESSAGE_NAMES.get(message.kind, N_("Message")))
     if message.update:
         name = t.gettext("Update")
-    reason = escape(shorten(message.reason, REASON_LIMIT)) or t.gettext("no reason given")
+    # Reasons are the servers' words, or Meetbot's own in English (translated here).
+    reason = escape(shorten(t.gettext(message.reason), REASON_LIMIT)) if message.reason else ""
+    reason = reason or t.gettext("no reason given")
     stage = t.gettext(STAGE_WORDS[message.stage]).format(reason=reason)
     if message.stage is Stage.ACCEPTED and message.queue_id:
         stage += " " + t.gettext("(queue id {id})").format(id=f"`{escape(message.queue_id)}`")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,7 +24,15 @@ from bot.deliveries import (
 )
 from bot.guests import Guest, GuestListError, parse_guest_list
 from bot.i18n import N_, Language, translator
-from bot.ledger import DeliverySum, GuestLedger, SentMessage, Stage, stage_of, sum_up
+from bot.ledger import (
+    GUEST_MAIL_KINDS,
+    DeliverySum,
+    GuestLedger,
+    SentMessage,
+    Stage,
+    stage_of,
+    sum_up,
+)
 from bot.meetings import notices
 from bot.meetings.errors import MeetingError, NotInvited, NotOrganizer
 from bot.meetings.model import Invitee, Meeting
@@ -39,7 +47,6 @@ from bot.meetings.rows import (
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, OutboxEntry
 
-GUEST_MAIL = "guest_%"
 # Longest reason kept from a delivery report.
 MAX_REASON = 300
 
@@ -202,7 +209,7 @@ async def _was_delivered(session: AsyncSession, attendee: Attendee) -> bool:
     found = await session.scalar(
         select(OutboxEntry.id).where(
             OutboxEntry.attendee_id == attendee.id,
-            OutboxEntry.kind.like(GUEST_MAIL),
+            OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
             OutboxEntry.state == "sent",
             OutboxEntry.report.is_distinct_from("bounced"),
         )
@@ -228,7 +235,7 @@ async def _ledgers(session: AsyncSession, meeting: Meeting) -> list[GuestLedger]
         )
         .where(
             OutboxEntry.event_id == meeting.id,
-            OutboxEntry.kind.like(GUEST_MAIL),
+            OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
             OutboxEntry.state != "superseded",
         )
         .order_by(OutboxEntry.id)
@@ -247,7 +254,20 @@ async def _ledgers(session: AsyncSession, meeting: Meeting) -> list[GuestLedger]
                 update=_is_update(row.kind, row.payload),
             )
         )
-    return [GuestLedger(guest, tuple(sent.get(guest.id, ()))) for guest in meeting.guests]
+    return [_with_error(GuestLedger(g, tuple(sent.get(g.id, ())))) for g in meeting.guests]
+
+
+def _with_error(ledger: GuestLedger) -> GuestLedger:
+    """Show a guest marked undeliverable as bounced, even when no report named the e-mail.
+
+    A report can arrive before the server's 250 was noted, or name only the guest (its
+    return path); the guest's mark is the word that counts until the invitation is resent.
+    """
+    error = ledger.guest.delivery_error
+    if error is None or not ledger.messages or ledger.stage is not Stage.ACCEPTED:
+        return ledger
+    latest = replace(ledger.messages[-1], stage=Stage.BOUNCED, reason=error[:MAX_REASON])
+    return replace(ledger, messages=(*ledger.messages[:-1], latest))
 
 
 def _is_update(kind: str, payload: dict[str, object] | None) -> bool:
@@ -279,7 +299,7 @@ async def record_report(
             select(OutboxEntry.id, OutboxEntry.event_id, OutboxEntry.report)
             .where(
                 OutboxEntry.attendee_id == attendee_id,
-                OutboxEntry.kind.like(GUEST_MAIL),
+                OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
                 OutboxEntry.state == "sent",
             )
             .order_by(OutboxEntry.id.desc())

@@ -28,6 +28,7 @@ from bot.deliveries import (
     enqueue,
 )
 from bot.i18n import N_
+from bot.ledger import GUEST_MAIL_KINDS
 from bot.metrics import Metrics
 from bot.slack_clients import DISCONNECTED, WorkspaceNotInstalled
 from storage.models import OutboxEntry
@@ -277,7 +278,7 @@ class DeliveryMarks:
             select(OutboxEntry.team_id, OutboxEntry.event_id)
             .where(
                 OutboxEntry.id.in_(sent),
-                OutboxEntry.kind.like("guest_%"),
+                OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
                 OutboxEntry.event_id.is_not(None),
             )
             .distinct()

@@ -219,6 +219,7 @@ async def test_a_bounced_address_fixed_gets_no_cancellation(
 ) -> None:
     await invite_bob_and_ivy(sender, slack)
     [to_ivy] = await wait_for_mails(mailbox, IVY, 1)
+    await eventually(lambda: "2 delivered" in sum_line(slack))
     bounce = render(
         "dsn_bounce",
         organizer=MAILBOX,
