@@ -11,7 +11,9 @@ from typing import Any
 
 import vobject
 
+from bot.blocks.messages import member_reminder
 from bot.ical import GuestCalendars
+from bot.mail.messages import Sender, reminder_message
 from bot.video import join_link, room_after
 from tests.mail.test_guest_messages import GUESTS, MEETING
 from tests.support.calendar_readers import ICAL_JS, needs_ical_js
@@ -88,3 +90,24 @@ def test_the_join_link_is_the_room_else_a_link_typed_into_where() -> None:
     assert join_link(WITH_ROOM) == ROOM
     assert join_link(MEETING) == "https://meet.example/abc"
     assert join_link(replace(MEETING, location="Room 4")) is None
+
+
+def test_a_reminder_carries_the_room_for_members_and_guests() -> None:
+    _, blocks = member_reminder(WITH_ROOM)
+    joins = [e for b in blocks if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["text"]["text"], e["url"]) for e in joins] == [("Join the video call", ROOM)]
+    mail = reminder_message(
+        WITH_ROOM,
+        GUESTS[0],
+        sender=Sender("invites@acme.example"),
+        answer_url="https://meetbot.example/rsvp/t",
+        stamp=datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
+        entry_id=1,
+    )
+    body = mail.get_body(("plain",))
+    assert body is not None and f"Video call: {ROOM}" in body.get_content()
+
+
+def test_a_cancelled_meeting_offers_no_call_to_join() -> None:
+    _, blocks = member_reminder(replace(WITH_ROOM, status="cancelled"))
+    assert not any(b["type"] == "actions" for b in blocks)

@@ -139,8 +139,8 @@ async def test_the_ledger_follows_each_guest_from_queued_to_accepted_delayed_and
     assert IVY in guest_rows(slack)[0].split("\n")[0]
 
 
-async def test_an_answer_counts_in_the_sum_and_says_how_it_came(
-    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+async def test_answers_count_in_the_sum_and_say_how_they_came(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
 ) -> None:
     await invite_bob_and_ivy(sender, slack)
     [to_bob] = await wait_for_mails(mailbox, BOB, 1)
@@ -148,13 +148,25 @@ async def test_an_answer_counts_in_the_sum_and_says_how_it_came(
 
     status, _ = await fetch("POST", answer_link(to_bob), {"answer": "accepted"})
     assert status == 200
-    await eventually(lambda: sum_line(slack).endswith("2 delivered, 1 answered"))
+    event = calendar_of(to_bob).walk("VEVENT")[0]
+    reply = render(
+        "gmail_reply",
+        organizer=MAILBOX,
+        uid=str(event["UID"]),
+        guest=IVY,
+        partstat="DECLINED",
+        start=event.decoded("DTSTART"),
+        end=event.decoded("DTEND"),
+        authenticated=True,
+    )
+    await send_to_receiver(inbound_port, reply, MAILBOX, sender=IVY)
+    await eventually(lambda: sum_line(slack).endswith("2 delivered, 2 answered"))
     # From the Home tab too, beside the meeting.
     home = await home_of(sender, slack, ORGANIZER)
     await sender.click_on_home(ORGANIZER, home, "ledger_guests")
     await eventually(lambda: len(slack.calls_to("views.open")) == 2)
     assert "accepted (on their answer page)" in row_of(slack, BOB)
-    assert "no answer yet" in row_of(slack, IVY)
+    assert "declined (from their calendar, by e-mail)" in row_of(slack, IVY)
 
 
 async def test_resend_sends_the_invitation_once_more_as_a_new_message_of_the_same_event(
