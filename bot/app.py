@@ -48,6 +48,7 @@ from bot.mail.transport import FolderMailer, Mailer, SmtpMailer
 from bot.mail.trust import Resolver, dns_txt
 from bot.mailboxes import Mailboxes, mailboxes_from
 from bot.meetings.files import MeetingFiles
+from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.quota import GuestQuota
 from bot.meetings.replies import Replies
@@ -273,12 +274,17 @@ class Meetbot:
             await self.installations.seal_stored()
         files = MeetingFiles(self.sessions, SlackFiles(self.clients))
         file_links = FileLinkSigner(*link_keys)
+        quota = GuestQuota(self.sessions, self.settings.guest_cap)
         meetings = Meetings(
             self.sessions,
             TokenMinter(*link_keys),
             files,
-            GuestQuota(self.sessions, self.settings.guest_cap),
+            quota,
             on_deliveries=lambda: outbox.wake(),
+            video_service=self.settings.video_url,
+        )
+        ledger = DeliveryLedger(
+            self.sessions, TokenMinter(*link_keys), quota, on_deliveries=lambda: outbox.wake()
         )
         replies = Replies(self.sessions, meetings, on_deliveries=lambda: outbox.wake())
         return_paths = ReturnPaths(*link_keys)
@@ -307,6 +313,7 @@ class Meetbot:
             file_links,
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
             return_paths=return_paths if self.settings.verp else None,
+            ledger=ledger,
         )
         services = Services(
             settings=self.settings,
@@ -328,6 +335,7 @@ class Meetbot:
             held_forms=HeldForms(self.sessions),
             submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
+            ledger=ledger,
         )
         self.services = services
         bolt: AsyncApp | None = None

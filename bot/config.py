@@ -14,15 +14,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.config_mail import (
     MAILBOXES_EXAMPLE,
     MailboxSetting,
+    authserv_id_checked,
+    imap_url_checked,
+    inbound_address_checked,
     smtp_url_checked,
     split_mail_from,
 )
 from storage.database import database_url_problem
 
-# Secrets people paste from examples; a deployment must not run on them.
 # New guest invitations a workspace may send per month when Meetbot installs into many
 # workspaces and the operator set no cap: enough for real use, not for a spam run.
 DEFAULT_GUEST_CAP = 500
+# Secrets people paste from examples; a deployment must not run on them.
 PLACEHOLDER_SECRETS = frozenset({"changeme", "change-me", "secret", "xxx", "placeholder", "test"})
 # The bot scopes manifest.yml asks for; a workspace installing through /slack/install grants these.
 BOT_SCOPES = (
@@ -304,6 +307,12 @@ class Settings(DatabaseSettings):
         description="Comma-separated addresses or networks of the reverse proxies in front of "
         "Meetbot (e.g. 127.0.0.1,10.0.0.0/8); X-Forwarded-For is believed only from them.",
     )
+    video_url: str | None = Field(
+        default=None,
+        alias="MEETBOT_VIDEO_URL",
+        description="Video service new rooms are made on, e.g. https://meet.jit.si/; unset, "
+        'the form offers no "Add a video call".',
+    )
     metrics_token: SecretStr | None = Field(
         default=None,
         alias="MEETBOT_METRICS_TOKEN",
@@ -338,9 +347,11 @@ class Settings(DatabaseSettings):
             raise ValueError("must be an app-level token starting with xapp-")
         return value or None
 
-    @field_validator("slack_api_url")
+    @field_validator("slack_api_url", "video_url")
     @classmethod
-    def _api_url_slash(cls, value: str) -> str:
+    def _api_url_slash(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         _web_address(value)
         return value if value.endswith("/") else value + "/"
 
@@ -357,31 +368,17 @@ class Settings(DatabaseSettings):
     @field_validator("inbound_smtp")
     @classmethod
     def _inbound_shape(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("must look like host:port, e.g. 0.0.0.0:2525")
-        return value
+        return inbound_address_checked(value)
 
     @field_validator("trusted_authserv_id")
     @classmethod
     def _authserv_id_shape(cls, value: str | None) -> str | None:
-        if not value or not value.strip():
-            return None
-        if any(c in value for c in " ;()\r\n\t"):
-            raise ValueError("must be one word, the first word of your server's header")
-        return value.strip()
+        return authserv_id_checked(value)
 
     @field_validator("imap_url")
     @classmethod
     def _imap_url_shape(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        parts = urlsplit(value)
-        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
-            raise ValueError("must look like imaps://user:pass@host:993/INBOX")
-        return value
+        return imap_url_checked(value)
 
     @field_validator("mail_ca_file")
     @classmethod

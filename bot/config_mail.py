@@ -61,3 +61,32 @@ def smtp_url_checked(value: str | None) -> str | None:
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ValueError("must look like smtp://user:pass@host:port or smtps://host:port")
     return value
+
+
+def inbound_address_checked(value: str | None) -> str | None:
+    """Return the receiver's host:port, or raise ValueError saying how to write it."""
+    if not value:
+        return None
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("must look like host:port, e.g. 0.0.0.0:2525")
+    return value
+
+
+def authserv_id_checked(value: str | None) -> str | None:
+    """Return the trusted Authentication-Results server name, one word, or None."""
+    if not value or not value.strip():
+        return None
+    if any(c in value for c in " ;()\r\n\t"):
+        raise ValueError("must be one word, the first word of your server's header")
+    return value.strip()
+
+
+def imap_url_checked(value: str | None) -> str | None:
+    """Return the IMAP mailbox URL, or raise ValueError saying how to write it."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+        raise ValueError("must look like imaps://user:pass@host:993/INBOX")
+    return value

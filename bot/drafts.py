@@ -51,6 +51,8 @@ class MeetingForm:
     new_files: tuple[FileRef, ...] = ()
     # On edit, the already attached files still ticked; None on create.
     kept_file_ids: tuple[int, ...] | None = None
+    # "Add a video call" ticked or not; None when the form does not offer it.
+    video: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class MeetingDraft:
     reminder_minutes: int | None = DEFAULT_REMINDER
     new_files: tuple[FileRef, ...] = ()
     kept_file_ids: tuple[int, ...] | None = None
+    # A video room wanted (True), not wanted (False), or not asked about (None: keep as is).
+    video: bool | None = None
 
 
 @dataclass
@@ -150,6 +154,7 @@ def check_form(
         reminder_minutes=form.reminder_minutes,
         new_files=form.new_files,
         kept_file_ids=form.kept_file_ids if editing else None,
+        video=form.video,
     )
 
 

@@ -16,7 +16,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from bot.links import linkify
+from bot.links import first_link, linkify
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "meetbot"
@@ -165,4 +165,5 @@ def templates(package: str, language: Language) -> Environment:
     )
     environment.install_gettext_translations(translator(language), newstyle=True)  # type: ignore[attr-defined]
     environment.filters["linkify"] = linkify
+    environment.filters["first_link"] = first_link
     return environment

@@ -11,6 +11,7 @@ from icalendar.parser import Contentlines
 
 from bot.i18n import translator
 from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
+from bot.video import join_link
 from bot.vtimezone import vtimezone
 
 PRODID = "-//Meetbot//Meetbot//EN"
@@ -85,8 +86,11 @@ def _calendar(
     event.add("dtstart", _on_clock(meeting.start, zone))
     event.add("dtend", _on_clock(meeting.end, zone))
     event.add("summary", meeting.title)
-    if meeting.location:
-        event.add("location", meeting.location)
+    # A room and no place: the room is where it happens (calendars without CONFERENCE show it).
+    if meeting.location or meeting.video_url:
+        event.add("location", meeting.location or meeting.video_url)
+    if (call := join_link(meeting)) is not None:
+        event.add("conference", _conference(call, meeting))
     if invitee is not None:  # else GuestCalendars adds each guest's own links
         for name, value in _guest_links(meeting, url, files):
             event.add(name, value)
@@ -115,9 +119,21 @@ def _attendee(invitee: Invitee, cancelled: bool) -> vCalAddress:
     )
 
 
+def _conference(link: str, meeting: Meeting) -> vUri:
+    """Return a CONFERENCE line (RFC 7986): the call's link, for calendars' Join buttons."""
+    uri = vUri(link)
+    uri.params["VALUE"] = "URI"
+    uri.params["FEATURE"] = "VIDEO"
+    uri.params["LABEL"] = translator(meeting.language).gettext("Join the video call")
+    return uri
+
+
 def _description(meeting: Meeting, url: str | None) -> str:
     """Return the event's description, its answer link last: Outlook and Google show no URL."""
     paragraphs = [meeting.description] if meeting.description else []
+    if meeting.video_url:
+        join = translator(meeting.language).gettext("Join the video call: {link}")
+        paragraphs.append(join.format(link=meeting.video_url))
     if url:
         answer = translator(meeting.language).gettext("Answer: {link}")
         paragraphs.append(answer.format(link=url))

@@ -43,6 +43,8 @@ class PersonalSettings:
     guest_language: str | None = None
     # The sending mailbox the person confirmed; None until they saw the question once.
     mailbox: str | None = None
+    # New meetings start with "Add a video call" ticked.
+    video_default: bool = False
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def _from_row(row: PersonSettings) -> PersonalSettings:
         ),
         guest_language=row.guest_language,
         mailbox=row.mailbox,
+        video_default=row.video_default,
     )
 
 
@@ -115,6 +116,7 @@ class Preferences:
             "work_days": "".join(str(day) for day in sorted(hours.days)),
             "guest_language": settings.guest_language,
             "mailbox": settings.mailbox,
+            "video_default": settings.video_default,
         }
         for attempt in range(2):
             try:

@@ -12,6 +12,7 @@ from bot.held_forms import HeldForms
 from bot.home import HomeTab
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
+from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.replies import Replies
 from bot.meetings.service import Meetings
 from bot.meetings.submissions import Submissions
@@ -44,3 +45,4 @@ class Services:
     held_forms: HeldForms
     submissions: Submissions
     workspaces: Workspaces
+    ledger: DeliveryLedger

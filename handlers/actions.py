@@ -19,6 +19,7 @@ from bot.blocks.messages import (
     ANSWER_ACTIONS,
     CANCEL_ACTION,
     EDIT_ACTION,
+    JOIN_ACTION,
     cancel_modal,
     parse_answer_value,
 )
@@ -52,6 +53,12 @@ def register(app: AsyncApp) -> None:
     app.action(COUNTER_DECLINE_ACTION)(decide_counter)
     for held_action in (HELD_RECORD_ACTION, HELD_ADD_ACTION, HELD_IGNORE_ACTION):
         app.action(held_action)(decide_held_answer)
+    app.action(JOIN_ACTION)(acknowledge_join)
+
+
+async def acknowledge_join(ack: AsyncAck) -> None:
+    """Acknowledge a press of "Join": Slack itself opens the call's link."""
+    await ack()
 
 
 def _id_in(action: dict[str, Any]) -> int | None:
@@ -100,7 +107,7 @@ async def _open_organizer_form(
     client: AsyncWebClient,
     respond: AsyncRespond,
     context: AsyncBoltContext,
-    build: Callable[[Meeting, Language], View],
+    build: Callable[[Meeting, Language, bool], View],
 ) -> None:
     assert context.team_id is not None and context.user_id is not None
     meeting_id = _id_in(action)
@@ -114,14 +121,17 @@ async def _open_organizer_form(
         await refuse(context, client, error, body=body, respond=respond)
         return
     language = await language_of_user(context, context.user_id)
-    await client.views_open(trigger_id=body["trigger_id"], view=build(meeting, language))
+    video_offered = services_of(context).settings.video_url is not None
+    view = build(meeting, language, video_offered)
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def _edit_form(meeting: Meeting, language: Language) -> View:
-    return edit_modal(form_values_of(meeting), meeting.id, meeting.version, language=language)
+def _edit_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
+    values = form_values_of(meeting, video_offered=video_offered)
+    return edit_modal(values, meeting.id, meeting.version, language=language)
 
 
-def _cancel_form(meeting: Meeting, language: Language) -> View:
+def _cancel_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
     return cancel_modal(meeting, language=language)
 
 

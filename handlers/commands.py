@@ -61,7 +61,13 @@ async def meet(
     settings = await services.preferences.get(context.team_id, user_id)
     zone, now = _zone(person.timezone), datetime.now(UTC)
     quick = read_quick_text(str(body.get("text", "")), now=now, zone=zone)
-    values = opening_values(quick, *default_times(now, zone), user_id, settings)
+    values = opening_values(
+        quick,
+        *default_times(now, zone),
+        user_id,
+        settings,
+        video_offered=services.settings.video_url is not None,
+    )
     try:
         await client.views_open(
             trigger_id=body["trigger_id"], view=create_modal(values, language=person.language)

@@ -108,7 +108,12 @@ async def open_settings(
     settings = await services.preferences.get(context.team_id, context.user_id)
     person = await services.people.get(context.team_id, context.user_id)
     view = settings_modal(
-        settings, services.mailboxes, person.name, person.email, language=person.language
+        settings,
+        services.mailboxes,
+        person.name,
+        person.email,
+        language=person.language,
+        video_offered=services.settings.video_url is not None,
     )
     await client.views_open(trigger_id=body["trigger_id"], view=view)
 

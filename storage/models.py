@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -65,6 +74,8 @@ class Event(Base):
     summary_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # The video room Meetbot made for this meeting (a full link), kept across edits.
+    video_url: Mapped[str | None] = mapped_column(Text)
 
     attendees: Mapped[list[Attendee]] = relationship(
         back_populates="event", order_by="Attendee.id", cascade="all, delete-orphan"
@@ -107,6 +118,8 @@ class Attendee(Base):
     # cancelled), else empty: availability reads it straight from one index.
     busy_from: Mapped[datetime | None]
     busy_until: Mapped[datetime | None]
+    # How the answer came: mail (their calendar), page (their link), organizer, slack.
+    answered_via: Mapped[str | None] = mapped_column(String(16))
 
     event: Mapped[Event] = relationship(back_populates="attendees")
 
@@ -198,6 +211,11 @@ class OutboxEntry(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The receiving mail server's queue id from its 250 answer to DATA ("queued as 4F2A1").
+    queue_id: Mapped[str | None] = mapped_column(String(128))
+    # What a delivery report said later: delayed | bounced, and the server's reason.
+    report: Mapped[str | None] = mapped_column(String(16))
+    report_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class InstanceSecret(Base):
@@ -265,6 +283,8 @@ class PersonSettings(Base):
     # The sending mailbox's address, once the person has seen and confirmed the choice.
     mailbox: Mapped[str | None] = mapped_column(String(320))
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    # New meetings start with "Add a video call" ticked.
+    video_default: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class HeldForm(Base):

@@ -75,6 +75,8 @@ class FormValues:
     # Slack keeps what a person typed into an input whose ids stay the same; a new action id
     # is how a picked slot replaces the times shown.
     time_revision: int = 0
+    # "Add a video call" ticked or not; None when no video service is set up (not offered).
+    video: bool | None = None
 
 
 def create_modal(values: FormValues, *, language: Language = DEFAULT_LANGUAGE) -> View:
@@ -90,7 +92,7 @@ def edit_modal(
     return _meeting_modal(values, EDIT_CALLBACK, metadata, language)
 
 
-def form_values_of(meeting: Meeting) -> FormValues:
+def form_values_of(meeting: Meeting, *, video_offered: bool = False) -> FormValues:
     """Return the form values that show a meeting as it is."""
     return FormValues(
         start=meeting.start,
@@ -104,6 +106,7 @@ def form_values_of(meeting: Meeting) -> FormValues:
         remind_guests=meeting.remind_guests,
         reminder_minutes=meeting.reminder_minutes,
         attached_files=tuple((f.id, f.name) for f in meeting.files),
+        video=bool(meeting.video_url) if video_offered else None,
     )
 
 
@@ -277,6 +280,17 @@ def _reminders_and_notices(t: Translator, values: FormValues) -> list[Block]:
     ]
 
 
+def _video(t: Translator, values: FormValues) -> list[Block]:
+    """Return the "Add a video call" tick, when a video service is set up."""
+    if values.video is None:
+        return []
+    tick = _ticks(
+        "video", t.gettext("Video call"), [(t.gettext("Add a video call"), "video", values.video)]
+    )
+    hint = t.gettext("A link of your own in Place (Zoom, Meet, Teams) is used instead.")
+    return [{**tick, "hint": plain(hint)}]
+
+
 def _meeting_modal(values: FormValues, callback_id: str, metadata: str, language: Language) -> View:
     t = translator(language)
     title, submit = (t.gettext(words) for words in MODAL_WORDS[callback_id])
@@ -287,6 +301,7 @@ def _meeting_modal(values: FormValues, callback_id: str, metadata: str, language
         "submit": plain(submit),
         "close": plain(t.gettext("Close")),
         "blocks": _what_and_when(t, values)
+        + _video(t, values)
         + _who(t, values, language)
         + _files(t, values)
         + _reminders_and_notices(t, values),
@@ -354,6 +369,7 @@ def read_form(view: dict[str, Any]) -> MeetingForm:
         reminder_minutes=_reminder(values),
         new_files=_uploads(values),
         kept_file_ids=tuple(int(k) for k in kept if k.isdigit()),
+        video=("video" in _ticked(values, "video")) if "video" in values else None,
     )
 
 
@@ -411,6 +427,7 @@ def values_shown(view: dict[str, Any], form: MeetingForm, now: datetime) -> Form
         attached_files=attached,
         kept_file_ids=form.kept_file_ids if attached else None,
         time_revision=_time_revision(view),
+        video=form.video,
     )
 
 
@@ -420,6 +437,8 @@ def opening_values(
     default_end: datetime,
     organizer_id: str,
     settings: PersonalSettings,
+    *,
+    video_offered: bool = False,
 ) -> FormValues:
     """Return what `/meet` opens the create form with: what was typed, else the defaults."""
     return FormValues(
@@ -431,6 +450,7 @@ def opening_values(
         guests_text=quick.guests_text,
         notify=settings.notify_on_decision,
         reminder_minutes=settings.reminder_minutes,
+        video=settings.video_default if video_offered else None,
     )
 
 

@@ -29,12 +29,14 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
+from bot.blocks.ledger import GUESTS_ACTION, delivery_line
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
     Translator,
     translator,
 )
+from bot.ledger import DeliverySum
 from bot.meetings.model import (
     Answer,
     Change,
@@ -43,8 +45,11 @@ from bot.meetings.model import (
     Meeting,
     parse_time_text,
 )
+from bot.video import join_link
 
 CANCEL_CALLBACK = "meet_cancel"
+# A link button: Slack opens the call and still tells the app, which only acknowledges it.
+JOIN_ACTION = "join_call"
 EDIT_ACTION = "edit_meeting"
 CANCEL_ACTION = "cancel_meeting"
 
@@ -105,6 +110,21 @@ def details(
     return "\n".join(lines)
 
 
+def join_blocks(t: Translator, meeting: Meeting) -> list[Block]:
+    """Return a "Join" button opening the meeting's video call, if it has one."""
+    link = join_link(meeting)
+    if link is None or meeting.cancelled:
+        return []
+    join = {
+        "type": "button",
+        "text": plain(t.gettext("Join the video call")),
+        "action_id": JOIN_ACTION,
+        "url": link,
+        "style": "primary",
+    }
+    return [{"type": "actions", "block_id": "join", "elements": [join]}]
+
+
 def _description_blocks(meeting: Meeting) -> list[Block]:
     if not meeting.description:
         return []
@@ -160,15 +180,22 @@ def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
 
 
 def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
-    """Return the organizer's Edit and Cancel buttons."""
-    return {
-        "type": "actions",
-        "block_id": f"manage_{meeting.id}",
-        "elements": [
-            button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
-            button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
-        ],
-    }
+    """Return the organizer's Edit and Cancel buttons, and Guests when there are guests."""
+    elements = [
+        button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+        button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
+    ]
+    if meeting.guests:
+        elements.insert(1, button(t.gettext("Guests"), GUESTS_ACTION, str(meeting.id)))
+    return {"type": "actions", "block_id": f"manage_{meeting.id}", "elements": elements}
+
+
+def _delivery_blocks(
+    meeting: Meeting, deliveries: DeliverySum | None, language: Language
+) -> list[Block]:
+    if deliveries is None or deliveries.empty or not meeting.guests:
+        return []
+    return [context(delivery_line(deliveries, language=language))]
 
 
 def organizer_summary(
@@ -176,8 +203,12 @@ def organizer_summary(
     file_links: list[tuple[str, str]] | None = None,
     *,
     language: Language = DEFAULT_LANGUAGE,
+    deliveries: DeliverySum | None = None,
 ) -> Message:
-    """Return the organizer's summary DM: the meeting and everyone's answer so far."""
+    """Return the organizer's summary DM: the meeting and everyone's answer so far.
+
+    With `deliveries`, a line sums where guests' e-mails stand (the Guests view has each).
+    """
     t = translator(language)
     if meeting.cancelled:
         text = t.gettext("You cancelled {title}").format(title=meeting.title)
@@ -193,7 +224,9 @@ def organizer_summary(
         {"type": "header", "text": plain(meeting.title)},
         mrkdwn(details(t, meeting, file_links)),
         *_description_blocks(meeting),
+        *join_blocks(t, meeting),
         context(tally_line(meeting, language=language)),
+        *_delivery_blocks(meeting, deliveries, language),
         *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
         *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
     ]
@@ -263,6 +296,7 @@ def member_invitation(
     blocks: list[Block] = [
         mrkdwn(f"{invites}\n{details(t, meeting, file_links)}"),
         *_description_blocks(meeting),
+        *join_blocks(t, meeting),
     ]
     others = len(meeting.invitees) - 1
     if others > 0:
@@ -348,7 +382,10 @@ def member_reminder(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) 
     starts = t.gettext("*{title}* starts {time}.").format(
         title=escape(meeting.title), time=slack_time(meeting.start, "{time}")
     )
-    return text, [mrkdwn(f":alarm_clock: {starts}\n{details(t, meeting)}")]
+    return text, [
+        mrkdwn(f":alarm_clock: {starts}\n{details(t, meeting)}"),
+        *join_blocks(t, meeting),
+    ]
 
 
 def help_message(*, language: Language = DEFAULT_LANGUAGE) -> Message:

@@ -145,6 +145,7 @@ def settings_modal(
     organizer_email: str | None,
     *,
     language: Language = DEFAULT_LANGUAGE,
+    video_offered: bool = False,
 ) -> View:
     """Return the form where a member changes their own settings."""
     t = translator(language)
@@ -183,6 +184,7 @@ def settings_modal(
         input_block(
             "notify", t.gettext("Notifications for new meetings"), notify_element, optional=True
         ),
+        *([_video_default(t, settings)] if video_offered else []),
         input_block(
             "work_start",
             t.gettext("Working day starts"),
@@ -319,6 +321,15 @@ def mailbox_question(
 # Reading the settings form back.
 
 
+def _video_default(t: Translator, settings: PersonalSettings) -> Block:
+    """Return the tick that starts new meetings with a video call."""
+    video = option(t.gettext("Add a video call"), "video")
+    element: dict[str, Any] = {"type": "checkboxes", "action_id": "value", "options": [video]}
+    if settings.video_default:
+        element["initial_options"] = [video]
+    return input_block("video", t.gettext("Video call for new meetings"), element, optional=True)
+
+
 def _state(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     block = view.get("state", {}).get("values", {}).get(block_id) or {}
     return dict(next(iter(block.values()), None) or {})
@@ -350,4 +361,14 @@ def read_settings(view: dict[str, Any], before: PersonalSettings) -> PersonalSet
         ),
         guest_language=None if language in ("", "auto") else language,
         mailbox=str(mailbox) if mailbox else before.mailbox,
+        video_default=_video_ticked(view, before.video_default),
+    )
+
+
+def _video_ticked(view: dict[str, Any], before: bool) -> bool:
+    """Return the video default as ticked; as it was when the form did not offer it."""
+    if "video" not in view.get("state", {}).get("values", {}):
+        return before
+    return any(
+        o.get("value") == "video" for o in _state(view, "video").get("selected_options") or []
     )

@@ -142,10 +142,6 @@ class Inbox:
     async def _bounce(self, mail: InboundMail, envelope_recipients: Sequence[str]) -> Receipt:
         report = mail.bounce
         assert report is not None
-        if report.delayed:
-            # Still being tried: nobody is told it failed, and a later report may say so.
-            logger.info("delivery delayed for %s: %s", list(report.recipients), report.reason)
-            return Receipt(Outcome.DELAYED)
         where = mail.delivered_to + "\n".join(envelope_recipients).encode("utf-8", "replace")
         attendees: tuple[int, ...] = ()
         if self._return_paths is not None:
@@ -156,6 +152,13 @@ class Inbox:
             recipients=report.recipients,
             attendee_ids=attendees,
         )
+        if report.delayed:
+            # Still being tried: nobody is told it failed (a later report may say so); the
+            # organizer's ledger shows the message delayed, with the reason.
+            logger.info("delivery delayed for %s: %s", list(report.recipients), report.reason)
+            if bounce.attendee_ids or bounce.messages:
+                await self._replies.record_delay(bounce)
+            return Receipt(Outcome.DELAYED)
         if not bounce.attendee_ids and not bounce.messages:
             reason = "a delivery report that refers to no message Meetbot sent"
             logger.warning("ignored %s (from %s)", reason, mail.sender)

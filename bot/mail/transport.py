@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
@@ -24,15 +25,18 @@ _CLOSE_GRACE = 5.0
 class MailSession(Protocol):
     """Somewhere to hand many messages in a row, e.g. over connections that stay open."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
-        """Deliver the message to its To: recipients; a failure concerns this message only."""
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+        """Deliver the message; return the server's answer to it, if there is a server.
+
+        A failure concerns this message only.
+        """
 
 
 class Mailer(Protocol):
     """Anything that can deliver a finished e-mail message."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
-        """Deliver the message to its To: recipients."""
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+        """Deliver the message to its To: recipients; return the server's answer, if any."""
 
     def session(self) -> contextlib.AbstractAsyncContextManager[MailSession]:
         """Return a session for sending many messages; everything it opened closes on exit."""
@@ -122,10 +126,10 @@ class SmtpMailer:
         finally:
             await session.close()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
         """Deliver the message through the server over a connection of its own."""
         async with self.session(connections=1) as session:
-            await session.send(message, envelope_from=envelope_from)
+            return await session.send(message, envelope_from=envelope_from)
 
     async def check(self) -> None:
         """Connect, greet and log in, to prove the settings work."""
@@ -164,15 +168,16 @@ class SmtpSession:
         self._idle: list[_Connection] = []
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
-        """Deliver one message; if the server refuses it, only this message fails."""
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+        """Deliver one message and return the server's answer to its data ("2.0.0 Ok: queued
+        as 4F2A1"); if the server refuses it, only this message fails."""
         async with self._slots:
             connection = await self._idle_connection()
             reused = connection is not None
             if connection is None:
                 connection = await self._connect()
             try:
-                await connection.client.send_message(message, sender=envelope_from)
+                _, reply = await connection.client.send_message(message, sender=envelope_from)
             except _BROKEN_CONNECTION:
                 await connection.close(polite=False)
                 if not reused:
@@ -181,7 +186,7 @@ class SmtpSession:
                 # Should the first try have got through after all, the same Message-ID makes
                 # the second a copy that mail programs drop.
                 connection = await self._connect()
-                await self._send_or_close(connection, message, envelope_from)
+                return await self._send_or_close(connection, message, envelope_from)
             except aiosmtplib.SMTPException:
                 # Refused (aiosmtplib has reset the envelope): the conversation can go on.
                 self._keep(connection)
@@ -191,12 +196,13 @@ class SmtpSession:
                 raise
             else:
                 self._keep(connection)
+                return reply
 
     async def _send_or_close(
         self, connection: _Connection, message: EmailMessage, envelope_from: str
-    ) -> None:
+    ) -> str:
         try:
-            await connection.client.send_message(message, sender=envelope_from)
+            _, reply = await connection.client.send_message(message, sender=envelope_from)
         except aiosmtplib.SMTPException as error:
             if isinstance(error, _BROKEN_CONNECTION):
                 await connection.close(polite=False)
@@ -207,6 +213,7 @@ class SmtpSession:
             await connection.close(polite=False)
             raise
         self._keep(connection)
+        return reply
 
     def _keep(self, connection: _Connection) -> None:
         if connection.client.is_connected:
@@ -260,9 +267,10 @@ class FolderMailer:
         """Say which folder mail is written to."""
         return f"the folder {self._folder.resolve()}"
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
-        """Write the message into the folder under a unique name."""
+    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+        """Write the message into the folder under a unique name (no server: no answer)."""
         await asyncio.to_thread(self._write, message)
+        return None
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[FolderMailer]:
@@ -283,6 +291,22 @@ class FolderMailer:
             except FileExistsError:
                 continue
             return
+
+
+# How servers name the queue entry they accepted a message as: Postfix and Exim "queued as
+# 4F2A1", Sendmail "2.0.0 4F2A1 Message accepted", Exchange "<...> [InternalId=123]".
+_QUEUED_AS = re.compile(
+    r"queued as\s+<?([\w.@\-]{1,120})>?|\b([\w.\-]{4,120}) message accepted|internalid=(\w{1,120})",
+    re.IGNORECASE,
+)
+
+
+def queue_id_in(reply: str | None) -> str | None:
+    """Return the queue id a server's answer to DATA names, if it names one."""
+    match = _QUEUED_AS.search(reply or "")
+    if match is None:
+        return None
+    return next(group for group in match.groups() if group)
 
 
 class MailSessions:

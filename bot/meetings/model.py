@@ -139,6 +139,8 @@ class Invitee:
     removed: bool = False
     delivery_error: str | None = None
     token_hash: str | None = None
+    # How a guest's answer reached Meetbot: mail, page or organizer (None: not answered).
+    answered_via: str | None = None
 
     @property
     def is_member(self) -> bool:
@@ -190,6 +192,8 @@ class Meeting:
     mailbox: str | None = None
     # The language of the guests' e-mails and pages.
     language: Language = DEFAULT_LANGUAGE
+    # The video room Meetbot made for the meeting, or "" (a link in "Where" is the organizer's).
+    video_url: str = ""
 
     @property
     def cancelled(self) -> bool:
@@ -235,6 +239,7 @@ class ChangedField(StrEnum):
     PLACE = N_("Place")
     DESCRIPTION = N_("Description")
     FILES = N_("Files")
+    VIDEO = N_("Video call")
 
 
 @dataclass(frozen=True)

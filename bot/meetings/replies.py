@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.clock import utc_now
+from bot.deliveries import OrganizerSummary, enqueue
 from bot.drafts import MeetingDraft
 from bot.guests import Guest
+from bot.ledger import Via
 from bot.meetings import notices
 from bot.meetings.errors import HeldAnswerNotFound, ProposalNotFound, ReplyRefused
+from bot.meetings.ledger import record_report
 from bot.meetings.model import (
     PARTSTAT_ANSWERS,
     Bounce,
@@ -100,7 +103,9 @@ class Replies:
         found: list[Invitee] = []
         changed = False
         async with self._sessions.begin() as session:
-            for attendee in await _bounced_attendees(session, bounce):
+            bounced = await _bounced_attendees(session, bounce)
+            await record_report(session, [a.id for a in bounced], "bounced", bounce.reason)
+            for attendee in bounced:
                 found.append(invitee_from_row(attendee))
                 if attendee.delivery_error == bounce.reason:
                     continue
@@ -109,6 +114,20 @@ class Replies:
                 changed = True
         if changed:
             self._on_deliveries()
+        return found
+
+    async def record_delay(self, bounce: Bounce) -> list[Invitee]:
+        """Note that mail to guests is delayed (the receiving side still tries), for the ledger.
+
+        The organizer is not told it failed; their summary shows it delayed, with the reason.
+        """
+        async with self._sessions.begin() as session:
+            delayed = await _bounced_attendees(session, bounce)
+            ids = [a.id for a in delayed if a.delivery_error is None]
+            for event_id in set(await record_report(session, ids, "delayed", bounce.reason)):
+                enqueue(session, delayed[0].event.team_id, OrganizerSummary(event_id))
+            found = [invitee_from_row(a) for a in delayed]
+        self._on_deliveries()
         return found
 
     async def record_undelivered(self, team_id: str, attendee_id: int, reason: str) -> None:
@@ -155,7 +174,8 @@ class Replies:
             )
             if attendee is None:
                 raise HeldAnswerNotFound(held_id)
-            await _record(session, event, attendee, _mailed_of(row, attendee.email_key or ""))
+            mailed = _mailed_of(row, attendee.email_key or "")
+            await _record(session, event, attendee, mailed, via=Via.ORGANIZER)
             row.status = "recorded"
             held = held_from_row(row)
         self._on_deliveries()
@@ -182,7 +202,7 @@ class Replies:
             row, event = await self._pending_held(session, team_id, user_id, held_id)
             attendee = next((a for a in event.attendees if added and a.id == added.id), None)
             if attendee is not None:
-                await _record(session, event, attendee, _mailed_of(row, address))
+                await _record(session, event, attendee, _mailed_of(row, address), via=Via.ORGANIZER)
             row.status = "added"
             held = held_from_row(row)
         self._on_deliveries()
@@ -268,7 +288,12 @@ def _check_values(event: Event, mailed: MailedAnswer) -> None:
 
 
 async def _record(
-    session: AsyncSession, event: Event, attendee: Attendee, mailed: MailedAnswer
+    session: AsyncSession,
+    event: Event,
+    attendee: Attendee,
+    mailed: MailedAnswer,
+    *,
+    via: Via = Via.MAIL,
 ) -> Decision | None:
     """Keep a COUNTER for the organizer, or store a REPLY's answer."""
     if mailed.method == "COUNTER":
@@ -276,7 +301,7 @@ async def _record(
         return None
     answer = PARTSTAT_ANSWERS[mailed.partstat or ""]
     stale = mailed.sequence < event.sequence
-    return record_decision(session, event, attendee, answer, mailed.comment, stale=stale)
+    return record_decision(session, event, attendee, answer, mailed.comment, stale=stale, via=via)
 
 
 def _same_mailbox(one: str, other: str) -> bool:

@@ -57,6 +57,7 @@ def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) 
         cancel_message=event.cancel_message,
         mailbox=event.mailbox,
         language=language_of(event.language),
+        video_url=event.video_url or "",
     )
 
 
@@ -74,6 +75,7 @@ def invitee_from_row(attendee: Attendee) -> Invitee:
         removed=attendee.removed_at is not None,
         delivery_error=attendee.delivery_error,
         token_hash=attendee.token_hash,
+        answered_via=attendee.answered_via,
     )
 
 

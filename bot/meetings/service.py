@@ -15,6 +15,7 @@ from bot.clock import utc_now
 from bot.drafts import MeetingDraft, reminder_due
 from bot.guests import Guest
 from bot.i18n import DEFAULT_LANGUAGE, Language
+from bot.ledger import Via
 from bot.meetings import notices
 from bot.meetings.edits import Membership, describe_changes, membership_changes
 from bot.meetings.errors import (
@@ -28,6 +29,7 @@ from bot.meetings.files import MeetingFiles
 from bot.meetings.model import (
     Agenda,
     Answer,
+    Change,
     ChangedField,
     Decision,
     Invitee,
@@ -47,6 +49,7 @@ from bot.meetings.rows import (
     sync_busy,
 )
 from bot.tokens import TokenMinter, hash_token, new_salt
+from bot.video import room_after
 from storage.models import Attendee, Event, EventFile
 
 # Changes every attendee must confirm again: their calendars take them as a new SEQUENCE.
@@ -63,7 +66,10 @@ class Meetings:
         files: MeetingFiles,
         quota: GuestQuota,
         on_deliveries: Callable[[], None] = lambda: None,
+        video_service: str | None = None,
     ) -> None:
+        # Where "Add a video call" makes rooms (MEETBOT_VIDEO_URL); None: not offered.
+        self._video_service = video_service
         self._sessions = sessions
         self._tokens = tokens
         self._files = files
@@ -156,6 +162,7 @@ class Meetings:
                 attendees=[new_member(user_id) for user_id in draft.member_ids]
                 + [self._new_guest(guest) for guest in draft.guests],
                 files=uploads,
+                video_url=room_after(None, draft.video, draft.location, self._video_service),
             )
             sync_busy(event)
             session.add(event)
@@ -206,6 +213,10 @@ class Meetings:
                 raise EventChanged(meeting_id)
             before = meeting_from_row(event)
             changes = describe_changes(before, draft, uploads)
+            room = room_after(event.video_url, draft.video, draft.location, self._video_service)
+            if room != event.video_url:
+                changes.append(Change(ChangedField.VIDEO, event.video_url or "", room or ""))
+                event.video_url = room
             settings_changed = (
                 event.notify_on_decision != draft.notify
                 or event.reminder_minutes != draft.reminder_minutes
@@ -321,7 +332,7 @@ class Meetings:
                 raise MeetingCancelled(meeting_id)
             if sequence is not None and sequence != event.sequence:
                 raise EventChanged(meeting_id)
-            decision = record_decision(session, event, attendee, answer, "")
+            decision = record_decision(session, event, attendee, answer, "", via=Via.SLACK)
         if decision.changed:
             self._on_deliveries()
         return decision
@@ -340,7 +351,9 @@ class Meetings:
                 raise MeetingCancelled(event.id)
             if attendee.removed_at is not None:
                 raise NotInvited(attendee.email)
-            changed = record_answer(session, event, attendee, answer, comment.strip()[:1000])
+            changed = record_answer(
+                session, event, attendee, answer, comment.strip()[:1000], via=Via.PAGE
+            )
             meeting = meeting_from_row(event, attendees=[attendee])
             decision = Decision(meeting=meeting, invitee=meeting.attendees[0], changed=changed)
         if decision.changed:
@@ -432,9 +445,10 @@ def record_decision(
     comment: str,
     *,
     stale: bool = False,
+    via: Via | None = None,
 ) -> Decision:
     """Store an answer and return the decision, the whole meeting in its picture."""
-    changed = record_answer(session, event, attendee, answer, comment, stale=stale)
+    changed = record_answer(session, event, attendee, answer, comment, stale=stale, via=via)
     meeting = meeting_from_row(event)
     return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
 
@@ -447,10 +461,13 @@ def record_answer(
     comment: str,
     *,
     stale: bool = False,
+    via: Via | None = None,
 ) -> bool:
     """Store an answer and queue what it causes; tell whether it changed anything."""
     changed = attendee.response != answer.value or attendee.comment != comment
     if changed:
+        # How it came, for the organizer's delivery ledger.
+        attendee.answered_via = via.value if via is not None else attendee.answered_via
         attendee.response = answer.value
         attendee.comment = comment
         attendee.responded_at = utc_now()

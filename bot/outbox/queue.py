@@ -19,8 +19,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
-from bot.deliveries import KINDS, Delivery, DeliveryKind, delivery_from_row
+from bot.deliveries import (
+    KINDS,
+    Delivery,
+    DeliveryKind,
+    OrganizerSummary,
+    delivery_from_row,
+    enqueue,
+)
 from bot.i18n import N_
+from bot.ledger import GUEST_MAIL_KINDS
 from bot.metrics import Metrics
 from bot.slack_clients import DISCONNECTED, WorkspaceNotInstalled
 from storage.models import OutboxEntry
@@ -162,6 +170,8 @@ class DeliveryMarks:
         self._failure: Exception | None = None
         # When each outcome not yet written was noted (the event loop's clock).
         self._noted_at: dict[int, float] = {}
+        # The receiving server's queue id of each e-mail handed over, until it is written.
+        self._queue_ids: dict[int, str] = {}
 
     @property
     def failing(self) -> bool:
@@ -173,8 +183,11 @@ class DeliveryMarks:
         oldest = min(self._noted_at.values())
         return asyncio.get_running_loop().time() - oldest > MARK_STALLED_SECONDS
 
-    async def add(self, entry_id: int, state: str) -> None:
-        """Note an entry's outcome; write the notes when enough have gathered."""
+    async def add(self, entry_id: int, state: str, queue_id: str | None = None) -> None:
+        """Note an entry's outcome (and the mail server's queue id for it); write the notes
+        when enough have gathered."""
+        if queue_id is not None:
+            self._queue_ids[entry_id] = queue_id
         self._waiting.append((entry_id, state))
         self._noted_at.setdefault(entry_id, asyncio.get_running_loop().time())
         if len(self._waiting) >= MARK_EVERY:
@@ -229,6 +242,7 @@ class DeliveryMarks:
                         .where(OutboxEntry.id.in_(ids))
                         .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
                     )
+                await self._write_ledger(session, by_state.get("sent", []))
         except Exception as error:  # any failure leaves the outcomes unrecorded; kept to retry
             if self._failure is None:
                 logger.warning(
@@ -242,6 +256,35 @@ class DeliveryMarks:
             return
         for entry_id, _ in marks:
             self._noted_at.pop(entry_id, None)
+            self._queue_ids.pop(entry_id, None)
+
+    async def _write_ledger(self, session: AsyncSession, sent: list[int]) -> None:
+        """Keep the servers' queue ids, and redraw the summaries whose guests' mail went out.
+
+        The organizer's summary counts what was delivered; each redraw reads fresh state,
+        and of several pending ones only the newest is sent.
+        """
+        queue_ids = [
+            {"id": entry_id, "queue_id": self._queue_ids[entry_id]}
+            for entry_id in sent
+            if entry_id in self._queue_ids
+        ]
+        if queue_ids:
+            # An UPDATE by primary key for each (executemany).
+            await session.execute(update(OutboxEntry), queue_ids)
+        if not sent:
+            return
+        meetings = await session.execute(
+            select(OutboxEntry.team_id, OutboxEntry.event_id)
+            .where(
+                OutboxEntry.id.in_(sent),
+                OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
+                OutboxEntry.event_id.is_not(None),
+            )
+            .distinct()
+        )
+        for team_id, event_id in meetings:
+            enqueue(session, team_id, OrganizerSummary(event_id))
 
 
 class OutboxQueue:

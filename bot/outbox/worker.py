@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -46,9 +45,10 @@ from bot.mail.messages import (
     reminder_message,
 )
 from bot.mail.return_paths import ReturnPaths
-from bot.mail.transport import Mailer, MailSession, MailSessions
+from bot.mail.transport import Mailer, MailSession, MailSessions, queue_id_in
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
+from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.model import AttachedFile, Change, Meeting
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.replies import Replies
@@ -58,9 +58,9 @@ from bot.outbox.queue import (
     ClaimedEntry,
     DeliveryMarks,
     OutboxQueue,
-    PermanentFailure,
 )
-from bot.outbox.slack_posts import PostTag, SlackPosts, slack_user_of
+from bot.outbox.slack_posts import SlackPosts, slack_user_of
+from bot.outbox.target import Target, tag_of
 from bot.people import People
 from bot.slack_clients import SlackClients
 
@@ -72,30 +72,6 @@ MAILS_IN_FLIGHT = 8
 
 # A render delivers a Slack entry now, or returns an e-mail entry's message (None: nothing).
 Render = Callable[[Any, "Target"], Awaitable[EmailMessage | None]]
-
-
-def _tag(entry: ClaimedEntry) -> PostTag:
-    return PostTag(entry.redraw_key or str(entry.id), entry.maybe_posted)
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a delivery goes: its workspace, its meeting as it is now, its Slack post tag.
-
-    `entry_id` is the outbox entry's: an e-mail's Message-ID is made from it, so a retry
-    of the entry is the same message and every other entry's message a new one.
-    """
-
-    team_id: str
-    meeting_now: Meeting | None
-    tag: PostTag
-    entry_id: int
-
-    def meeting(self) -> Meeting:
-        """Return the meeting; a delivery that needs one and has none can never be sent."""
-        if self.meeting_now is None:
-            raise PermanentFailure("this delivery needs a meeting")
-        return self.meeting_now
 
 
 class Outbox:
@@ -117,7 +93,10 @@ class Outbox:
         file_links: FileLinkSigner,
         attachment_limit: int = 10 * 1024 * 1024,
         return_paths: ReturnPaths | None = None,
+        ledger: DeliveryLedger | None = None,
     ) -> None:
+        # Sums guests' deliveries on the organizer's summary (none: the summary shows no sum).
+        self._ledger = ledger
         self._file_links_signer = file_links
         self._queue = queue
         self._meetings = meetings
@@ -233,7 +212,9 @@ class Outbox:
                     await self._record_failure(entry.id, error)
                     continue
                 if message is None:
-                    await marks.add(entry.id, "sent")
+                    # An e-mail a newer change made moot was never sent: the ledger says so.
+                    moot = entry.kind.startswith("guest_")
+                    await marks.add(entry.id, "superseded" if moot else "sent")
                     continue
                 await in_flight.acquire()
                 if self._lease_ending(batch):
@@ -278,7 +259,7 @@ class Outbox:
                 meetings[key] = await self._meetings.get(*key)
             meeting = meetings[key]
         return await self._renders[delivery.kind](
-            delivery, Target(entry.team_id, meeting, _tag(entry), entry.id)
+            delivery, Target(entry.team_id, meeting, tag_of(entry), entry.id)
         )
 
     async def _mail_one(
@@ -291,11 +272,11 @@ class Outbox:
         in_flight: asyncio.Semaphore,
     ) -> None:
         try:
-            await mail.send(message, envelope_from=envelope_from)
+            reply = await mail.send(message, envelope_from=envelope_from)
         except Exception as error:
             await self._record_failure(entry_id, error)
         else:
-            await marks.add(entry_id, "sent")
+            await marks.add(entry_id, "sent", queue_id_in(reply))
         finally:
             in_flight.release()
 
@@ -314,6 +295,7 @@ class Outbox:
             meeting,
             self._file_links(meeting, meeting.organizer.user_id),
             language=await self._language(meeting.team_id, meeting.organizer.user_id),
+            deliveries=await self._ledger.sum_of(meeting) if self._ledger else None,
         )
         posted = await self._slack.post_or_update(
             meeting.team_id,

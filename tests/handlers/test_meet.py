@@ -125,7 +125,8 @@ async def test_members_get_a_dm_with_buttons_and_guests_a_calendar_invitation(
         buttons = [
             e["text"]["text"] for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]
         ]
-        assert buttons == ["Accept", "Maybe", "Decline"]
+        # The place holds a video link (https://meet.example/abc): members can join from here.
+        assert buttons == ["Join the video call", "Accept", "Maybe", "Decline"]
         body = " ".join(b["text"]["text"] for b in dm["blocks"] if b["type"] == "section")
         assert f"<!date^{int(start.timestamp())}^" in body
         assert "Design review" in body and "Room 4" in body

@@ -44,6 +44,7 @@ async def send_invitations(
     notify: bool = True,
     reminder: str = "15",
     remind_guests: bool = False,
+    video: bool | None = None,
 ) -> dict[str, Any]:
     """Open the form, fill it in and submit it; return the app's answer to the submission."""
     view = await open_create_form(sender, slack, organizer)
@@ -61,6 +62,7 @@ async def send_invitations(
         notify=["notify"] if notify else [],
         remind_guests=["remind_guests"] if remind_guests else [],
         reminder=reminder,
+        **({} if video is None else {"video": ["video"] if video else []}),
     )
     assert response.status == 200
     return await confirm_mailbox(sender, organizer, response.json())

@@ -24,6 +24,8 @@ class ReceivedMail:
     message: EmailMessage
     # The bytes as they came over the wire, for what parsing would smooth over (folding).
     raw: bytes = b""
+    # The queue id the server named in its answer ("250 2.0.0 Ok: queued as Q1A").
+    queue_id: str = ""
 
 
 class _Collector:
@@ -55,8 +57,9 @@ class _Collector:
         raw = envelope.original_content or b""
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
+        queue_id = f"Q{len(self.received) + 1:X}A"
         self.received.append(
-            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed, raw)
+            ReceivedMail(str(envelope.mail_from), tuple(envelope.rcpt_tos), parsed, raw, queue_id)
         )
         if self.answer_at_once == 0:
             # Like a server that queued the message but is slow to say so: it is delivered
@@ -71,7 +74,8 @@ class _Collector:
                 self.held -= 1
         elif self.answer_at_once > 0:
             self.answer_at_once -= 1
-        return "250 OK"
+        # As Postfix answers: the queue id lets a message be traced in the server's logs.
+        return f"250 2.0.0 Ok: queued as {queue_id}"
 
 
 class Mailbox:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.blocks.kit import LINE_PART_LIMIT, MESSAGE_BLOCK_LIMIT, SECTION_TEXT_LIMIT, Message
+from bot.blocks.ledger import GUESTS_ACTION
 from bot.blocks.meeting_form import edited_meeting, read_text
 from bot.blocks.messages import (
     ANSWER_ACTIONS,
@@ -329,8 +330,9 @@ def test_a_summary_of_300_guests_with_long_names_lists_60_and_says_how_many_more
     assert len(lines) == 60
     # Name and comment are each cut to a line's part, whatever was typed.
     assert all(len(line) < 3 * LINE_PART_LIMIT for line in lines)
-    # However long the list, the organizer can still edit or cancel.
-    assert [a for _, a in addressed_actions(blocks)] == [EDIT_ACTION, CANCEL_ACTION]
+    # However long the list, the organizer can still edit, see the guests, or cancel.
+    actions = [a for _, a in addressed_actions(blocks)]
+    assert actions == [EDIT_ACTION, GUESTS_ACTION, CANCEL_ACTION]
 
 
 def test_a_cancelled_meetings_summary_says_so_and_offers_nothing_to_press() -> None:

@@ -1,0 +1,175 @@
+"""The delivery ledger's buttons: the Guests view, its pages, Resend and Fix address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks.ledger import (
+    FIX_ACTION,
+    FIX_CALLBACK,
+    GUESTS_ACTION,
+    PAGE_ACTIONS,
+    RESEND_ACTION,
+    fix_address_modal,
+    guests_view,
+    parse_target,
+    read_address_fix,
+    shown_page,
+)
+from bot.i18n import translator
+from bot.meetings.errors import MeetingError, MeetingNotFound, NotInvited
+from handlers.context import language_of_user, services_of
+from handlers.replies import refuse
+
+
+def register(app: AsyncApp) -> None:
+    """Wire the ledger's buttons and the Fix address form."""
+    app.action(GUESTS_ACTION)(open_guests)
+    for page_action in PAGE_ACTIONS:
+        app.action(page_action)(turn_page)
+    app.action(RESEND_ACTION)(resend)
+    app.action(FIX_ACTION)(open_fix_address)
+    app.view(FIX_CALLBACK)(fix_address)
+
+
+async def _guests_view(
+    context: AsyncBoltContext, meeting_id: int, page: int, note: str = ""
+) -> dict[str, Any]:
+    """Return the Guests view of a meeting as it stands now, for its organizer."""
+    assert context.team_id is not None and context.user_id is not None
+    meeting, ledgers = await services_of(context).ledger.of_meeting(
+        context.team_id, context.user_id, meeting_id
+    )
+    language = await language_of_user(context, context.user_id)
+    return guests_view(meeting, ledgers, page, language=language, note=note)
+
+
+async def open_guests(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Open the Guests view: where each guest's e-mails stand."""
+    await ack()
+    value = str(action.get("value", ""))
+    try:
+        if not value.isdigit():
+            raise MeetingNotFound(value)
+        view = await _guests_view(context, int(value), 0)
+    except MeetingError as error:
+        await refuse(context, client, error, body=body)
+        return
+    await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+async def turn_page(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Show another page of a long guest list."""
+    await ack()
+    target = parse_target(str(action.get("value", "")))
+    if target is None:
+        return
+    try:
+        view = await _guests_view(context, *target)
+    except MeetingError as error:
+        await refuse(context, client, error, body=body)
+        return
+    await client.views_update(view_id=body["view"]["id"], view=view)
+
+
+async def resend(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Send a guest's invitation again, and show the view with it queued."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    target = parse_target(str(action.get("value", "")))
+    shown = shown_page(body.get("view") or {})
+    if target is None or shown is None:
+        return
+    t = translator(await language_of_user(context, context.user_id))
+    try:
+        sent = await services_of(context).ledger.resend(context.team_id, context.user_id, *target)
+        note = t.gettext("Sent again.") if sent else t.gettext("It is already on its way.")
+        view = await _guests_view(context, shown[0], shown[1], note)
+    except MeetingError as error:
+        await refuse(context, client, error, body=body)
+        return
+    await client.views_update(view_id=body["view"]["id"], view=view)
+
+
+async def open_fix_address(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+) -> None:
+    """Open the Fix address form over the Guests view."""
+    await ack()
+    assert context.team_id is not None and context.user_id is not None
+    target = parse_target(str(action.get("value", "")))
+    shown = shown_page(body.get("view") or {})
+    if target is None or shown is None:
+        return
+    try:
+        meeting, _ = await services_of(context).ledger.of_meeting(
+            context.team_id, context.user_id, target[0]
+        )
+        guest = next((g for g in meeting.guests if g.id == target[1]), None)
+        if guest is None:
+            raise NotInvited(target[1])  # taken off the list since the view was drawn
+    except MeetingError as error:
+        await refuse(context, client, error, body=body)
+        return
+    language = await language_of_user(context, context.user_id)
+    view = fix_address_modal(
+        meeting, guest, guests_view=(str(body["view"]["id"]), shown[1]), language=language
+    )
+    await client.views_push(trigger_id=body["trigger_id"], view=view)
+
+
+async def fix_address(
+    ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+) -> None:
+    """Invite the right address in place of the wrong one, or say in the form why not."""
+    assert context.team_id is not None and context.user_id is not None
+    fix = read_address_fix(view)
+    language = await language_of_user(context, context.user_id)
+    try:
+        fixed = await services_of(context).ledger.fix_address(
+            context.team_id, context.user_id, fix.meeting_id, fix.attendee_id, fix.typed
+        )
+    except MeetingError as error:
+        await ack(response_action="errors", errors={"address": error.translated(language)})
+        return
+    await ack()
+    t = translator(language)
+    if fixed.cancelled:
+        taken_back = t.gettext("{address} was sent a cancellation.")
+    else:
+        taken_back = t.gettext("Nothing reached {address}, so it gets no cancellation.")
+    note = " ".join(
+        [
+            t.gettext("Invited {address} instead.").format(address=fixed.invited.email),
+            taken_back.format(address=fixed.wrong_address),
+        ]
+    )
+    updated = await _guests_view(context, fix.meeting_id, fix.page, note)
+    await client.views_update(view_id=fix.guests_view, view=updated)
