@@ -8,14 +8,21 @@ import itertools
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTP
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from bot.mail.byte_template import RawMail
+
 if TYPE_CHECKING:
     from aiosmtplib.protocol import SMTPProtocol
+
+# A finished message: built by the email package, or already the bytes to send.
+Outgoing = EmailMessage | RawMail
 
 # Longest wait for a closed connection to finish its TLS goodbye (close_notify).
 _CLOSE_GRACE = 5.0
@@ -24,14 +31,14 @@ _CLOSE_GRACE = 5.0
 class MailSession(Protocol):
     """Somewhere to hand many messages in a row, e.g. over connections that stay open."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> None:
         """Deliver the message to its To: recipients; a failure concerns this message only."""
 
 
 class Mailer(Protocol):
     """Anything that can deliver a finished e-mail message."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> None:
         """Deliver the message to its To: recipients."""
 
     def session(self) -> contextlib.AbstractAsyncContextManager[MailSession]:
@@ -122,7 +129,7 @@ class SmtpMailer:
         finally:
             await session.close()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> None:
         """Deliver the message through the server over a connection of its own."""
         async with self.session(connections=1) as session:
             await session.send(message, envelope_from=envelope_from)
@@ -164,7 +171,7 @@ class SmtpSession:
         self._idle: list[_Connection] = []
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> None:
         """Deliver one message; if the server refuses it, only this message fails."""
         async with self._slots:
             connection = await self._idle_connection()
@@ -172,7 +179,7 @@ class SmtpSession:
             if connection is None:
                 connection = await self._connect()
             try:
-                await connection.client.send_message(message, sender=envelope_from)
+                await _send(connection.client, message, envelope_from)
             except _BROKEN_CONNECTION:
                 await connection.close(polite=False)
                 if not reused:
@@ -193,10 +200,10 @@ class SmtpSession:
                 self._keep(connection)
 
     async def _send_or_close(
-        self, connection: _Connection, message: EmailMessage, envelope_from: str
+        self, connection: _Connection, message: Outgoing, envelope_from: str
     ) -> None:
         try:
-            await connection.client.send_message(message, sender=envelope_from)
+            await _send(connection.client, message, envelope_from)
         except aiosmtplib.SMTPException as error:
             if isinstance(error, _BROKEN_CONNECTION):
                 await connection.close(polite=False)
@@ -250,6 +257,24 @@ async def _closed(protocol: SMTPProtocol | None) -> None:
         spins += 1
 
 
+async def _send(client: aiosmtplib.SMTP, message: Outgoing, envelope_from: str) -> None:
+    """Send a message; bytes as they are where the server takes 8bit bodies (most do)."""
+    if isinstance(message, EmailMessage):
+        await client.send_message(message, sender=envelope_from)
+        return
+    # Connecting greeted the server (EHLO), so its extensions are known; if not, the
+    # library's own path below greets first.
+    if client.supports_extension("8BITMIME"):
+        # What send_message would write for the message, with the option it would send.
+        await client.sendmail(
+            envelope_from, message.recipients, message.data, mail_options=["BODY=8BITMIME"]
+        )
+        return
+    # A server without 8BITMIME: the library writes 8bit parts again in 7bit.
+    parsed = BytesParser(policy=SMTP).parsebytes(message.data)
+    await client.send_message(parsed, sender=envelope_from, recipients=message.recipients)
+
+
 class FolderMailer:
     """Write each message as an .eml file, for laptops where no mail server is set up yet."""
 
@@ -260,7 +285,7 @@ class FolderMailer:
         """Say which folder mail is written to."""
         return f"the folder {self._folder.resolve()}"
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> None:
         """Write the message into the folder under a unique name."""
         await asyncio.to_thread(self._write, message)
 
@@ -269,11 +294,14 @@ class FolderMailer:
         """Return this mailer: every file is written whole, so there is nothing to keep open."""
         yield self
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Outgoing) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message.get("Message-ID", "")).strip("<>")
+        if isinstance(message, RawMail):
+            message_id, content = message.message_id, message.data
+        else:
+            message_id, content = str(message.get("Message-ID", "")), message.as_bytes()
+        message_id = message_id.strip("<>")
         stem = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id) or "message"
-        content = message.as_bytes()
         # Exclusive create, so a missing or repeated Message-ID never overwrites a file.
         for attempt in itertools.count(1):
             name = f"{stem}.eml" if attempt == 1 else f"{stem}-{attempt}.eml"
