@@ -255,6 +255,7 @@ class InvitationBytes:
         self._personal = personal
         # Cut for the length of the first guest's token; None when the cut proved wrong.
         self._cuts: dict[int, _Cut | None] = {}
+        self.spliced = 0  # messages made from the template (the rest were built whole)
 
     def mail(self, guest: Invitee, token: str, entry_id: int) -> RawMail | EmailMessage:
         """Return one guest's invitation for one outbox entry, as bytes where it can be."""
@@ -263,6 +264,7 @@ class InvitationBytes:
             cut = self._cut(len(token))
             own = None if cut is None else self._own_parts(guest, token, entry_id, cut.links)
             if cut is not None and own is not None:
+                self.spliced += 1
                 return RawMail(cut.message.splice(own.values), (own.recipient,), own.message_id)
         url, files = self._personal(token)
         message = self._invitations.message(guest, answer_url=url, entry_id=entry_id, files=files)
