@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
@@ -181,77 +181,79 @@ async def _meetbot_busy(
     ignore_meeting: int | None,
 ) -> list[tuple[str, Busy]]:
     # Meetings last at most MAX_LENGTH, so only starts this close before the span can reach it;
-    # that keeps each read a short range of the time indexes.
+    # that keeps each read a short range of the time indexes, each covering its query: the
+    # workspace is a plain equality inside the index (never wrapped in a function, which
+    # PostgreSQL answers by scanning every meeting) and attendees carry it, so no join.
     earliest = start - MAX_LENGTH
-    # The workspace check wraps the column so no planner picks the broad team index over
-    # the narrow per-person time indexes (SQLite does, without statistics).
-    in_team = func.coalesce(Event.team_id, "") == team_id
-    organizing = select(
-        Event.id, Event.organizer_id, Event.start_at, Event.end_at, Event.title
-    ).where(
+    organizing = select(Event.id, Event.organizer_id, Event.start_at, Event.end_at).where(
+        Event.team_id == team_id,
         Event.organizer_id.in_(user_ids),
         Event.start_at >= earliest,
         Event.start_at < end,
         Event.end_at > start,
-        in_team,
         Event.status == "confirmed",
     )
-    invited = (
-        select(Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until)
-        .join(Event, Event.id == Attendee.event_id)
-        .where(
-            Attendee.slack_user_id.in_(user_ids),
-            Attendee.busy_from >= earliest,
-            Attendee.busy_from < end,
-            Attendee.busy_until > start,
-            in_team,
-        )
+    # busy_from is set only while the meeting keeps the member busy (rows.sync_busy).
+    invited = select(
+        Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until
+    ).where(
+        Attendee.slack_user_id.in_(user_ids),
+        Attendee.team_id == team_id,
+        Attendee.busy_from >= earliest,
+        Attendee.busy_from < end,
+        Attendee.busy_until > start,
     )
     if ignore_meeting is not None:
         organizing = organizing.where(Event.id != ignore_meeting)
         invited = invited.where(Attendee.event_id != ignore_meeting)
-    titles: dict[int, str] = {}
-    rows: list[tuple[int, str, datetime, datetime]] = []
-    for event_id, user_id, row_start, row_end, title in await session.execute(organizing):
-        rows.append((event_id, user_id, row_start, row_end))
-        titles[event_id] = title
-    rows += [tuple(row) for row in await session.execute(invited)]  # type: ignore[misc]
-    visible = await _meetings_of_viewer(session, team_id, viewer, earliest, end)
-    missing = visible.intersection(r[0] for r in rows) - titles.keys()
-    if missing:
-        titles.update(
-            (event_id, title)
-            for event_id, title in await session.execute(
-                select(Event.id, Event.title).where(Event.id.in_(missing))
-            )
-        )
+    rows: list[tuple[int, str, datetime, datetime]] = [
+        tuple(row)  # type: ignore[misc]
+        for query in (organizing, invited)
+        for row in await session.execute(query)
+    ]
+    titles = await _titles_for_viewer(session, team_id, viewer, earliest, end, rows)
     return [
-        (
-            str(user_id),
-            Busy(row_start, row_end, titles.get(event_id) if event_id in visible else None),
-        )
+        (str(user_id), Busy(row_start, row_end, titles.get(event_id)))
         for event_id, user_id, row_start, row_end in rows
     ]
 
 
-async def _meetings_of_viewer(
-    session: AsyncSession, team_id: str, viewer: str, earliest: datetime, end: datetime
-) -> set[int]:
-    """Return the meetings in a span whose titles the viewer may see: theirs or ones they attend."""
-    if not viewer:
-        return set()
-    organized = await session.scalars(
-        select(Event.id).where(
-            Event.organizer_id == viewer,
-            Event.start_at >= earliest,
-            Event.start_at < end,
-            func.coalesce(Event.team_id, "") == team_id,
-        )
+async def _titles_for_viewer(
+    session: AsyncSession,
+    team_id: str,
+    viewer: str,
+    earliest: datetime,
+    end: datetime,
+    rows: Sequence[tuple[int, str, datetime, datetime]],
+) -> dict[int, str]:
+    """Return the titles the viewer may see among these meetings: theirs or ones they attend.
+
+    Only the viewer's own meetings are read for titles; everyone else's stay untitled.
+    """
+    if not viewer or not rows:
+        return {}
+    shown = {event_id for event_id, *_ in rows}
+    organized = select(Event.id, Event.title).where(
+        Event.team_id == team_id,
+        Event.organizer_id == viewer,
+        Event.start_at >= earliest,
+        Event.start_at < end,
     )
     # Invited and not taken off: a declined invitation still shows its title.
-    attending = await session.scalars(
-        select(Attendee.event_id).where(
-            Attendee.slack_user_id == viewer, Attendee.removed_at.is_(None)
+    attending = (
+        select(Event.id, Event.title)
+        .join(Attendee, Attendee.event_id == Event.id)
+        .where(
+            Attendee.slack_user_id == viewer,
+            Attendee.team_id == team_id,
+            Attendee.removed_at.is_(None),
+            Event.start_at >= earliest,
+            Event.start_at < end,
         )
     )
-    return set(organized) | set(attending)
+    titles: dict[int, str] = {}
+    for query in (organized, attending):
+        for event_id, title in await session.execute(query):
+            if event_id in shown:
+                titles[event_id] = title
+    return titles
