@@ -6,14 +6,18 @@ import random
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import SMTP
+from email.utils import formataddr
 
 import pytest
 from icalendar.parser import Contentline, Contentlines
 
 from bot.ical import folded
-from bot.mail.byte_template import InvitationBytes, RawMail, flatten
+from bot.mail.byte_template import InvitationBytes, RawMail, flatten, header_line
 from bot.mail.messages import Files, GuestInvitations, Sender
+from bot.mail.mime_parts import POLICY
+from bot.mail.transport import SmtpMailer
 from bot.meetings.model import Answer, Invitee
+from tests.mail.servers import RecordingServer
 from tests.mail.test_guest_messages import AGENDA, GUESTS, MEETING
 from tests.support.calendar_readers import needs_ical_js, read_with_ical_js, read_with_vobject
 from tests.support.mailbox import calendar_part
@@ -157,3 +161,48 @@ def test_calendar_lines_are_folded_as_icalendar_folds_them() -> None:
         ascii_only = Contentline(line.encode("ascii", "ignore").decode())
         for text in (line, ascii_only):
             assert folded(text) == Contentlines([text]).to_ical()
+
+
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("Guest 5", "guest5.r1@client5.example"),
+        ("O'Brien", "o'brien+meet@client.example"),
+        ("A", "a@b.example"),
+        ("", "only.the_address-here@client.example"),
+        ("Anne Marie 3rd", "anne@" + "x" * 40 + ".example"),  # 76 characters: one line
+        ("Anne Marie 3rd", "anne@" + "x" * 41 + ".example"),  # 77: folded by the library
+    ],
+)
+def test_a_plain_header_is_written_as_the_library_writes_it(name: str, address: str) -> None:
+    value = formataddr((name, address))
+    _, parsed = POLICY.header_store_parse("To", value)
+
+    assert header_line("To", value) == SMTP.fold_binary("To", parsed)
+
+
+@pytest.mark.parametrize("eight_bit", [True, False])
+async def test_spliced_bytes_reach_a_server_as_written_or_in_7bit_where_it_wants_that(
+    eight_bit: bool,
+) -> None:
+    invitations = GuestInvitations(MEETING, sender=Sender("invites@meetbot.example"), stamp=STAMP)
+    invitee = guest(6, "Zoë Ünïcode")  # a non-ASCII calendar: the part is 8bit
+    mail = InvitationBytes(invitations, personal).mail(invitee, token_of(6), entry_id=6)
+    assert isinstance(mail, RawMail) and not mail.data.isascii()
+    # aiosmtpd offers 8BITMIME unless it decodes the data itself.
+    server = RecordingServer(None, decode_data=not eight_bit)
+    server.start()
+    try:
+        await SmtpMailer(server.url()).send(mail, envelope_from="bounce@meetbot.example")
+    finally:
+        server.stop()
+
+    [delivery] = server.deliveries
+    assert delivery.recipients == ("guest6@client.example",)
+    assert delivery.envelope_from == "bounce@meetbot.example"
+    sent = message_from_bytes(mail.data, policy=SMTP)
+    assert delivery.message["Message-ID"] == sent["Message-ID"]
+    received = calendar_part(delivery.message)
+    if not eight_bit:
+        assert received["Content-Transfer-Encoding"] != "8bit"
+    assert received.get_content() == calendar_part(sent).get_content()
