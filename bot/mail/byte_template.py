@@ -70,13 +70,28 @@ def header_line(name: str, value: str) -> bytes:
 
     Parsing refuses CR and LF in the value (ValueError), so no guest's name can start a
     header of its own. A short value of plain characters only is written as it is, which
-    is what the library writes for it, without its parse.
+    is what the library writes for it, without its parse; so is a long one without spaces
+    (a Message-ID), laid out as the library laid out the first one of its length.
     """
-    line = f"{name}: {value}"
-    if len(line) <= MAX_HEADER_LINE and PLAIN_HEADER.fullmatch(value):
-        return line.encode() + b"\r\n"
+    if PLAIN_HEADER.fullmatch(value):
+        if len(name) + 2 + len(value) <= MAX_HEADER_LINE:
+            return f"{name}: {value}\r\n".encode()
+        if " " not in value:
+            layout = _LAYOUTS.get((name, len(value)))
+            if layout is not None:
+                return layout.format(name=name, value=value).encode()
     _, header = POLICY.header_store_parse(name, value)
-    return SMTP.fold_binary(name, header)
+    written: bytes = SMTP.fold_binary(name, header)
+    if PLAIN_HEADER.fullmatch(value) and " " not in value:
+        # One token of plain characters folds by its length alone: remember how.
+        for layout in ("{name}: {value}\r\n", "{name}:\r\n {value}\r\n"):
+            if written == layout.format(name=name, value=value).encode():
+                _LAYOUTS[name, len(value)] = layout
+    return written
+
+
+# How the library folds a header of one plain token, by header name and token length.
+_LAYOUTS: dict[tuple[str, int], str] = {}
 
 
 def calendar_part_body(calendar: bytes) -> tuple[bytes, bytes] | None:

@@ -206,3 +206,11 @@ async def test_spliced_bytes_reach_a_server_as_written_or_in_7bit_where_it_wants
     if not eight_bit:
         assert received["Content-Transfer-Encoding"] != "8bit"
     assert received.get_content() == calendar_part(sent).get_content()
+
+
+def test_a_long_message_id_is_laid_out_as_the_library_lays_out_one_of_its_length() -> None:
+    for length in range(10, 260, 3):
+        for entry in ("1", "2"):  # the first of a length asks the library, the next reuses it
+            value = f"<{('a1b2c3d4-e5f6.' * 20)[:length]}.0.request.{entry}@meetbot.example>"
+            _, parsed = POLICY.header_store_parse("Message-ID", value)
+            assert header_line("Message-ID", value) == SMTP.fold_binary("Message-ID", parsed)
