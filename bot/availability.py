@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, case, func, select, type_coerce, union_all
+from sqlalchemy import Result, Select, case, func, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
@@ -240,11 +240,12 @@ async def _meetbot_busy(
     # workspace is a plain equality inside the index (never wrapped in a function, which
     # PostgreSQL answers by scanning every meeting) and attendees carry it, so no join.
     organizing, invited = _busy_queries(team_id, user_ids, start, end, ignore_meeting)
-    rows: list[tuple[int, str, datetime, datetime]] = [
-        tuple(row)  # type: ignore[misc]  # busy_from and busy_until are set in these rows
-        for query in (organizing, invited)
-        for row in await session.execute(query)
-    ]
+    # One round trip for both: on SQLite each is a hop to the driver's thread and back.
+    found: Result[int, str, datetime, datetime] = await session.execute(
+        union_all(organizing, invited)
+    )
+    # busy_from and busy_until are set in every invited row the query finds.
+    rows = [(event_id, user_id, begins, ends) for event_id, user_id, begins, ends in found]
     earliest = start - MAX_LENGTH
     titles = await _titles_for_viewer(session, team_id, viewer, earliest, end, rows)
     return [
@@ -322,9 +323,8 @@ async def _titles_for_viewer(
             Event.start_at < end,
         )
     )
-    titles: dict[int, str] = {}
-    for query in (organized, attending):
-        for event_id, title in await session.execute(query):
-            if event_id in shown:
-                titles[event_id] = title
-    return titles
+    return {
+        event_id: title
+        for event_id, title in await session.execute(union_all(organized, attending))
+        if event_id in shown
+    }

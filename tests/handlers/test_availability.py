@@ -163,6 +163,19 @@ async def test_find_a_time_reads_members_busy_times_joined_into_blocks_by_the_da
             members=members,
             guests="",
         )
+    # Each meeting is stored after the form's answer: wait for the organizer's 4 summaries.
+    await eventually(
+        lambda: (
+            len(
+                [
+                    call
+                    for call in slack.calls_to("chat.postMessage")
+                    if call.args["channel"] == slack.dm_channel(ORGANIZER)
+                ]
+            )
+            >= 4
+        )
+    )
     availability = meetbot.services.availability  # type: ignore[union-attr]
     span = (day - timedelta(hours=1), day + timedelta(days=1))
 
