@@ -1,8 +1,9 @@
 """Deliver what the outbox owes: Slack DMs and guest e-mails, retried until they land.
 
 `Outbox.drain` leases due entries (queue.py), renders each from the meeting as it is now
-through one table of kinds, posts to Slack (slack_posts.py) or hands mail to a session
-that keeps a few messages in flight, and marks outcomes together.
+through one table of kinds, posts to Slack (slack_posts.py) or hands mail (built by
+guest_mail.py) to a session that keeps a few messages in flight, and marks outcomes
+together.
 """
 
 from __future__ import annotations
