@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, select
+from sqlalchemy import Result, Select, case, func, select, type_coerce, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
@@ -15,6 +15,7 @@ from bot.people import People
 from bot.personal import Busy, MemberStatus, WorkingHours
 from bot.preferences import Preferences
 from storage.models import Attendee, Event, ExternalBusy
+from storage.types import UTCDateTime
 
 SLOT_STEP = timedelta(minutes=30)
 SEARCH_DAYS = 14
@@ -138,15 +139,12 @@ class Availability:
     ) -> list[tuple[datetime, datetime]]:
         """Return the first free spans of a length in the coming two weeks, for everyone."""
         horizon = after + timedelta(days=SEARCH_DAYS)
-        periods = await self.busy(
-            team_id, user_ids, after, horizon, viewer="", ignore_meeting=ignore_meeting
-        )
+        blocks = await self.busy_blocks(team_id, user_ids, after, horizon, ignore_meeting)
         settings = await self._preferences.of_members(team_id, user_ids)
         workdays = [
             (zone_of((await self._people.get(team_id, u)).timezone), settings[u].working_hours)
             for u in user_ids
         ]
-        blocks = merged(b for busy in periods.values() for b in busy)
         starts = [block_start for block_start, _ in blocks]
         slots: list[tuple[datetime, datetime]] = []
         candidate = _next_step(after)
@@ -163,6 +161,63 @@ class Availability:
                 continue
             candidate += SLOT_STEP
         return slots
+
+    async def busy_blocks(
+        self,
+        team_id: str,
+        user_ids: Sequence[str],
+        start: datetime,
+        end: datetime,
+        ignore_meeting: int | None = None,
+    ) -> list[tuple[datetime, datetime]]:
+        """Return when anyone of them is busy within a span: sorted blocks that do not overlap.
+
+        The database joins the periods (what `merged` does), so only the blocks come back,
+        not every member's every meeting.
+        """
+        if not user_ids:
+            return []
+        organizing, invited = _busy_queries(team_id, user_ids, start, end, ignore_meeting)
+        external = select(ExternalBusy.start_at, ExternalBusy.end_at).where(
+            ExternalBusy.team_id == team_id,
+            ExternalBusy.user_id.in_(user_ids),
+            ExternalBusy.start_at < end,
+            ExternalBusy.end_at > start,
+        )
+        periods = union_all(
+            organizing.with_only_columns(Event.start_at.label("s"), Event.end_at.label("e")),
+            invited.with_only_columns(
+                Attendee.busy_from.label("s"), Attendee.busy_until.label("e")
+            ),
+            external,
+        ).cte("periods")
+        order = (periods.c.s, periods.c.e)
+        # A period starts a new block unless it begins before some earlier one has ended.
+        reach = func.max(periods.c.e).over(order_by=order, rows=(None, -1))
+        marked = select(
+            periods.c.s,
+            periods.c.e,
+            case((periods.c.s <= reach, 0), else_=1).label("starts"),
+        ).cte("marked")
+        numbered = select(
+            marked.c.s,
+            marked.c.e,
+            func.sum(marked.c.starts)
+            .over(order_by=(marked.c.s, marked.c.e), rows=(None, 0))
+            .label("block"),
+        ).cte("numbered")
+        query = (
+            select(
+                type_coerce(func.min(numbered.c.s), UTCDateTime),
+                type_coerce(func.max(numbered.c.e), UTCDateTime),
+            )
+            .group_by(numbered.c.block)
+            .order_by(func.min(numbered.c.s))
+        )
+        async with self._sessions() as session:
+            return [
+                (block_start, block_end) for block_start, block_end in await session.execute(query)
+            ]
 
 
 def _next_step(moment: datetime) -> datetime:
@@ -181,77 +236,95 @@ async def _meetbot_busy(
     ignore_meeting: int | None,
 ) -> list[tuple[str, Busy]]:
     # Meetings last at most MAX_LENGTH, so only starts this close before the span can reach it;
-    # that keeps each read a short range of the time indexes.
+    # that keeps each read a short range of the time indexes, each covering its query: the
+    # workspace is a plain equality inside the index (never wrapped in a function, which
+    # PostgreSQL answers by scanning every meeting) and attendees carry it, so no join.
+    organizing, invited = _busy_queries(team_id, user_ids, start, end, ignore_meeting)
+    # One round trip for both: on SQLite each is a hop to the driver's thread and back.
+    found: Result[int, str, datetime, datetime] = await session.execute(
+        union_all(organizing, invited)
+    )
+    # busy_from and busy_until are set in every invited row the query finds.
+    rows = [(event_id, user_id, begins, ends) for event_id, user_id, begins, ends in found]
     earliest = start - MAX_LENGTH
-    # The workspace check wraps the column so no planner picks the broad team index over
-    # the narrow per-person time indexes (SQLite does, without statistics).
-    in_team = func.coalesce(Event.team_id, "") == team_id
-    organizing = select(
-        Event.id, Event.organizer_id, Event.start_at, Event.end_at, Event.title
-    ).where(
-        Event.organizer_id.in_(user_ids),
-        Event.start_at >= earliest,
-        Event.start_at < end,
-        Event.end_at > start,
-        in_team,
-        Event.status == "confirmed",
-    )
-    invited = (
-        select(Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until)
-        .join(Event, Event.id == Attendee.event_id)
-        .where(
-            Attendee.slack_user_id.in_(user_ids),
-            Attendee.busy_from >= earliest,
-            Attendee.busy_from < end,
-            Attendee.busy_until > start,
-            in_team,
-        )
-    )
-    if ignore_meeting is not None:
-        organizing = organizing.where(Event.id != ignore_meeting)
-        invited = invited.where(Attendee.event_id != ignore_meeting)
-    titles: dict[int, str] = {}
-    rows: list[tuple[int, str, datetime, datetime]] = []
-    for event_id, user_id, row_start, row_end, title in await session.execute(organizing):
-        rows.append((event_id, user_id, row_start, row_end))
-        titles[event_id] = title
-    rows += [tuple(row) for row in await session.execute(invited)]  # type: ignore[misc]
-    visible = await _meetings_of_viewer(session, team_id, viewer, earliest, end)
-    missing = visible.intersection(r[0] for r in rows) - titles.keys()
-    if missing:
-        titles.update(
-            (event_id, title)
-            for event_id, title in await session.execute(
-                select(Event.id, Event.title).where(Event.id.in_(missing))
-            )
-        )
+    titles = await _titles_for_viewer(session, team_id, viewer, earliest, end, rows)
     return [
-        (
-            str(user_id),
-            Busy(row_start, row_end, titles.get(event_id) if event_id in visible else None),
-        )
+        (str(user_id), Busy(row_start, row_end, titles.get(event_id)))
         for event_id, user_id, row_start, row_end in rows
     ]
 
 
-async def _meetings_of_viewer(
-    session: AsyncSession, team_id: str, viewer: str, earliest: datetime, end: datetime
-) -> set[int]:
-    """Return the meetings in a span whose titles the viewer may see: theirs or ones they attend."""
-    if not viewer:
-        return set()
-    organized = await session.scalars(
-        select(Event.id).where(
-            Event.organizer_id == viewer,
-            Event.start_at >= earliest,
-            Event.start_at < end,
-            func.coalesce(Event.team_id, "") == team_id,
-        )
+def _busy_queries(
+    team_id: str,
+    user_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+    ignore_meeting: int | None,
+) -> tuple[
+    Select[int, str, datetime, datetime],
+    Select[int, str | None, datetime | None, datetime | None],
+]:
+    """Return the queries of meetings members organize and of those they are invited to."""
+    earliest = start - MAX_LENGTH
+    organizing = select(Event.id, Event.organizer_id, Event.start_at, Event.end_at).where(
+        Event.team_id == team_id,
+        Event.organizer_id.in_(user_ids),
+        Event.start_at >= earliest,
+        Event.start_at < end,
+        Event.end_at > start,
+        Event.status == "confirmed",
+    )
+    # busy_from is set only while the meeting keeps the member busy (rows.sync_busy).
+    invited = select(
+        Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until
+    ).where(
+        Attendee.slack_user_id.in_(user_ids),
+        Attendee.team_id == team_id,
+        Attendee.busy_from >= earliest,
+        Attendee.busy_from < end,
+        Attendee.busy_until > start,
+    )
+    if ignore_meeting is not None:
+        organizing = organizing.where(Event.id != ignore_meeting)
+        invited = invited.where(Attendee.event_id != ignore_meeting)
+    return organizing, invited
+
+
+async def _titles_for_viewer(
+    session: AsyncSession,
+    team_id: str,
+    viewer: str,
+    earliest: datetime,
+    end: datetime,
+    rows: Sequence[tuple[int, str, datetime, datetime]],
+) -> dict[int, str]:
+    """Return the titles the viewer may see among these meetings: theirs or ones they attend.
+
+    Only the viewer's own meetings are read for titles; everyone else's stay untitled.
+    """
+    if not viewer or not rows:
+        return {}
+    shown = {event_id for event_id, *_ in rows}
+    organized = select(Event.id, Event.title).where(
+        Event.team_id == team_id,
+        Event.organizer_id == viewer,
+        Event.start_at >= earliest,
+        Event.start_at < end,
     )
     # Invited and not taken off: a declined invitation still shows its title.
-    attending = await session.scalars(
-        select(Attendee.event_id).where(
-            Attendee.slack_user_id == viewer, Attendee.removed_at.is_(None)
+    attending = (
+        select(Event.id, Event.title)
+        .join(Attendee, Attendee.event_id == Event.id)
+        .where(
+            Attendee.slack_user_id == viewer,
+            Attendee.team_id == team_id,
+            Attendee.removed_at.is_(None),
+            Event.start_at >= earliest,
+            Event.start_at < end,
         )
     )
-    return set(organized) | set(attending)
+    return {
+        event_id: title
+        for event_id, title in await session.execute(union_all(organized, attending))
+        if event_id in shown
+    }

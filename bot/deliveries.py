@@ -8,10 +8,12 @@ older Meetbot read back the same way: the keys are unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.meetings.model import Answer, Change, ChangedField
@@ -300,15 +302,27 @@ _PLAIN_TYPES: dict[str, type] = {
 }
 
 
+def _row(team_id: str, delivery: Delivery) -> dict[str, Any]:
+    return {
+        "team_id": team_id,
+        "kind": delivery.kind.value,
+        "event_id": delivery.meeting_id,
+        "attendee_id": delivery.attendee,
+        "payload": delivery.to_payload(),
+        "redraw_key": delivery.redraw_key(team_id),
+    }
+
+
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:
     """Queue a delivery in the caller's transaction: it is owed once that commits."""
-    session.add(
-        OutboxEntry(
-            team_id=team_id,
-            kind=delivery.kind.value,
-            event_id=delivery.meeting_id,
-            attendee_id=delivery.attendee,
-            payload=delivery.to_payload(),
-            redraw_key=delivery.redraw_key(team_id),
-        )
-    )
+    session.add(OutboxEntry(**_row(team_id, delivery)))
+
+
+async def enqueue_many(session: AsyncSession, team_id: str, deliveries: Sequence[Delivery]) -> None:
+    """Queue many deliveries in the caller's transaction, in this order, in one statement.
+
+    The ORM writes the rows one INSERT at a time on SQLite (2,000 for a 1,000-guest meeting,
+    about a tenth of its fan-out); one executemany writes them in a few multi-row INSERTs.
+    """
+    if deliveries:
+        await session.execute(insert(OutboxEntry), [_row(team_id, d) for d in deliveries])

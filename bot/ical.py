@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar, Event, vCalAddress, vText, vUri
-from icalendar.parser import Contentlines
+from icalendar.parser import Contentline, Contentlines
 
 from bot.i18n import translator
 from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
@@ -170,6 +170,24 @@ def _serialized(lines: Contentlines) -> bytes:
     return data
 
 
+# icalendar folds a line after every 74 characters of ASCII (RFC 5545 §3.1: 75 octets at
+# most, the continuation's leading space included), and earlier only to keep a `\` or `^`
+# escape whole.
+FOLD_AT = 74
+
+
+def folded(line: Contentline) -> bytes:
+    """Return one content line folded as icalendar folds it, ending in CRLF.
+
+    A line of ASCII without escapes is cut every 74 characters here, as icalendar's own
+    character-by-character folding cuts it; any other line is folded by icalendar.
+    """
+    if line.isascii() and "\\" not in line and "^" not in line:
+        cuts = range(0, len(line), FOLD_AT)
+        return "\r\n ".join(line[at : at + FOLD_AT] for at in cuts).encode() + b"\r\n"
+    return _serialized(Contentlines([line]))
+
+
 class GuestCalendars:
     """One meeting's calendar serialized once (VTIMEZONE and all), completed per guest.
 
@@ -202,8 +220,9 @@ class GuestCalendars:
         [self._event] = calendar.walk("VEVENT")
         lines = calendar.content_lines()
         end = lines.index("END:VEVENT")
-        self._head = _serialized(Contentlines(lines[:end]))
-        self._tail = _serialized(Contentlines(lines[end:]))
+        # What every guest's copy shares, before and after their own lines.
+        self.head = _serialized(Contentlines(lines[:end]))
+        self.tail = _serialized(Contentlines(lines[end:]))
 
     def to_ical(
         self,
@@ -212,11 +231,20 @@ class GuestCalendars:
         files: Sequence[tuple[AttachedFile, str]] = (),
     ) -> bytes:
         """Return the calendar as this guest gets it, with their answer link and file links."""
-        own = Contentlines()
-        for name, value in _guest_links(self._meeting, url, files):
-            own.append(self._event.content_line(name, value))
-        own.append(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
-        return self._head + _serialized(own) + self._tail
+        return self.head + self.link_lines(url, files) + self.attendee_line(invitee) + self.tail
+
+    def link_lines(
+        self, url: str | None = None, files: Sequence[tuple[AttachedFile, str]] = ()
+    ) -> bytes:
+        """Return a guest's DESCRIPTION, URL and ATTACH lines, folded, each ending in CRLF."""
+        return b"".join(
+            _serialized(Contentlines([self._event.content_line(name, value)]))
+            for name, value in _guest_links(self._meeting, url, files)
+        )
+
+    def attendee_line(self, invitee: Invitee) -> bytes:
+        """Return a guest's own ATTENDEE line, folded, ending in CRLF."""
+        return folded(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
 
 
 def request_calendar(

@@ -37,7 +37,8 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("team_id", "source_view", name="uq_events_source_view"),
-        Index("ix_events_team_organizer", "team_id", "organizer_id"),
+        # Free/busy: a workspace's organizers' meetings in a span, from the index alone.
+        Index("ix_events_team_organizer", "team_id", "organizer_id", "start_at", "end_at"),
         Index("ix_events_organizer_time", "organizer_id", "start_at", "end_at"),
     )
 
@@ -90,13 +91,23 @@ class Attendee(Base):
 
     __tablename__ = "attendees"
     __table_args__ = (
-        Index("ix_attendees_member_busy", "slack_user_id", "busy_from"),
+        # Free/busy reads members' busy times from this index alone (it covers the query).
+        Index(
+            "ix_attendees_member_busy",
+            "slack_user_id",
+            "team_id",
+            "busy_from",
+            "busy_until",
+            "event_id",
+        ),
         UniqueConstraint("event_id", "slack_user_id", name="uq_attendees_event_member"),
         UniqueConstraint("event_id", "email_key", name="uq_attendees_event_guest"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    # The meeting's workspace, copied here so free/busy needs no join (set by sync_busy).
+    team_id: Mapped[str | None] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
     slack_user_id: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(320))

@@ -18,6 +18,8 @@ PURE_BUILDERS = (
     "bot.ical",
     "bot.vtimezone",
     "bot.mail.messages",
+    "bot.mail.mime_parts",
+    "bot.mail.byte_template",
     "bot.blocks.kit",
     "bot.blocks.meeting_form",
     "bot.blocks.messages",

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from email.header import Header
-from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP, Policy
 from email.utils import format_datetime, formataddr
 
 from babel.dates import format_datetime as babel_datetime
@@ -25,6 +20,14 @@ from bot.i18n import (
     translator,
 )
 from bot.ical import GuestCalendars, cancel_calendar, declinecounter_calendar, meeting_zone
+from bot.mail.mime_parts import (
+    POLICY,
+    file_part,
+    header_safe,
+    multipart,
+    new_boundary,
+    text_part,
+)
 from bot.meetings.model import (
     AttachedFile,
     Change,
@@ -35,54 +38,6 @@ from bot.meetings.model import (
     parse_time_text,
     recipient_hash,
 )
-
-# RFC 2047 §2: an encoded-word is at most 75 characters. The library sizes each word to what
-# is left of its line, so on a fresh line of 78 (email.policy.SMTP, which aiosmtplib flattens
-# with whatever the message's own policy) a word can run to 77. Folded to lines of 76, a
-# space and at most 75 characters, every word keeps within the limit.
-MAX_HEADER_LINE = 76
-
-
-@functools.cache
-def _narrowed(policy: Policy) -> Policy:
-    return policy.clone(max_line_length=MAX_HEADER_LINE)
-
-
-class _Header(BaseHeader):
-    """A header that folds to lines of at most 76 characters whichever policy writes it."""
-
-    def fold(self, *, policy: Policy) -> str:
-        """Return the header folded, its encoded-words no longer than RFC 2047 allows."""
-        if not policy.max_line_length or policy.max_line_length > MAX_HEADER_LINE:
-            policy = _narrowed(policy)
-        return super().fold(policy=policy)
-
-
-class _HeaderClasses(HeaderRegistry):
-    """The standard header classes, each put together once rather than for every header set.
-
-    `HeaderRegistry` builds a new class on every lookup, the biggest single cost of making
-    a message; parsing and the refusal of CR/LF in values stay the library's own, folding
-    too, to lines short enough for RFC 2047 (`_Header`).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(base_class=_Header)
-        self._made: dict[str, type[BaseHeader]] = {}
-
-    def __getitem__(self, name: str) -> type[BaseHeader]:
-        key = name.lower()
-        if key not in self._made:
-            self._made[key] = super().__getitem__(name)
-        return self._made[key]
-
-
-_POLICY = SMTP.clone(header_factory=_HeaderClasses())
-
-
-def header_safe(text: str) -> str:
-    """Fold user text onto one line so it can never start a new mail header."""
-    return " ".join(text.split())
 
 
 def describe_span(
@@ -207,7 +162,7 @@ class _Envelope:
         self._meeting = meeting
         self._sender = sender
         self._kind = kind
-        shared = EmailMessage(policy=_POLICY)
+        shared = EmailMessage(policy=POLICY)
         shared["Subject"] = header_safe(subject)
         shared["From"] = sender.display_for(meeting)
         if meeting.organizer.email:
@@ -225,7 +180,7 @@ class _Envelope:
     def for_guest(self, guest: Invitee, entry_id: int) -> EmailMessage:
         """Return a new message with the shared headers and this guest's own."""
         assert guest.email is not None
-        message = EmailMessage(policy=_POLICY)
+        message = EmailMessage(policy=POLICY)
         # Parsed header objects are taken as they are (email.policy): no parsing per guest.
         message["Subject"] = self._shared["Subject"]
         message["From"] = self._shared["From"]
@@ -241,79 +196,6 @@ class _Envelope:
         return message
 
 
-def _text_part(text: str, subtype: str, params: dict[str, str] | None = None) -> MIMEPart:
-    part = MIMEPart(policy=_POLICY)
-    part.set_content(text, subtype=subtype, params=params or {})
-    return part
-
-
-MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
-# An attachment's name as one quoted-string line up to here; longer or not ASCII, as
-# encoded-words (each line then at most 7 + 70 characters).
-PLAIN_NAME_LENGTH = 60
-NAME_WORD_LENGTH = 70
-
-
-class _FoldedHeader(str):
-    """A header value folded here, written as it is whatever policy flattens the message.
-
-    The library would write a `name` parameter too long for one line as RFC 2231 sections,
-    which the old mail programs that read `name=` at all do not understand.
-    """
-
-    name: str
-    _lines: tuple[str, ...]
-
-    def __new__(cls, name: str, lines: Sequence[str]) -> _FoldedHeader:
-        header = super().__new__(cls, "".join(lines))
-        header.name = name
-        header._lines = tuple(lines)
-        return header
-
-    def fold(self, *, policy: Policy) -> str:
-        """Return the header as folded here, ended as the policy ends lines."""
-        return f"{self.name}: " + policy.linesep.join(self._lines) + policy.linesep
-
-
-def _content_type_naming(mimetype: str, filename: str) -> _FoldedHeader:
-    """Return a file part's Content-Type with the file's name in `name=`, as old clients read it.
-
-    Their readers take `name=` and RFC 2047 encoded-words (as Thunderbird writes them);
-    the `filename*=` (RFC 2231) of Content-Disposition is for everyone else.
-    """
-    plain = filename.isascii() and '"' not in filename and "\\" not in filename
-    if plain and len(filename) <= PLAIN_NAME_LENGTH:
-        one_line = f'{mimetype}; name="{filename}"'
-        if len("Content-Type: " + one_line) <= MAX_HEADER_LINE:
-            return _FoldedHeader("Content-Type", [one_line])
-        return _FoldedHeader("Content-Type", [f"{mimetype};", f' name="{filename}"'])
-    words = Header(filename, "utf-8", maxlinelen=NAME_WORD_LENGTH).encode().split()
-    quoted = [f' name="{words[0]}', *(f" {word}" for word in words[1:])]
-    quoted[-1] += '"'
-    return _FoldedHeader("Content-Type", [f"{mimetype};", *quoted])
-
-
-def _file_part(data: bytes, mimetype: str, filename: str) -> MIMEPart:
-    mimetype = mimetype.strip().lower()
-    if not MIME_TYPE.fullmatch(mimetype):
-        mimetype = "application/octet-stream"
-    maintype, _, subtype = mimetype.partition("/")
-    filename = header_safe(filename) or "file"
-    part = MIMEPart(policy=_POLICY)
-    part.set_content(data, maintype=maintype, subtype=subtype, filename=filename)
-    part.replace_header("Content-Type", _content_type_naming(mimetype, filename))
-    return part
-
-
-def _multipart(container: MIMEPart, subtype: str, parts: Sequence[MIMEPart]) -> None:
-    if subtype == "mixed":
-        container.make_mixed()
-    else:
-        container.make_alternative()
-    for part in parts:
-        container.attach(part)
-
-
 def _fill(
     message: EmailMessage,
     template: str,
@@ -322,27 +204,31 @@ def _fill(
     method: str,
     language: Language,
     file_parts: Sequence[MIMEPart] = (),
+    boundaries: tuple[str, str] | None = None,
 ) -> EmailMessage:
     # The tree is put together from finished parts: the structure add_alternative() and
     # add_attachment() produce, without their moving headers from part to part each time.
     mail_templates = templates("bot.mail", language)
     context = {**context, "subject": str(message["Subject"])}
     body = [
-        _text_part(mail_templates.get_template(f"{template}.txt").render(context), "plain"),
-        _text_part(mail_templates.get_template(f"{template}.html").render(context), "html"),
+        text_part(mail_templates.get_template(f"{template}.txt").render(context), "plain"),
+        text_part(mail_templates.get_template(f"{template}.html").render(context), "html"),
     ]
     attachments = list(file_parts)
     if calendar is not None:
-        body.append(_text_part(calendar.decode(), "calendar", {"method": method}))
+        body.append(text_part(calendar.decode(), "calendar", {"method": method}))
         filename = {"REQUEST": "invite.ics", "CANCEL": "cancel.ics"}.get(method, "reply.ics")
-        attachments.insert(0, _file_part(calendar, "application/ics", filename))
+        attachments.insert(0, file_part(calendar, "application/ics", filename))
     message["MIME-Version"] = "1.0"
+    # Random boundaries no one can guess, so no text a guest or organizer typed starts a line
+    # with one (the library's own search for a free boundary compiles a regex each time).
+    outer, inner = boundaries or (new_boundary(), new_boundary())
     if not attachments:
-        _multipart(message, "alternative", body)
+        multipart(message, "alternative", body, outer)
         return message
-    alternative = MIMEPart(policy=_POLICY)
-    _multipart(alternative, "alternative", body)
-    _multipart(message, "mixed", [alternative, *attachments])
+    alternative = MIMEPart(policy=POLICY)
+    multipart(alternative, "alternative", body, inner)
+    multipart(message, "mixed", [alternative, *attachments], outer)
     return message
 
 
@@ -401,10 +287,14 @@ class GuestInvitations:
             "changes": [describe_change(c, zone, language) for c in changes or []],
             "answers_reset": answers_reset,
         }
-        self._calendars = GuestCalendars(
+        self.calendars = GuestCalendars(
             "REQUEST", meeting, organizer_address=sender.address, stamp=stamp
         )
         self._file_parts: dict[int, MIMEPart] = {}
+        # One pair of boundaries for the meeting: every guest's message has the same shape,
+        # which is what lets mail.byte_template write the shared parts once.
+        self.boundaries = (new_boundary(), new_boundary())
+        self.sender = sender
 
     def message(
         self, guest: Invitee, *, answer_url: str, entry_id: int, files: Files | None = None
@@ -420,19 +310,26 @@ class GuestInvitations:
         parts = []
         for attached, content in files.attached:
             if attached.id not in self._file_parts:
-                self._file_parts[attached.id] = _file_part(
-                    content, attached.mimetype, attached.name
-                )
+                self._file_parts[attached.id] = file_part(content, attached.mimetype, attached.name)
             parts.append(self._file_parts[attached.id])
         return _fill(
             self._envelope.for_guest(guest, entry_id),
             "invitation",
             context,
-            self._calendars.to_ical(guest, url=answer_url, files=files.linked),
+            self.calendar(guest, answer_url, files),
             "REQUEST",
             self._meeting.language,
             parts,
+            self.boundaries,
         )
+
+    def calendar(self, guest: Invitee, answer_url: str, files: Files) -> bytes:
+        """Return the calendar one guest's invitation carries."""
+        return self.calendars.to_ical(guest, url=answer_url, files=files.linked)
+
+    def message_id(self, guest: Invitee, entry_id: int) -> str:
+        """Return the Message-ID of one guest's invitation for one outbox entry."""
+        return message_id(self._meeting, guest, self.sender, "request", entry_id)
 
 
 def cancellation_message(

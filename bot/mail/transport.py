@@ -9,14 +9,21 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import SMTP
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from bot.mail.byte_template import RawMail
+
 if TYPE_CHECKING:
     from aiosmtplib.protocol import SMTPProtocol
+
+# A finished message: built by the email package, or already the bytes to send.
+Outgoing = EmailMessage | RawMail
 
 # Longest wait for a closed connection to finish its TLS goodbye (close_notify).
 _CLOSE_GRACE = 5.0
@@ -25,7 +32,7 @@ _CLOSE_GRACE = 5.0
 class MailSession(Protocol):
     """Somewhere to hand many messages in a row, e.g. over connections that stay open."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> str | None:
         """Deliver the message; return the server's answer to it, if there is a server.
 
         A failure concerns this message only.
@@ -35,7 +42,7 @@ class MailSession(Protocol):
 class Mailer(Protocol):
     """Anything that can deliver a finished e-mail message."""
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> str | None:
         """Deliver the message to its To: recipients; return the server's answer, if any."""
 
     def session(self) -> contextlib.AbstractAsyncContextManager[MailSession]:
@@ -126,7 +133,7 @@ class SmtpMailer:
         finally:
             await session.close()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> str | None:
         """Deliver the message through the server over a connection of its own."""
         async with self.session(connections=1) as session:
             return await session.send(message, envelope_from=envelope_from)
@@ -168,7 +175,7 @@ class SmtpSession:
         self._idle: list[_Connection] = []
         self._closing: set[asyncio.Task[None]] = set()
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> str | None:
         """Deliver one message and return the server's answer to its data ("2.0.0 Ok: queued
         as 4F2A1"); if the server refuses it, only this message fails."""
         async with self._slots:
@@ -177,7 +184,7 @@ class SmtpSession:
             if connection is None:
                 connection = await self._connect()
             try:
-                _, reply = await connection.client.send_message(message, sender=envelope_from)
+                reply = await _send(connection.client, message, envelope_from)
             except _BROKEN_CONNECTION:
                 await connection.close(polite=False)
                 if not reused:
@@ -199,10 +206,10 @@ class SmtpSession:
                 return reply
 
     async def _send_or_close(
-        self, connection: _Connection, message: EmailMessage, envelope_from: str
+        self, connection: _Connection, message: Outgoing, envelope_from: str
     ) -> str:
         try:
-            _, reply = await connection.client.send_message(message, sender=envelope_from)
+            reply = await _send(connection.client, message, envelope_from)
         except aiosmtplib.SMTPException as error:
             if isinstance(error, _BROKEN_CONNECTION):
                 await connection.close(polite=False)
@@ -257,6 +264,28 @@ async def _closed(protocol: SMTPProtocol | None) -> None:
         spins += 1
 
 
+async def _send(client: aiosmtplib.SMTP, message: Outgoing, envelope_from: str) -> str:
+    """Send a message and return the server's answer to its data; bytes as they are where
+    the server takes 8bit bodies (most do)."""
+    if isinstance(message, EmailMessage):
+        _, reply = await client.send_message(message, sender=envelope_from)
+        return reply
+    # Connecting greeted the server (EHLO), so its extensions are known; if not, the
+    # library's own path below greets first.
+    if client.supports_extension("8BITMIME"):
+        # What send_message would write for the message, with the option it would send.
+        _, reply = await client.sendmail(
+            envelope_from, message.recipients, message.data, mail_options=["BODY=8BITMIME"]
+        )
+        return reply
+    # A server without 8BITMIME: the library writes 8bit parts again in 7bit.
+    parsed = BytesParser(policy=SMTP).parsebytes(message.data)
+    _, reply = await client.send_message(
+        parsed, sender=envelope_from, recipients=message.recipients
+    )
+    return reply
+
+
 class FolderMailer:
     """Write each message as an .eml file, for laptops where no mail server is set up yet."""
 
@@ -267,7 +296,7 @@ class FolderMailer:
         """Say which folder mail is written to."""
         return f"the folder {self._folder.resolve()}"
 
-    async def send(self, message: EmailMessage, *, envelope_from: str) -> str | None:
+    async def send(self, message: Outgoing, *, envelope_from: str) -> str | None:
         """Write the message into the folder under a unique name (no server: no answer)."""
         await asyncio.to_thread(self._write, message)
         return None
@@ -277,11 +306,14 @@ class FolderMailer:
         """Return this mailer: every file is written whole, so there is nothing to keep open."""
         yield self
 
-    def _write(self, message: EmailMessage) -> None:
+    def _write(self, message: Outgoing) -> None:
         self._folder.mkdir(parents=True, exist_ok=True)
-        message_id = str(message.get("Message-ID", "")).strip("<>")
+        if isinstance(message, RawMail):
+            message_id, content = message.message_id, message.data
+        else:
+            message_id, content = str(message.get("Message-ID", "")), message.as_bytes()
+        message_id = message_id.strip("<>")
         stem = "".join(c if c.isalnum() or c in "-._" else "_" for c in message_id) or "message"
-        content = message.as_bytes()
         # Exclusive create, so a missing or repeated Message-ID never overwrites a file.
         for attempt in itertools.count(1):
             name = f"{stem}.eml" if attempt == 1 else f"{stem}-{attempt}.eml"

@@ -112,6 +112,7 @@ def reinstate(attendee: Attendee) -> None:
 def sync_busy(event: Event) -> None:
     """Copy the meeting's time onto each member it keeps busy, for availability's index."""
     for attendee in event.attendees:
+        attendee.team_id = event.team_id
         busy = (
             attendee.kind == "member"
             and attendee.removed_at is None

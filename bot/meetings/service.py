@@ -167,7 +167,7 @@ class Meetings:
             sync_busy(event)
             session.add(event)
             await session.flush()
-            notices.created(session, event)
+            await notices.created(session, event)
             return meeting_from_row(event)
 
     def _new_guest(self, guest: Guest) -> Attendee:

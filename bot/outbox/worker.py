@@ -1,8 +1,9 @@
 """Deliver what the outbox owes: Slack DMs and guest e-mails, retried until they land.
 
 `Outbox.drain` leases due entries (queue.py), renders each from the meeting as it is now
-through one table of kinds, posts to Slack (slack_posts.py) or hands mail to a session
-that keeps a few messages in flight, and marks outcomes together.
+through one table of kinds, posts to Slack (slack_posts.py) or hands mail (built by
+guest_mail.py) to a session that keeps a few messages in flight, and marks outcomes
+together.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from email.message import EmailMessage
 from typing import Any
 
 from bot.blocks import messages, notices
@@ -36,23 +36,16 @@ from bot.deliveries import (
 from bot.file_links import FileLinkSigner
 from bot.home import HomeTab
 from bot.i18n import Language
-from bot.mail.messages import (
-    Files,
-    GuestInvitations,
-    Sender,
-    cancellation_message,
-    declinecounter_message,
-    reminder_message,
-)
 from bot.mail.return_paths import ReturnPaths
-from bot.mail.transport import Mailer, MailSession, MailSessions, queue_id_in
+from bot.mail.transport import Mailer, MailSession, MailSessions, Outgoing, queue_id_in
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
 from bot.meetings.ledger import DeliveryLedger
-from bot.meetings.model import AttachedFile, Change, Meeting
+from bot.meetings.model import Meeting
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.replies import Replies
 from bot.meetings.service import Meetings
+from bot.outbox.guest_mail import GuestMail
 from bot.outbox.queue import (
     ClaimedBatch,
     ClaimedEntry,
@@ -71,7 +64,7 @@ logger = logging.getLogger(__name__)
 MAILS_IN_FLIGHT = 8
 
 # A render delivers a Slack entry now, or returns an e-mail entry's message (None: nothing).
-Render = Callable[[Any, "Target"], Awaitable[EmailMessage | None]]
+Render = Callable[[Any, "Target"], Awaitable[Outgoing | None]]
 
 
 class Outbox:
@@ -101,27 +94,26 @@ class Outbox:
         self._queue = queue
         self._meetings = meetings
         self._replies = replies
-        self._files = files
         self._posts = posts
         self._clients = clients
         self._slack = SlackPosts(clients)
-        self._mailboxes = mailboxes
-        self._mailers = mailers
         self._base_url = base_url
-        self._attachment_limit = attachment_limit
         self._home = home
         self._people = people
-        # Guest mail leaves with a per-guest return path, so bounces name their guest.
-        self._return_paths = return_paths
+        self._guest_mail = GuestMail(
+            meetings,
+            replies,
+            files,
+            mailboxes,
+            mailers,
+            self.answer_url,
+            attachment_limit,
+            return_paths,
+        )
         self._wake: Callable[[], None] = lambda: None
         self._more = False
         self._stopping = False
         self._busy = asyncio.Lock()
-        # What one batch's guest e-mails share, built once (drains never overlap: `_busy`).
-        self._batch_invitations: dict[
-            tuple[int, int, tuple[Change, ...], bool], GuestInvitations
-        ] = {}
-        self._batch_files: dict[int, list[tuple[AttachedFile, bytes]]] = {}
         self._renders: dict[DeliveryKind, Render] = {
             DeliveryKind.ORGANIZER_SUMMARY: self._organizer_summary,
             DeliveryKind.HOME_REFRESH: self._home_refresh,
@@ -181,8 +173,7 @@ class Outbox:
     async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSessions) -> None:
         # One meeting picture per batch: a thousand invitations need not load it 1000 times.
         meetings: dict[tuple[str, int], Meeting] = {}
-        self._batch_invitations.clear()
-        self._batch_files.clear()
+        self._guest_mail.new_batch()
         marks = self._queue.marks()
         in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
         sending: list[asyncio.Task[None]] = []
@@ -206,7 +197,9 @@ class Outbox:
                     message = await self._deliver_or_build(entry, meetings)
                     if message is not None:
                         assert entry.event_id is not None
-                        sender, mailer = self._mail_route(meetings[entry.team_id, entry.event_id])
+                        sender, mailer = self._guest_mail.route(
+                            meetings[entry.team_id, entry.event_id]
+                        )
                         session = await mail.of(mailer)
                 except Exception as error:
                     await self._record_failure(entry.id, error)
@@ -226,7 +219,7 @@ class Outbox:
                     in_flight.release()
                     not_begun = batch.entries[index:]
                     break
-                envelope_from = self._envelope_from(sender, entry.attendee_id)
+                envelope_from = self._guest_mail.envelope_from(sender, entry.attendee_id)
                 sending.append(
                     asyncio.create_task(
                         self._mail_one(entry.id, message, session, envelope_from, marks, in_flight)
@@ -247,7 +240,7 @@ class Outbox:
 
     async def _deliver_or_build(
         self, entry: ClaimedEntry, meetings: dict[tuple[str, int], Meeting]
-    ) -> EmailMessage | None:
+    ) -> Outgoing | None:
         """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
         delivery = entry.delivery()
         meeting: Meeting | None = None
@@ -265,7 +258,7 @@ class Outbox:
     async def _mail_one(
         self,
         entry_id: int,
-        message: EmailMessage,
+        message: Outgoing,
         mail: MailSession,
         envelope_from: str,
         marks: DeliveryMarks,
@@ -396,83 +389,19 @@ class Outbox:
         )
         await self._slack.dm(meeting.team_id, meeting.organizer.user_id, message, to.tag)
 
-    async def _guest_invitation(self, delivery: GuestInvitation, to: Target) -> EmailMessage | None:
-        meeting = to.meeting()
-        if delivery.sequence < meeting.sequence:
-            return None  # the meeting changed again; a newer message to this guest is queued
-        guest = meeting.invitee(delivery.attendee_id)
-        token = self._meetings.link_token(guest)
-        # Guests of one change share everything but their own parts: build that once a batch.
-        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset)
-        if key not in self._batch_invitations:
-            sender, _ = self._mail_route(meeting)
-            self._batch_invitations[key] = GuestInvitations(
-                meeting,
-                sender=sender,
-                stamp=utc_now(),
-                changes=list(delivery.changes),
-                answers_reset=delivery.reset,
-            )
-        return self._batch_invitations[key].message(
-            guest,
-            answer_url=self.answer_url(token),
-            entry_id=to.entry_id,
-            files=await self._guest_files(meeting, token),
-        )
+    async def _guest_invitation(self, delivery: GuestInvitation, to: Target) -> Outgoing | None:
+        return await self._guest_mail.invitation(delivery, to.meeting(), to.entry_id)
 
-    async def _guest_cancellation(
-        self, delivery: GuestCancellation, to: Target
-    ) -> EmailMessage | None:
-        meeting = to.meeting()
-        guest = meeting.invitee(delivery.attendee_id)
-        removed = delivery.reason == "removed"
-        if removed and not guest.removed:
-            return None  # taken back in since; their new invitation is queued
-        sender, _ = self._mail_route(meeting)
-        return cancellation_message(
-            meeting, guest, sender=sender, stamp=utc_now(), removed=removed, entry_id=to.entry_id
-        )
+    async def _guest_cancellation(self, delivery: GuestCancellation, to: Target) -> Outgoing | None:
+        return self._guest_mail.cancellation(delivery, to.meeting(), to.entry_id)
 
-    async def _guest_reminder(self, delivery: GuestReminder, to: Target) -> EmailMessage:
-        meeting = to.meeting()
-        guest = meeting.invitee(delivery.attendee_id)
-        sender, _ = self._mail_route(meeting)
-        return reminder_message(
-            meeting,
-            guest,
-            sender=sender,
-            answer_url=self.answer_url(self._meetings.link_token(guest)),
-            stamp=utc_now(),
-            entry_id=to.entry_id,
-        )
+    async def _guest_reminder(self, delivery: GuestReminder, to: Target) -> Outgoing:
+        return self._guest_mail.reminder(delivery, to.meeting(), to.entry_id)
 
-    async def _guest_declinecounter(
-        self, delivery: GuestDeclineCounter, to: Target
-    ) -> EmailMessage:
-        meeting = to.meeting()
-        proposal = await self._replies.proposal(delivery.proposal_id)
-        sender, _ = self._mail_route(meeting)
-        return declinecounter_message(
-            meeting,
-            meeting.invitee(delivery.attendee_id),
-            proposal,
-            sender=sender,
-            stamp=utc_now(),
-            entry_id=to.entry_id,
-        )
+    async def _guest_declinecounter(self, delivery: GuestDeclineCounter, to: Target) -> Outgoing:
+        return await self._guest_mail.declinecounter(delivery, to.meeting(), to.entry_id)
 
     # What the renders share.
-
-    def _mail_route(self, meeting: Meeting) -> tuple[Sender, Mailer]:
-        """Return the mailbox the meeting's guests hear from and the mailer that sends for it."""
-        mailbox = self._mailboxes.get(meeting.mailbox)
-        return Sender(mailbox.address, mailbox.via), self._mailers[mailbox.key]
-
-    def _envelope_from(self, sender: Sender, attendee_id: int | None) -> str:
-        """Return the SMTP envelope sender: the guest's own return path when there is one."""
-        if self._return_paths is None or attendee_id is None:
-            return sender.address
-        return self._return_paths.for_attendee(sender.address, attendee_id)
 
     async def _language(self, team_id: str, user_id: str) -> Language:
         """Return the language of the member a DM goes to (their Slack locale)."""
@@ -487,13 +416,3 @@ class Outbox:
             )
             for f in meeting.files
         ]
-
-    async def _guest_files(self, meeting: Meeting, token: str) -> Files:
-        links = [(f, f"{self.answer_url(token)}/files/{f.public_key}") for f in meeting.files]
-        if not meeting.files or sum(f.size for f in meeting.files) > self._attachment_limit:
-            return Files(linked=links)
-        if meeting.id not in self._batch_files:
-            self._batch_files[meeting.id] = [
-                await self._files.content(meeting, f.public_key) for f in meeting.files
-            ]
-        return Files(attached=self._batch_files[meeting.id], linked=links)

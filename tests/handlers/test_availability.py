@@ -7,7 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import Meetbot
-from tests.conftest import ANA, BEN, ORGANIZER
+from bot.availability import merged
+from tests.conftest import ANA, BEN, ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.support.flows import open_create_form, send_invitations
 from tests.support.mailbox import Mailbox
@@ -139,3 +140,55 @@ async def test_find_a_time_offers_free_times_and_picking_one_fills_the_form(
             f"<!date^{starts[0]}^" in texts(m) for m in slack.messages(slack.dm_channel(ANA))
         )
     )
+
+
+async def test_find_a_time_reads_members_busy_times_joined_into_blocks_by_the_database(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot
+) -> None:
+    day = next_weekday(9)
+    # Ana's and Ben's meetings overlap, touch end to start, and one stands apart.
+    for title, offset, minutes, members in (
+        ("Ana early", 0, 60, [ANA]),
+        ("Ben overlapping", 30, 60, [BEN]),
+        ("Both, touching", 90, 30, [ANA, BEN]),
+        ("Ana later", 240, 45, [ANA]),
+    ):
+        await send_invitations(
+            sender,
+            slack,
+            ORGANIZER,
+            title=title,
+            start=day + timedelta(minutes=offset),
+            minutes=minutes,
+            members=members,
+            guests="",
+        )
+    # Each meeting is stored after the form's answer: wait for the organizer's 4 summaries.
+    await eventually(
+        lambda: (
+            len(
+                [
+                    call
+                    for call in slack.calls_to("chat.postMessage")
+                    if call.args["channel"] == slack.dm_channel(ORGANIZER)
+                ]
+            )
+            >= 4
+        )
+    )
+    availability = meetbot.services.availability  # type: ignore[union-attr]
+    span = (day - timedelta(hours=1), day + timedelta(days=1))
+
+    blocks = await availability.busy_blocks(TEAM_ID, [ANA, BEN], *span)
+
+    assert blocks == [
+        (day, day + timedelta(minutes=120)),
+        (day + timedelta(minutes=240), day + timedelta(minutes=285)),
+    ]
+    periods = await availability.busy(TEAM_ID, [ANA, BEN], *span, viewer="")
+    assert blocks == merged(p for busy in periods.values() for p in busy)
+    # Only Ben: his two meetings join into one block, Ana's alone are not his.
+    assert await availability.busy_blocks(TEAM_ID, [BEN], *span) == [
+        (day + timedelta(minutes=30), day + timedelta(minutes=120))
+    ]
+    assert await availability.busy_blocks("T0OTHER", [ANA, BEN], *span) == []
