@@ -491,4 +491,6 @@ class Meetbot:
         await self.background_work_finished()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.services is not None:
+            self.services.meetings.close()
         await self.engine.dispose()

@@ -300,15 +300,18 @@ _PLAIN_TYPES: dict[str, type] = {
 }
 
 
+def outbox_values(team_id: str, delivery: Delivery) -> dict[str, Any]:
+    """Return the outbox row's columns for a delivery, for a batched INSERT."""
+    return {
+        "team_id": team_id,
+        "kind": delivery.kind.value,
+        "event_id": delivery.meeting_id,
+        "attendee_id": delivery.attendee,
+        "payload": delivery.to_payload(),
+        "redraw_key": delivery.redraw_key(team_id),
+    }
+
+
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:
     """Queue a delivery in the caller's transaction: it is owed once that commits."""
-    session.add(
-        OutboxEntry(
-            team_id=team_id,
-            kind=delivery.kind.value,
-            event_id=delivery.meeting_id,
-            attendee_id=delivery.attendee,
-            payload=delivery.to_payload(),
-            redraw_key=delivery.redraw_key(team_id),
-        )
-    )
+    session.add(OutboxEntry(**outbox_values(team_id, delivery)))

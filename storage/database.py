@@ -7,7 +7,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, InvalidRequestError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import (
@@ -57,7 +58,37 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    # No pre-ping: a round trip on every checkout. A connection the server dropped fails
+    # its statement, and SQLAlchemy then replaces the whole pool.
+    return create_async_engine(url)
+
+
+def sqlite_writer_engine(url: URL) -> Engine:
+    """Return a synchronous engine with one connection whose transactions take the write lock.
+
+    For a writer that runs a whole batch in one thread hop: `BEGIN IMMEDIATE` takes
+    SQLite's write lock before the first read, so what it reads cannot change before it
+    writes (pysqlite would otherwise begin only at the first write).
+    """
+    engine = create_sync_engine(
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 30, "check_same_thread": False},
+        pool_size=1,
+        max_overflow=0,
+    )
+    event.listen(engine, "connect", _configure_sqlite_writer)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_writer(dbapi_connection: Any, record: Any) -> None:
+    _configure_sqlite(dbapi_connection, record)
+    # We say when a transaction begins (see _begin_immediate), not the driver.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
