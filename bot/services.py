@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.after_ack import AfterAck
 from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
@@ -44,3 +45,5 @@ class Services:
     held_forms: HeldForms
     submissions: Submissions
     workspaces: Workspaces
+    # Turns for Slack listeners' work after their ack (see bot/after_ack.py).
+    after_ack: AfterAck = field(default_factory=AfterAck)
