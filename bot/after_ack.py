@@ -15,7 +15,7 @@ import contextlib
 from collections.abc import AsyncIterator, Iterator
 
 # A few at once keep database and Slack calls overlapping without crowding the loop.
-AT_ONCE = 4
+AT_ONCE = 16
 # Slack's trigger to open a form lives 3 s; the form must still be opened within it.
 LONGEST_WAIT_SECONDS = 0.5
 
