@@ -59,6 +59,7 @@ import shared  # noqa: E402  (bench/shared.py, beside this script)
 from aiohttp import web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+import bot.meetings.guest_answers  # noqa: E402
 import bot.meetings.rows  # noqa: E402
 import bot.meetings.service  # noqa: E402
 import bot.outbox.queue  # noqa: E402
@@ -68,7 +69,6 @@ from bot.config import Settings  # noqa: E402
 from bot.deliveries import DeliveryKind  # noqa: E402
 from bot.drafts import MeetingDraft  # noqa: E402
 from bot.guests import Guest  # noqa: E402
-from bot.meetings.guest_answers import GuestAnswers  # noqa: E402
 from bot.meetings.model import Organizer  # noqa: E402
 from bot.tokens import hash_token  # noqa: E402
 from storage.models import Attendee, OutboxEntry  # noqa: E402
@@ -495,11 +495,13 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
             "respond_as_guest",
         ),
         (
-            "one batch: BEGIN ... UPDATE RETURNING ... COMMIT (GuestAnswers._write)",
+            "a SQLite batch: BEGIN IMMEDIATE ... COMMIT (_write_sqlite)",
             1,
-            GuestAnswers,
-            "_write",
+            bot.meetings.guest_answers.GuestAnswers,
+            "_write_sqlite",
         ),
+        ("its statements, lock held (write_batch)", 2, bot.meetings.guest_answers, "write_batch"),
+        ("links read in a batch (read_batch)", 1, bot.meetings.guest_answers, "read_batch"),
         ("the page after the 303: guest_link (1 query)", 0, services.meetings, "guest_link"),
         ("render the page (_answer_page)", 0, handlers.web, "_answer_page"),
         (

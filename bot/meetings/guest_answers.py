@@ -9,19 +9,21 @@ Each answer is one `UPDATE ... RETURNING` that checks the link, that the guest i
 invited and the meeting not cancelled, and that the answer changes something: the same
 press delivered twice at once is one decision on either database (SQLite serialises
 writers; PostgreSQL re-checks the row once the first one's lock is gone). On PostgreSQL
-the whole batch is one statement over arrays (`unnest`); on SQLite the batch runs in one
-hop to a thread holding a dedicated connection that begins with `BEGIN IMMEDIATE`.
+the whole batch is one statement over arrays (`unnest`); on SQLite a connection of its
+own takes the write lock first (`BEGIN IMMEDIATE`), runs the batch's statements on the
+loop (microseconds each) and commits in a thread: one thread hop per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
@@ -29,7 +31,7 @@ from bot.deliveries import Delivery, outbox_values
 from bot.meetings import notices
 from bot.meetings.errors import MeetingCancelled, NotInvited, UnknownLink
 from bot.meetings.model import Answer, Invitee
-from storage.database import sqlite_writer_engine
+from storage.database import begin_immediate, sqlite_batch_engine
 from storage.models import Attendee, Event, OutboxEntry
 from storage.types import UTCDateTime
 
@@ -72,6 +74,26 @@ _PG_BATCH_UPDATE = text(
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
+# The same on SQLite, the batch handed over as one JSON array of [hash, answer, comment].
+_SQLITE_BATCH_UPDATE = text(
+    """
+    UPDATE attendees
+    SET response = v.answer, comment = v.comment, responded_at = :now
+    FROM (SELECT json_extract(value, '$[0]') AS token_hash,
+                 json_extract(value, '$[1]') AS answer,
+                 json_extract(value, '$[2]') AS comment
+          FROM json_each(:items)) AS v
+    WHERE attendees.token_hash = v.token_hash
+      AND attendees.kind = 'guest'
+      AND attendees.removed_at IS NULL
+      AND (attendees.response <> v.answer OR attendees.comment <> v.comment)
+      AND attendees.event_id IN (SELECT id FROM events WHERE status = 'confirmed')
+    RETURNING id, event_id, token_hash, kind, slack_user_id, email, display_name, response,
+              comment, token_salt, removed_at, delivery_error
+    """
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 @dataclass(frozen=True)
 class Recorded:
     """What a guest's press came to, once it is stored: their row, and whether it changed."""
@@ -82,16 +104,64 @@ class Recorded:
     changed: bool
 
 
-@dataclass
-class _Press:
-    token_hash: str
-    answer: Answer
-    comment: str
-    done: asyncio.Future[Recorded] = field(repr=False)
+Press = tuple[str, Answer, str]  # a link's token hash, the answer, the comment
+Outcome = TypeVar("Outcome")
+
+
+class _Batches(Generic[Outcome]):
+    """Items that arrive while a batch runs wait, and go together in the next one."""
+
+    def __init__(
+        self,
+        run: Callable[[list[Any]], Awaitable[list[Outcome | Exception]]],
+        key: Callable[[Any], str],
+    ) -> None:
+        self._run = run
+        self._key = key
+        self._waiting: list[tuple[Any, asyncio.Future[Outcome]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, item: Any) -> Outcome:
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, done))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run_while_waiting())
+        # Shielded: a guest who leaves does not cancel the batch others wait on.
+        return await asyncio.shield(done)
+
+    async def _run_while_waiting(self) -> None:
+        while self._waiting:
+            batch = self._take()
+            try:
+                outcomes = await self._run([item for item, _ in batch])
+            except Exception as error:  # each one waiting hears of it; nothing was stored
+                outcomes = [error] * len(batch)
+            for (_, done), outcome in zip(batch, outcomes, strict=True):
+                if done.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
+
+    def _take(self) -> list[tuple[Any, asyncio.Future[Outcome]]]:
+        """Take what waits, one per key: a second press of a link waits for the next batch."""
+        batch: list[tuple[Any, asyncio.Future[Outcome]]] = []
+        seen: set[str] = set()
+        later: list[tuple[Any, asyncio.Future[Outcome]]] = []
+        for waiting in self._waiting:
+            key = self._key(waiting[0])
+            if key in seen or len(batch) >= MAX_BATCH:
+                later.append(waiting)
+            else:
+                seen.add(key)
+                batch.append(waiting)
+        self._waiting = later
+        return batch
 
 
 class GuestAnswers:
-    """Queue guests' presses and record them in batches, each batch in one transaction."""
+    """Guests' presses recorded in batches, each in one transaction; their links read alike."""
 
     def __init__(
         self,
@@ -102,79 +172,72 @@ class GuestAnswers:
         assert isinstance(engine, AsyncEngine)
         self._engine = engine
         self._on_deliveries = on_deliveries
-        self._waiting: list[_Press] = []
-        self._writer: asyncio.Task[None] | None = None
-        # SQLite: a connection of our own in a thread, so a batch is one hop, not one per
-        # statement. An in-memory database has no second connection; it keeps the engine's.
+        # SQLite: connections of our own, used on the loop (see sqlite_batch_engine). An
+        # in-memory database has no second connection: it keeps the engine's.
         database = engine.url.database or ""
-        self._sqlite: Engine | None = (
-            sqlite_writer_engine(engine.url)
-            if engine.dialect.name == "sqlite" and database not in ("", ":memory:")
-            else None
-        )
+        own = engine.dialect.name == "sqlite" and database not in ("", ":memory:")
+        self._sqlite = sqlite_batch_engine(engine.url) if own else None
+        self._presses: _Batches[Recorded] = _Batches(self._write, lambda press: press[0])
+        self._links: _Batches[Recorded] = _Batches(self._read, str)
 
     async def record(self, token_hash: str, answer: Answer, comment: str) -> Recorded:
         """Record a press and return what it came to, once it is committed.
 
         Raises UnknownLink, MeetingCancelled or NotInvited, having recorded nothing.
         """
-        press = _Press(token_hash, answer, comment, asyncio.get_running_loop().create_future())
-        self._waiting.append(press)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_while_waiting())
-        # Shielded: a guest who leaves does not cancel the batch others wait on.
-        return await asyncio.shield(press.done)
+        return await self._presses.submit((token_hash, answer, comment))
+
+    async def look_up(self, token_hash: str) -> Recorded:
+        """Return the guest a link belongs to and their meeting's version; raise UnknownLink."""
+        return await self._links.submit(token_hash)
 
     def close(self) -> None:
-        """Let go of the dedicated SQLite connection (the next press opens it again)."""
+        """Let go of the dedicated SQLite connections (the next batch opens them again)."""
         if self._sqlite is not None:
             self._sqlite.dispose()
 
-    async def _write_while_waiting(self) -> None:
-        while self._waiting:
-            batch = self._take_batch()
-            try:
-                outcomes = await self._write(batch)
-            except Exception as error:  # each guest waiting hears of it; nothing was stored
-                for press in batch:
-                    if not press.done.done():
-                        press.done.set_exception(error)
-                continue
-            if any(isinstance(o, Recorded) and o.changed for o in outcomes):
-                self._on_deliveries()
-            for press, outcome in zip(batch, outcomes, strict=True):
-                if press.done.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    press.done.set_exception(outcome)
-                else:
-                    press.done.set_result(outcome)
-
-    def _take_batch(self) -> list[_Press]:
-        """Take waiting presses, one per link: a second press of a link waits for the next."""
-        batch: list[_Press] = []
-        seen: set[str] = set()
-        later: list[_Press] = []
-        for press in self._waiting:
-            if press.token_hash in seen or len(batch) >= MAX_BATCH:
-                later.append(press)
-            else:
-                seen.add(press.token_hash)
-                batch.append(press)
-        self._waiting = later
-        return batch
-
-    async def _write(self, batch: list[_Press]) -> list[Recorded | Exception]:
-        items = [(p.token_hash, p.answer, p.comment) for p in batch]
+    async def _write(self, items: list[Press]) -> list[Recorded | Exception]:
         if self._sqlite is not None:
-            return await asyncio.to_thread(self._write_sqlite, items)
-        async with self._engine.begin() as connection:
-            return await connection.run_sync(write_batch, items, utc_now())
+            outcomes = await self._write_sqlite(items)
+        else:
+            async with self._engine.begin() as connection:
+                outcomes = await connection.run_sync(write_batch, items, utc_now())
+        if any(isinstance(o, Recorded) and o.changed for o in outcomes):
+            self._on_deliveries()
+        return outcomes
 
-    def _write_sqlite(self, items: list[tuple[str, Answer, str]]) -> list[Recorded | Exception]:
+    async def _write_sqlite(self, items: list[Press]) -> list[Recorded | Exception]:
         assert self._sqlite is not None
-        with self._sqlite.begin() as connection:
-            return write_batch(connection, items, utc_now())
+        with self._sqlite.connect() as connection:
+            await begin_immediate(connection)
+            try:
+                outcomes = write_batch(connection, items, utc_now())
+                # Nothing is told before it is on disk; the disk is waited for in a thread.
+                await asyncio.to_thread(connection.commit)
+            except BaseException:
+                connection.rollback()
+                raise
+        return outcomes
+
+    async def _read(self, token_hashes: list[str]) -> list[Recorded | Exception]:
+        if self._sqlite is not None:
+            with self._sqlite.connect() as connection:
+                return read_batch(connection, token_hashes, utc_now())
+        async with self._engine.connect() as connection:
+            return await connection.run_sync(read_batch, token_hashes, utc_now())
+
+
+def read_batch(
+    connection: Connection, token_hashes: Sequence[str], now: datetime
+) -> list[Recorded | Exception]:
+    """Return each link's guest and meeting version, or UnknownLink, in one query."""
+    rows = _look_up(connection, list(token_hashes))
+    return [
+        UnknownLink()
+        if (row := rows.get(h)) is None
+        else _recorded(row, row.version, changed=False)
+        for h in token_hashes
+    ]
 
 
 def write_batch(
@@ -222,45 +285,22 @@ def write_batch(
     return outcomes
 
 
-def _update_answers(
-    connection: Connection, items: Sequence[tuple[str, Answer, str]], now: datetime
-) -> list[_Row]:
+def _update_answers(connection: Connection, items: Sequence[Press], now: datetime) -> list[_Row]:
     if connection.dialect.name == "postgresql":
-        return list(
-            connection.execute(
-                _PG_BATCH_UPDATE,
-                {
-                    "now": now,
-                    "hashes": [h for h, _, _ in items],
-                    "answers": [a.value for _, a, _ in items],
-                    "comments": [c for _, _, c in items],
-                },
-            )
-        )
-    confirmed = select(Event.id).where(Event.status == "confirmed")
-    rows: list[_Row] = []
-    for token_hash, answer, comment in items:
-        row = connection.execute(
-            update(Attendee)
-            .where(
-                Attendee.token_hash == token_hash,
-                Attendee.kind == "guest",
-                Attendee.removed_at.is_(None),
-                or_(Attendee.response != answer.value, Attendee.comment != comment),
-                Attendee.event_id.in_(confirmed),
-            )
-            .values(response=answer.value, comment=comment, responded_at=now)
-            .returning(*_INVITEE_COLUMNS)
-        ).first()
-        if row is not None:
-            rows.append(row)
-    return rows
+        values = {
+            "hashes": [h for h, _, _ in items],
+            "answers": [a.value for _, a, _ in items],
+            "comments": [c for _, _, c in items],
+        }
+        return list(connection.execute(_PG_BATCH_UPDATE, {"now": now, **values}))
+    batch = json.dumps([[h, a.value, c] for h, a, c in items])
+    return list(connection.execute(_SQLITE_BATCH_UPDATE, {"now": now, "items": batch}))
 
 
 def _look_up(connection: Connection, token_hashes: list[str]) -> dict[str, _Row]:
-    """Return the links that changed nothing, with their meeting's state, to say why."""
+    """Return links' guests with their meeting's state and version (not found: left out)."""
     rows = connection.execute(
-        select(*_INVITEE_COLUMNS, Event.status)
+        select(*_INVITEE_COLUMNS, Event.status, Event.version)
         .join(Event, Event.id == Attendee.event_id)
         .where(Attendee.token_hash.in_(token_hashes), Attendee.kind == "guest")
     )

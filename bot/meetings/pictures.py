@@ -3,7 +3,7 @@
 Every change a guest's page shows (time, place, title, files, cancelling) bumps the
 meeting's version, so a picture taken at one version stays true until the version moves,
 whichever process made the change. A guest's page then costs one small query: their own
-row and the meeting's version.
+row and the meeting's version (read in batches, see GuestAnswers.look_up).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from sqlalchemy.orm import selectinload
 
 from bot.meetings.errors import UnknownLink
 from bot.meetings.model import Invitee, Meeting
-from bot.meetings.rows import invitee_from_row, meeting_from_row
-from bot.tokens import hash_token
-from storage.models import Attendee, Event
+from bot.meetings.rows import meeting_from_row
+from storage.models import Event
 
 # Meetings whose guests are answering right now; older pictures are dropped first.
 KEPT = 512
@@ -37,22 +36,6 @@ class MeetingPictures:
         if picture is None:
             picture = await self._load(meeting_id)
         return dataclasses.replace(picture, attendees=(invitee,))
-
-    async def guest_link(self, token: str) -> tuple[Meeting, Invitee]:
-        """Return the meeting (showing only this guest) and the guest a link belongs to."""
-        async with self._sessions() as session:
-            found = (
-                await session.execute(
-                    select(Attendee, Event.version)
-                    .join(Event, Event.id == Attendee.event_id)
-                    .where(Attendee.token_hash == hash_token(token))
-                )
-            ).first()
-        if found is None:
-            raise UnknownLink
-        attendee, version = found
-        invitee = invitee_from_row(attendee)
-        return await self.for_guest(attendee.event_id, version, invitee), invitee
 
     async def _load(self, meeting_id: int) -> Meeting:
         async with self._sessions() as session:

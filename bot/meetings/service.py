@@ -344,7 +344,11 @@ class Meetings:
 
     async def guest_link(self, token: str) -> tuple[Meeting, Invitee]:
         """Return the meeting (showing only this guest) and the guest a link belongs to."""
-        return await self._pictures.guest_link(token)
+        found = await self._answers.look_up(hash_token(token))
+        meeting = await self._pictures.for_guest(
+            found.meeting_id, found.meeting_version, found.invitee
+        )
+        return meeting, found.invitee
 
     def close(self) -> None:
         """Let go of the guest answers' own database connection, if they keep one."""
