@@ -18,7 +18,8 @@ Three targets take turns, `--runs` times (each run: every target in turn):
 The floors are built and served exactly as Meetbot serves Bolt (same `AsyncApp` options,
 same aiohttp adapter calls, same aiohttp server), so meetbot / floor is what Meetbot's
 own code costs. The goal (ack p99 at most 1.3x the ack-only floor's, the median of the
-runs' ratios) is printed beside the ratio; the bench exits non-zero when it is missed. The app under test and the load generator share this process; the tests'
+runs' ratios) is printed beside the ratio; the bench exits non-zero when it is missed.
+The app under test and the load generator share this process; the tests'
 fake Slack runs in a child process, behind a timing proxy in another, so the fake's strict,
 CPU-hungry Block Kit validation is charged neither to the app nor to views.open arrival
 times. See bench/README.md.
@@ -528,12 +529,17 @@ def meetbot_target(workdir: Path) -> Starter:
         stack.callback(mailbox.stop)
         database_url = f"sqlite+aiosqlite:///{workdir / 'meetbot.db'}"
         # SLACK_APP_TOKEN=None: an app token in the environment would switch to Socket Mode.
+        # Background jobs at Meetbot's own defaults: make_settings uses test-speed ones
+        # (reminders and feeds every 0.2 s), which no production process runs.
         settings = make_settings(
             database_url,
             slack,  # type: ignore[arg-type]
             mailbox,
             free_port(),
             SLACK_APP_TOKEN=None,
+            MEETBOT_OUTBOX_INTERVAL=5.0,
+            MEETBOT_REMINDER_INTERVAL=30.0,
+            MEETBOT_FEED_INTERVAL=60.0,
         )
         app = Meetbot(settings)
         stack.push_async_callback(app.stop)
