@@ -202,3 +202,23 @@ def cpu_by_package(profile: cProfile.Profile, limit: int) -> tuple[float, list[s
     busiest = [f"{name} {seconds:.2f} s" for name, seconds in packages.most_common(8)]
     top = [f"  {t:8.3f} {c:8.3f} {n:8d}  {w}" for t, c, n, w in rows[:limit]]
     return idle, busiest, top
+
+
+# ---------------------------------------------------------------------------
+# Goals: every bench prints its goal beside the ratio and fails when it is missed
+# ---------------------------------------------------------------------------
+
+
+def against_goal(label: str, ratio: float, goal: float, *, at_least: bool) -> tuple[str, bool]:
+    """Return a line showing a ratio beside its goal, and whether the goal is met."""
+    met = (ratio >= goal) if at_least else (ratio <= goal)
+    met = met and not math.isnan(ratio)
+    sign = ">=" if at_least else "<="
+    verdict = "met" if met else "MISSED"
+    return f"{label}: {ratio:.2f}x, goal {sign} {goal:.2f}x: {verdict}", met
+
+
+NOISE_NOTE = (
+    "note: this machine is shared (2 cores, other builds and tests running); ratios between "
+    "runs move by about +-30%, so compare medians of several runs."
+)

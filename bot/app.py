@@ -384,9 +384,9 @@ class Meetbot:
             slack_app = bolt
 
             async def slack_events(request: web.Request) -> web.Response:
-                return await to_aiohttp_response(
-                    await slack_app.async_dispatch(await to_bolt_request(request))
-                )
+                with services.after_ack.answering():
+                    answer = await slack_app.async_dispatch(await to_bolt_request(request))
+                return await to_aiohttp_response(answer)
 
             web_app.router.add_post("/slack/events", slack_events)
         if bolt is not None and bolt.oauth_flow is not None:
@@ -505,4 +505,6 @@ class Meetbot:
         await self.background_work_finished()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.services is not None:
+            self.services.meetings.close()
         await self.engine.dispose()

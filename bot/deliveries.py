@@ -302,7 +302,8 @@ _PLAIN_TYPES: dict[str, type] = {
 }
 
 
-def _row(team_id: str, delivery: Delivery) -> dict[str, Any]:
+def outbox_values(team_id: str, delivery: Delivery) -> dict[str, Any]:
+    """Return the outbox row's columns for a delivery, for a batched INSERT."""
     return {
         "team_id": team_id,
         "kind": delivery.kind.value,
@@ -315,7 +316,7 @@ def _row(team_id: str, delivery: Delivery) -> dict[str, Any]:
 
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:
     """Queue a delivery in the caller's transaction: it is owed once that commits."""
-    session.add(OutboxEntry(**_row(team_id, delivery)))
+    session.add(OutboxEntry(**outbox_values(team_id, delivery)))
 
 
 async def enqueue_many(session: AsyncSession, team_id: str, deliveries: Sequence[Delivery]) -> None:
@@ -325,4 +326,4 @@ async def enqueue_many(session: AsyncSession, team_id: str, deliveries: Sequence
     about a tenth of its fan-out); one executemany writes them in a few multi-row INSERTs.
     """
     if deliveries:
-        await session.execute(insert(OutboxEntry), [_row(team_id, d) for d in deliveries])
+        await session.execute(insert(OutboxEntry), [outbox_values(team_id, d) for d in deliveries])

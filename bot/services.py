@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.after_ack import AfterAck
 from bot.availability import Availability
 from bot.config import Settings
 from bot.feeds import CalendarFeeds
@@ -46,3 +47,5 @@ class Services:
     submissions: Submissions
     workspaces: Workspaces
     ledger: DeliveryLedger
+    # Turns for Slack listeners' work after their ack (see bot/after_ack.py).
+    after_ack: AfterAck = field(default_factory=AfterAck)

@@ -19,7 +19,8 @@ from bot.blocks.meeting_form import create_modal, opening_values
 from bot.blocks.messages import help_message
 from bot.drafts import default_times
 from bot.i18n import translator
-from bot.quick.reader import read_quick_text
+from bot.quick.reader import read_quick_text_aside
+from bot.services import Services
 from handlers.context import services_of
 
 logger = logging.getLogger(__name__)
@@ -47,20 +48,33 @@ async def meet(
     """Open the create form pre-filled from the command's free text; or list, or help."""
     await ack()
     assert context.team_id is not None
-    services, user_id = services_of(context), str(body["user_id"])
+    services = services_of(context)
+    # Only after the acks on their way have left, and a few listeners at a time.
+    async with services.after_ack.turn():
+        await _answer_meet(body, client, respond, context.team_id, services)
+
+
+async def _answer_meet(
+    body: dict[str, Any],
+    client: AsyncWebClient,
+    respond: AsyncRespond,
+    team_id: str,
+    services: Services,
+) -> None:
+    user_id = str(body["user_id"])
     text = " ".join(str(body.get("text", "")).split())
-    person = await services.people.get(context.team_id, user_id)
+    person = await services.people.get(team_id, user_id)
     if text.lower() in ("help", "list"):
         if text.lower() == "help":
             reply, message_blocks = help_message(language=person.language)
         else:
-            agenda = await services.meetings.agenda(context.team_id, user_id, datetime.now(UTC))
+            agenda = await services.meetings.agenda(team_id, user_id, datetime.now(UTC))
             reply, message_blocks = agenda_message(agenda, language=person.language)
         await respond(text=reply, blocks=message_blocks, response_type="ephemeral")
         return
-    settings = await services.preferences.get(context.team_id, user_id)
+    settings = await services.preferences.get(team_id, user_id)
     zone, now = _zone(person.timezone), datetime.now(UTC)
-    quick = read_quick_text(str(body.get("text", "")), now=now, zone=zone)
+    quick = await read_quick_text_aside(str(body.get("text", "")), now=now, zone=zone)
     values = opening_values(
         quick,
         *default_times(now, zone),

@@ -184,6 +184,25 @@ def answered(
         )
 
 
+def guest_answered(
+    meeting_id: int,
+    organizer_id: str,
+    attendee_id: int,
+    answer: Answer,
+    comment: str,
+    *,
+    notify: bool,
+) -> list[Delivery]:
+    """Return what a guest's changed answer on their page owes, as `answered` queues it."""
+    owed: list[Delivery] = [
+        OrganizerSummary(meeting_id),
+        HomeRefresh(meeting_id, user_id=organizer_id),
+    ]
+    if notify and answer is not Answer.NEEDS_ACTION:
+        owed.append(DecisionNotice(meeting_id, attendee_id, answer=answer, comment=comment))
+    return owed
+
+
 def undelivered(session: AsyncSession, event: Event, attendee: Attendee, reason: str) -> None:
     """Tell the organizer an invitee's mail or DM could not be delivered."""
     _queue(session, event, BounceNotice(event.id, attendee.id, reason=reason))

@@ -26,6 +26,7 @@ from bot.meetings.errors import (
     NotOrganizer,
 )
 from bot.meetings.files import MeetingFiles
+from bot.meetings.guest_answers import GuestAnswers
 from bot.meetings.model import (
     Agenda,
     Answer,
@@ -37,9 +38,9 @@ from bot.meetings.model import (
     Organizer,
     Revision,
 )
+from bot.meetings.pictures import MeetingPictures
 from bot.meetings.quota import GuestQuota
 from bot.meetings.rows import (
-    attendee_by_token,
     check_organizer,
     invitee_from_row,
     load_event,
@@ -75,6 +76,8 @@ class Meetings:
         self._files = files
         self._quota = quota
         self._on_deliveries = on_deliveries
+        self._answers = GuestAnswers(sessions, on_deliveries)
+        self._pictures = MeetingPictures(sessions)
 
     async def create(
         self,
@@ -338,34 +341,29 @@ class Meetings:
         return decision
 
     async def respond_as_guest(self, token: str, answer: Answer, comment: str) -> Decision:
-        """Record a guest's answer from their link.
+        """Record a guest's answer from their link, once it is committed.
 
         Only the guest's own row and the meeting's are read: the decision's meeting shows
-        this guest alone among the attendees, as their page does.
+        this guest alone among the attendees, as their page does. Presses arriving together
+        are written together (see GuestAnswers); the same press twice is one decision.
         """
-        async with self._sessions.begin() as session:
-            # Locked: the same answer sent twice at once is one decision, not two.
-            attendee = await attendee_by_token(session, token, for_update=True)
-            event = attendee.event
-            if event.status == "cancelled":
-                raise MeetingCancelled(event.id)
-            if attendee.removed_at is not None:
-                raise NotInvited(attendee.email)
-            changed = record_answer(
-                session, event, attendee, answer, comment.strip()[:1000], via=Via.PAGE
-            )
-            meeting = meeting_from_row(event, attendees=[attendee])
-            decision = Decision(meeting=meeting, invitee=meeting.attendees[0], changed=changed)
-        if decision.changed:
-            self._on_deliveries()
-        return decision
+        recorded = await self._answers.record(hash_token(token), answer, comment.strip()[:1000])
+        meeting = await self._pictures.for_guest(
+            recorded.meeting_id, recorded.meeting_version, recorded.invitee
+        )
+        return Decision(meeting=meeting, invitee=recorded.invitee, changed=recorded.changed)
 
     async def guest_link(self, token: str) -> tuple[Meeting, Invitee]:
         """Return the meeting (showing only this guest) and the guest a link belongs to."""
-        async with self._sessions() as session:
-            attendee = await attendee_by_token(session, token)
-            meeting = meeting_from_row(attendee.event, attendees=[attendee])
-            return meeting, meeting.attendees[0]
+        found = await self._answers.look_up(hash_token(token))
+        meeting = await self._pictures.for_guest(
+            found.meeting_id, found.meeting_version, found.invitee
+        )
+        return meeting, found.invitee
+
+    def close(self) -> None:
+        """Let go of the guest answers' own database connection, if they keep one."""
+        self._answers.close()
 
     def link_token(self, invitee: Invitee) -> str:
         """Return the token in a guest's answer link."""
