@@ -163,6 +163,50 @@ class AttachedFile:
 
 
 @dataclass(frozen=True)
+class OccurrenceChange:
+    """One occurrence of a series the organizer cancelled or moved, named by its first start.
+
+    `recurrence_id` is the start the series' rule gives it (UTC), as RECURRENCE-ID names it.
+    """
+
+    recurrence_id: datetime
+    cancelled: bool
+    start: datetime | None = None
+    end: datetime | None = None
+    # The SEQUENCE this occurrence's own REQUEST or CANCEL went out with.
+    sequence: int = 0
+
+
+@dataclass(frozen=True)
+class OccurrenceAnswer:
+    """An invitee's answer to one occurrence of a series, apart from their answer to it all."""
+
+    attendee_id: int
+    recurrence_id: datetime
+    answer: Answer
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Series:
+    """How a meeting repeats: its normalised RRULE and the occurrences changed one by one."""
+
+    rule: str
+    changes: tuple[OccurrenceChange, ...] = ()
+    answers: tuple[OccurrenceAnswer, ...] = ()
+
+    @property
+    def cancelled_starts(self) -> tuple[datetime, ...]:
+        """Return the starts of the occurrences taken out of the series (its EXDATEs)."""
+        return tuple(c.recurrence_id for c in self.changes if c.cancelled)
+
+    @property
+    def moved(self) -> tuple[OccurrenceChange, ...]:
+        """Return the occurrences given another time (sent as their own RECURRENCE-ID)."""
+        return tuple(c for c in self.changes if not c.cancelled)
+
+
+@dataclass(frozen=True)
 class Meeting:
     """A read-only picture of a meeting and everyone ever invited to it."""
 
@@ -189,6 +233,8 @@ class Meeting:
     mailbox: str | None = None
     # The language of the guests' e-mails and pages.
     language: Language = DEFAULT_LANGUAGE
+    # How the meeting repeats (bot/meetings/recurrence.py); None for a single meeting.
+    series: Series | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -234,6 +280,7 @@ class ChangedField(StrEnum):
     PLACE = N_("Place")
     DESCRIPTION = N_("Description")
     FILES = N_("Files")
+    REPEATS = N_("Repeats")
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,11 @@ from bot.meetings.model import (
     AttachedFile,
     Invitee,
     Meeting,
+    OccurrenceAnswer,
+    OccurrenceChange,
     Organizer,
     Proposal,
+    Series,
 )
 from bot.tokens import hash_token
 from storage.models import Attendee, CounterProposal, Event, EventFile
@@ -57,6 +60,24 @@ def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) 
         cancel_message=event.cancel_message,
         mailbox=event.mailbox,
         language=language_of(event.language),
+        series=series_from_row(event),
+    )
+
+
+def series_from_row(event: Event) -> Series | None:
+    """Return how a loaded event repeats, with its occurrences changed one by one."""
+    if not event.rrule:
+        return None
+    return Series(
+        rule=event.rrule,
+        changes=tuple(
+            OccurrenceChange(c.recurrence_id, c.cancelled, c.start_at, c.end_at, c.sequence)
+            for c in event.occurrence_changes
+        ),
+        answers=tuple(
+            OccurrenceAnswer(a.attendee_id, a.recurrence_id, Answer(a.response), a.comment)
+            for a in event.occurrence_answers
+        ),
     )
 
 

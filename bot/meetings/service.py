@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -36,6 +36,7 @@ from bot.meetings.model import (
     Revision,
 )
 from bot.meetings.quota import GuestQuota
+from bot.meetings.recurrence import series_end, zone_named
 from bot.meetings.rows import (
     attendee_by_token,
     check_organizer,
@@ -50,7 +51,7 @@ from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, EventFile
 
 # Changes every attendee must confirm again: their calendars take them as a new SEQUENCE.
-RECONFIRMED = frozenset({ChangedField.TIME, ChangedField.PLACE})
+RECONFIRMED = frozenset({ChangedField.TIME, ChangedField.PLACE, ChangedField.REPEATS})
 
 
 class Meetings:
@@ -156,7 +157,10 @@ class Meetings:
                 attendees=[new_member(user_id) for user_id in draft.member_ids]
                 + [self._new_guest(guest) for guest in draft.guests],
                 files=uploads,
+                occurrence_changes=[],
+                occurrence_answers=[],
             )
+            _set_series(event, draft.rrule)
             sync_busy(event)
             session.add(event)
             await session.flush()
@@ -220,6 +224,7 @@ class Meetings:
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             _apply_fields(event, draft, uploads)
+            _set_series(event, draft.rrule, moved=time_moved)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
             if any(c.field in RECONFIRMED for c in changes):
@@ -373,7 +378,7 @@ class Meetings:
                 .where(
                     Event.team_id == team_id,
                     Event.status == "confirmed",
-                    Event.end_at > now,
+                    func.coalesce(Event.series_end_at, Event.end_at) > now,
                     or_(Event.organizer_id == user_id, Event.id.in_(invited_ids)),
                 )
                 .order_by(Event.start_at, Event.id)
@@ -478,3 +483,18 @@ def _apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -
         if draft.kept_file_ids is not None and attached.id not in kept_files:
             event.files.remove(attached)
     event.files.extend(uploads)
+
+
+def _set_series(event: Event, rule: str | None, *, moved: bool = False) -> None:
+    """Write how the event repeats; a new rule or start forgets per-occurrence changes.
+
+    Occurrences are named by the start the rule gives them (RECURRENCE-ID): once the rule or
+    the first start changes, those names no longer point at anything.
+    """
+    if event.rrule and (moved or rule != event.rrule):
+        event.occurrence_changes.clear()
+        event.occurrence_answers.clear()
+    event.rrule = rule
+    event.series_end_at = (
+        series_end(rule, event.start_at, event.end_at, zone_named(event.timezone)) if rule else None
+    )
