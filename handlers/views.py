@@ -26,6 +26,7 @@ from bot.drafts import FormErrors, MeetingDraft, check_form
 from bot.i18n import translator
 from bot.meetings.errors import MeetingError, MeetingNotFound
 from bot.meetings.model import Organizer
+from bot.meetings.recurrence import zone_named
 from bot.meetings.submissions import Accepted, NeedsMailbox, Refused
 from bot.people import Person
 from handlers.context import language_of_user, services_of
@@ -49,6 +50,7 @@ def _checked(
         now=datetime.now(UTC),
         editing=editing,
         language=person.language,
+        zone=zone_named(person.timezone),
     )
 
 

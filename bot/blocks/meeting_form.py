@@ -24,6 +24,7 @@ from bot.blocks.kit import (
     shorten,
     text_element,
 )
+from bot.blocks.repeats import read_repeat, repeat_inputs
 from bot.drafts import (
     DEFAULT_LENGTH,
     DEFAULT_REMINDER,
@@ -43,6 +44,8 @@ from bot.i18n import (
     translator,
 )
 from bot.meetings.model import Meeting
+from bot.meetings.recurrence import zone_named
+from bot.meetings.repeat_choice import RepeatChoice, choice_of
 from bot.personal import MemberStatus, PersonalSettings
 from bot.quick.reader import QuickDraft
 
@@ -75,6 +78,7 @@ class FormValues:
     # Slack keeps what a person typed into an input whose ids stay the same; a new action id
     # is how a picked slot replaces the times shown.
     time_revision: int = 0
+    repeat: RepeatChoice = field(default_factory=RepeatChoice)
 
 
 def create_modal(values: FormValues, *, language: Language = DEFAULT_LANGUAGE) -> View:
@@ -104,6 +108,10 @@ def form_values_of(meeting: Meeting) -> FormValues:
         remind_guests=meeting.remind_guests,
         reminder_minutes=meeting.reminder_minutes,
         attached_files=tuple((f.id, f.name) for f in meeting.files),
+        repeat=choice_of(
+            meeting.series.rule if meeting.series else None,
+            zone_named(meeting.organizer.timezone),
+        ),
     )
 
 
@@ -159,7 +167,7 @@ def _time_input(block_id: str, label: str, moment: datetime, revision: int) -> B
 _DISPATCH = {"dispatch_action": True}
 
 
-def _what_and_when(t: Translator, values: FormValues) -> list[Block]:
+def _what_and_when(t: Translator, values: FormValues, language: Language) -> list[Block]:
     return [
         input_block(
             "title",
@@ -168,6 +176,7 @@ def _what_and_when(t: Translator, values: FormValues) -> list[Block]:
         ),
         _time_input("start", t.gettext("Starts"), values.start, values.time_revision),
         _time_input("end", t.gettext("Ends"), values.end, values.time_revision),
+        *repeat_inputs(t, values.repeat, language),
         input_block(
             "location",
             t.gettext("Place"),
@@ -286,7 +295,7 @@ def _meeting_modal(values: FormValues, callback_id: str, metadata: str, language
         "title": plain(title),
         "submit": plain(submit),
         "close": plain(t.gettext("Close")),
-        "blocks": _what_and_when(t, values)
+        "blocks": _what_and_when(t, values, language)
         + _who(t, values, language)
         + _files(t, values)
         + _reminders_and_notices(t, values),
@@ -354,6 +363,7 @@ def read_form(view: dict[str, Any]) -> MeetingForm:
         reminder_minutes=_reminder(values),
         new_files=_uploads(values),
         kept_file_ids=tuple(int(k) for k in kept if k.isdigit()),
+        repeat=read_repeat(values),
     )
 
 
@@ -411,6 +421,7 @@ def values_shown(view: dict[str, Any], form: MeetingForm, now: datetime) -> Form
         attached_files=attached,
         kept_file_ids=form.kept_file_ids if attached else None,
         time_revision=_time_revision(view),
+        repeat=form.repeat,
     )
 
 
@@ -431,6 +442,7 @@ def opening_values(
         guests_text=quick.guests_text,
         notify=settings.notify_on_decision,
         reminder_minutes=settings.reminder_minutes,
+        repeat=quick.repeat,
     )
 
 

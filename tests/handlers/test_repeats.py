@@ -1,0 +1,133 @@
+"""Meetings that repeat, driven through the real app: the form, /meet's words, what people get."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.conftest import ORGANIZER
+from tests.fakes.slack_api import FakeSlack
+from tests.support.flows import in_days, open_create_form
+from tests.support.signed import SlackSender
+
+WARSAW = ZoneInfo("Europe/Warsaw")  # the organizer's zone, from users.info
+
+
+def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Return the form's input elements by block id."""
+    return {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+
+
+def first_weekday_after(day: date, weekday: int) -> date:
+    """Return the first such weekday after a day (0 = Monday)."""
+    return day + timedelta(days=(weekday - day.weekday() - 1) % 7 + 1)
+
+
+async def test_the_form_offers_every_way_to_repeat_and_never_is_chosen(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER)
+
+    by_id = inputs(view)
+    assert [o["text"]["text"] for o in by_id["repeats"]["options"]] == [
+        "Never",
+        "Every day",
+        "Every weekday (Monday to Friday)",
+        "Every week",
+        "Every two weeks",
+        "Every month on the same date",
+        "Every month on the same weekday (e.g. second Tuesday)",
+    ]
+    assert by_id["repeats"]["initial_option"]["value"] == "never"
+    assert [o["text"]["text"] for o in by_id["repeat_days"]["options"]][:2] == [
+        "Monday",
+        "Tuesday",
+    ]
+    assert by_id["repeat_until"]["type"] == "datepicker"
+    assert by_id["repeat_count"]["type"] == "number_input"
+
+
+async def test_english_free_text_fills_every_monday_until_march(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(
+        sender, slack, ORGANIZER, "Standup every Monday 10:00 until March"
+    )
+
+    by_id = inputs(view)
+    assert by_id["title"]["initial_value"] == "Standup"
+    start = datetime.fromtimestamp(by_id["start"]["initial_date_time"], WARSAW)
+    assert (start.weekday(), start.hour, start.minute) == (0, 10, 0)
+    assert by_id["repeats"]["initial_option"]["value"] == "weekly"
+    assert [o["value"] for o in by_id["repeat_days"]["initial_options"]] == ["0"]
+    until = date.fromisoformat(by_id["repeat_until"]["initial_date"])
+    assert (until.month, until.day) in ((2, 28), (2, 29))  # up to March, not into it
+
+
+async def test_polish_free_text_fills_every_tuesday_until_march(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER, "Przegląd w każdy wtorek o 15 do marca")
+
+    by_id = inputs(view)
+    assert by_id["title"]["initial_value"] == "Przegląd"
+    start = datetime.fromtimestamp(by_id["start"]["initial_date_time"], WARSAW)
+    assert (start.weekday(), start.hour) == (1, 15)
+    assert by_id["repeats"]["initial_option"]["value"] == "weekly"
+    assert [o["value"] for o in by_id["repeat_days"]["initial_options"]] == ["1"]
+    assert date.fromisoformat(by_id["repeat_until"]["initial_date"]).month == 2
+
+
+async def test_polish_every_week_without_an_end(sender: SlackSender, slack: FakeSlack) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER, "Synchronizacja co tydzień o 9")
+
+    by_id = inputs(view)
+    assert by_id["title"]["initial_value"] == "Synchronizacja"
+    assert by_id["repeats"]["initial_option"]["value"] == "weekly"
+    assert "initial_date" not in by_id["repeat_until"]
+
+
+async def test_repeats_that_cannot_be_are_shown_beside_their_fields(
+    sender: SlackSender, slack: FakeSlack
+) -> None:
+    view = await open_create_form(sender, slack, ORGANIZER)
+    monday = datetime.combine(first_weekday_after(in_days(1).date(), 0), datetime.min.time())
+    start = monday.replace(hour=10, tzinfo=WARSAW)
+
+    def typed(**repeat: Any) -> dict[str, Any]:
+        return {
+            "title": "Standup",
+            "start": int(start.timestamp()),
+            "end": int((start + timedelta(minutes=15)).timestamp()),
+            **repeat,
+        }
+
+    too_far = await sender.submit_view(
+        ORGANIZER,
+        view,
+        **typed(
+            repeats="weekly", repeat_until=(start + timedelta(days=6 * 366)).date().isoformat()
+        ),
+    )
+    wrong_day = await sender.submit_view(
+        ORGANIZER, view, **typed(repeats="weekly", repeat_days=["2", "4"])
+    )
+    both = await sender.submit_view(
+        ORGANIZER,
+        view,
+        **typed(repeats="daily", repeat_count="5", repeat_until=start.date().isoformat()),
+    )
+    too_many = await sender.submit_view(
+        ORGANIZER, view, **typed(repeats="daily", repeat_count="900")
+    )
+
+    assert too_far.json()["errors"] == {"repeat_until": "A series can run for at most five years."}
+    assert wrong_day.json()["errors"] == {
+        "repeat_days": "The first meeting must fall on one of the days it repeats on."
+    }
+    assert both.json()["errors"] == {
+        "repeat_until": "Choose an end date or a number of times, not both."
+    }
+    assert too_many.json()["errors"] == {"repeat_count": "Repeat between 1 and 260 times."}
+    assert slack.calls_to("chat.postMessage") == []
