@@ -10,6 +10,7 @@ from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
 from bot.i18n import translator
+from bot.ical_series import add_repeats, on_series_clock, repeats_on_clock
 from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
 from bot.vtimezone import vtimezone
 
@@ -82,8 +83,10 @@ def _calendar(
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", stamp)
     event.add("created", meeting.created_at)
-    event.add("dtstart", _on_clock(meeting.start, zone))
-    event.add("dtend", _on_clock(meeting.end, zone))
+    clock = on_series_clock if repeats_on_clock(meeting) else _on_clock
+    event.add("dtstart", clock(meeting.start, zone))
+    event.add("dtend", clock(meeting.end, zone))
+    series_last = add_repeats(event, meeting, zone)
     event.add("summary", meeting.title)
     if meeting.location:
         event.add("location", meeting.location)
@@ -98,7 +101,7 @@ def _calendar(
         event.add("attendee", _attendee(invitee, cancelled))
     if any("TZID" in event[name].params for name in ("DTSTART", "DTEND")):
         first, last = (moment.astimezone(zone).date() for moment in (meeting.start, meeting.end))
-        calendar.add_component(vtimezone(zone, first, last))
+        calendar.add_component(vtimezone(zone, first, max(last, series_last or last)))
     calendar.add_component(event)
     return calendar
 

@@ -29,6 +29,7 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
+from bot.blocks.series import series_lines
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -93,7 +94,10 @@ def details(
     t: Translator, meeting: Meeting, file_links: list[tuple[str, str]] | None = None
 ) -> str:
     """Return the When / Where / Files lines of a meeting."""
-    lines = [t.gettext("*When:* {when}").format(when=time_range(meeting))]
+    # A series says how it repeats and when it meets next instead of its first time.
+    lines = series_lines(t, meeting) or [
+        t.gettext("*When:* {when}").format(when=time_range(meeting))
+    ]
     if meeting.location:
         lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
     if file_links:
@@ -286,7 +290,7 @@ def describe_change(change: Change, *, language: Language = DEFAULT_LANGUAGE) ->
     if change.field is ChangedField.TIME:
         was, now = parse_time_text(change.before), parse_time_text(change.after)
         return f"*{field}:* {span(*was)} → {span(*now)}"
-    if change.field is ChangedField.DESCRIPTION:
+    if change.field in (ChangedField.DESCRIPTION, ChangedField.REPEATS):
         return f"*{field}:* " + t.gettext("changed")
     none = "_" + t.gettext("none") + "_"
     before = escape(shorten(change.before, 200)) or none

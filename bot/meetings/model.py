@@ -235,6 +235,8 @@ class Meeting:
     language: Language = DEFAULT_LANGUAGE
     # How the meeting repeats (bot/meetings/recurrence.py); None for a single meeting.
     series: Series | None = None
+    # Set when this picture is one occurrence of a series: the start its rule gives it.
+    recurrence_id: datetime | None = None
 
     @property
     def cancelled(self) -> bool:

@@ -7,7 +7,8 @@ from datetime import datetime, tzinfo
 from babel.dates import format_date, get_day_names
 
 from bot.i18n import N_, Language, Translator, babel_locale, format_time_of_day, translator
-from bot.meetings.recurrence import WEEKDAYS, rule_parts, rule_until
+from bot.meetings.model import Meeting
+from bot.meetings.recurrence import WEEKDAYS, rule_parts, rule_until, zone_named
 
 # One text per weekday: Polish says "w każdy poniedziałek" but "w każdą środę".
 EVERY_WEEKDAY = (
@@ -84,3 +85,16 @@ def describe_series(rule: str, start: datetime, zone: tzinfo, language: Language
             repeats=words, count=count
         )
     return words
+
+
+def series_when(meeting: Meeting, first: str, language: Language) -> str:
+    """Return when a meeting is, as mail says it: a series' rule in words and its first time."""
+    if meeting.series is None:
+        return first
+    zone = zone_named(meeting.organizer.timezone)
+    repeats = describe_series(meeting.series.rule, meeting.start, zone, language)
+    return (
+        translator(language)
+        .gettext("{repeats}, first on {when}")
+        .format(repeats=repeats, when=first)
+    )

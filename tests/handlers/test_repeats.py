@@ -6,12 +6,19 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.conftest import ORGANIZER
+import icalendar
+
+from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
-from tests.support.flows import in_days, open_create_form
+from tests.handlers.test_home import home_of
+from tests.support.flows import confirm_mailbox, in_days, open_create_form
+from tests.support.mailbox import Mailbox, calendar_part
+from tests.support.meetings import texts
 from tests.support.signed import SlackSender
 
 WARSAW = ZoneInfo("Europe/Warsaw")  # the organizer's zone, from users.info
+PIOTR = "U0PIOTR"
+BOB, IVY = "bob@client.example", "ivy@partner.example"
 
 
 def inputs(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -131,3 +138,58 @@ async def test_repeats_that_cannot_be_are_shown_beside_their_fields(
     }
     assert too_many.json()["errors"] == {"repeat_count": "Repeat between 1 and 260 times."}
     assert slack.calls_to("chat.postMessage") == []
+
+
+def next_monday_at_ten() -> datetime:
+    """Return next week's Monday (at least a day away), 10:00 on the organizer's clock."""
+    monday = first_weekday_after(in_days(1).date(), 0)
+    return datetime.combine(monday, datetime.min.time()).replace(hour=10, tzinfo=WARSAW)
+
+
+async def create_weekly_series(
+    sender: SlackSender, slack: FakeSlack, *, start: datetime, times: int
+) -> None:
+    """Send Standup every Monday to Ana, Piotr (whose Slack is Polish), Bob and Ivy."""
+    view = await open_create_form(sender, slack, ORGANIZER)
+    answer = await sender.submit_view(
+        ORGANIZER,
+        view,
+        title="Standup",
+        start=int(start.timestamp()),
+        end=int((start + timedelta(minutes=30)).timestamp()),
+        members=[ANA, PIOTR],
+        guests=f"Bob Client <{BOB}>\n{IVY}",
+        repeats="weekly",
+        repeat_count=str(times),
+    )
+    assert await confirm_mailbox(sender, ORGANIZER, answer.json()) == {"response_action": "clear"}
+
+
+async def test_a_weekly_series_reaches_members_and_guests_in_their_words(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    slack.add_user(PIOTR, real_name="Piotr Nowak", email="piotr@acme.example", locale="pl-PL")
+    start = next_monday_at_ten()
+
+    await create_weekly_series(sender, slack, start=start, times=6)
+
+    mails = await mailbox.wait_for(2)
+    assert sorted(r for m in mails for r in m.recipients) == [BOB, IVY]
+    bob = mailbox.to(BOB)[0].message
+    event = icalendar.Calendar.from_ical(calendar_part(bob).get_content()).walk("VEVENT")[0]
+    assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=MO"
+    assert event.decoded("DTSTART") == start
+    assert event["DTSTART"].params["TZID"] == "Europe/Warsaw"
+    assert "Every Monday 10:00, 6 times, first on" in bob.get_body(("plain",)).get_content()
+    for member, words in (
+        (ANA, "*Repeats:* Every Monday 10:00, 6 times"),
+        (PIOTR, "*Powtarzanie:* W każdy poniedziałek 10:00, 6 razy"),
+    ):
+        await slack.wait_for(
+            "chat.postMessage", lambda c, m=member: c.args["channel"] == slack.dm_channel(m)
+        )
+        dm = texts(slack.messages(slack.dm_channel(member))[0])
+        assert words in dm
+        assert f"<!date^{int(start.timestamp())}^" in dm  # the next occurrence is the first
+    home = str(await home_of(sender, slack, ANA))
+    assert "Every Monday 10:00, 6 times" in home and "*Next:*" in home
