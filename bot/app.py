@@ -52,6 +52,7 @@ from bot.meetings.files import MeetingFiles
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.quota import GuestQuota
 from bot.meetings.replies import Replies
+from bot.meetings.series import SeriesChanges
 from bot.meetings.service import Meetings
 from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
@@ -322,6 +323,7 @@ class Meetbot:
             held_forms=HeldForms(self.sessions),
             submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
+            series=SeriesChanges(self.sessions, meetings, on_deliveries=lambda: outbox.wake()),
         )
         self.services = services
         bolt: AsyncApp | None = None

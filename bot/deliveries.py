@@ -9,12 +9,14 @@ older Meetbot read back the same way: the keys are unchanged.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.meetings.model import Answer, Change, ChangedField
+from bot.meetings.model import Answer, Change, ChangedField, Meeting
+from bot.meetings.occurrences import one_occurrence
 from storage.models import OutboxEntry
 
 
@@ -133,10 +135,17 @@ class MemberNotice(_ForAttendee):
     changes: tuple[Change, ...] = ()
     # The time moved, so everyone's answer was cleared.
     reset: bool = False
+    # About one occurrence of a series: its RECURRENCE-ID (UTC, ISO); empty: the meeting.
+    occurrence: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """Return the reason, the changes as plain data, and whether answers were reset."""
-        return {"reason": self.reason, "changes": _changes_out(self.changes), "reset": self.reset}
+        return {
+            "reason": self.reason,
+            "changes": _changes_out(self.changes),
+            "reset": self.reset,
+            "occurrence": self.occurrence,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,7 @@ class GuestInvitation(_ForAttendee):
     sequence: int = 0
     changes: tuple[Change, ...] = ()
     reset: bool = False
+    occurrence: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """Return the sequence, the changes as plain data, and whether answers were reset."""
@@ -163,6 +173,7 @@ class GuestInvitation(_ForAttendee):
             "sequence": self.sequence,
             "changes": _changes_out(self.changes),
             "reset": self.reset,
+            "occurrence": self.occurrence,
         }
 
 
@@ -174,6 +185,7 @@ class GuestCancellation(_ForAttendee):
     reaches_invitee = True
     sequence: int = 0
     reason: CancelReason = "cancelled"
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -298,6 +310,12 @@ _PLAIN_TYPES: dict[str, type] = {
     "NoticeReason": str,
     "CancelReason": str,
 }
+
+
+def pictured_for(meeting: Meeting, delivery: Delivery) -> Meeting:
+    """Return the meeting as a delivery shows it: one occurrence of a series, or all of it."""
+    occurrence = getattr(delivery, "occurrence", "")
+    return one_occurrence(meeting, datetime.fromisoformat(occurrence)) if occurrence else meeting
 
 
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:

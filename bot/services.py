@@ -13,6 +13,7 @@ from bot.home import HomeTab
 from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
 from bot.meetings.replies import Replies
+from bot.meetings.series import SeriesChanges
 from bot.meetings.service import Meetings
 from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
@@ -44,3 +45,4 @@ class Services:
     held_forms: HeldForms
     submissions: Submissions
     workspaces: Workspaces
+    series: SeriesChanges

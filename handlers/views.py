@@ -18,9 +18,11 @@ from bot.blocks.meeting_form import (
     read_choice,
     read_form,
     read_text,
+    state_values,
 )
 from bot.blocks.messages import CANCEL_CALLBACK
 from bot.blocks.notices import edit_outcome
+from bot.blocks.series import read_cancel_scope
 from bot.blocks.settings import MAILBOX_CALLBACK, mailbox_question
 from bot.drafts import FormErrors, MeetingDraft, check_form
 from bot.i18n import translator
@@ -190,11 +192,18 @@ async def submit_cancel(
     assert context.team_id is not None and context.user_id is not None
     await ack()
     meeting_id, _ = edited_meeting(view) or (0, 0)
+    services, message = services_of(context), read_text(view, "message")
+    # A series' form also asks which meeting, and whether only it or those after it too.
+    scope, occurrence = read_cancel_scope(state_values(view))
     try:
         if not meeting_id:
             raise MeetingNotFound(meeting_id)
-        await services_of(context).meetings.cancel(
-            context.team_id, context.user_id, meeting_id, read_text(view, "message")
-        )
+        who = (context.team_id, context.user_id, meeting_id)
+        if occurrence is None:
+            await services.meetings.cancel(*who, message)
+        elif scope == "following":
+            await services.series.cancel_following(*who, occurrence, message)
+        else:
+            await services.series.cancel_occurrence(*who, occurrence, message)
     except MeetingError as error:
         await refuse(context, client, error)

@@ -142,6 +142,8 @@ class OccurrenceChangeRow(Base):
     start_at: Mapped[datetime | None]
     end_at: Mapped[datetime | None]
     sequence: Mapped[int] = mapped_column(default=0)
+    # The organizer's message to everyone about this occurrence.
+    note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

@@ -29,7 +29,7 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
-from bot.blocks.series import series_lines
+from bot.blocks.series import series_cancel_inputs, series_lines
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -78,6 +78,7 @@ def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> 
         "close": plain(t.gettext("Keep it")),
         "blocks": [
             mrkdwn(f"{question} {consequence}"),
+            *series_cancel_inputs(t, meeting),
             input_block(
                 "message",
                 t.gettext("Message to attendees"),

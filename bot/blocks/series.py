@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from bot.blocks.kit import span
+from datetime import UTC, datetime
+from typing import Any
+
+from babel.dates import format_datetime
+
+from bot.blocks.kit import Block, input_block, option, span
 from bot.clock import utc_now
-from bot.i18n import Language, Translator, translator
+from bot.i18n import N_, Language, Translator, babel_locale, translator
 from bot.meetings.model import Meeting
-from bot.meetings.occurrences import next_occurrence
+from bot.meetings.occurrences import next_occurrence, series_occurrences
 from bot.meetings.recurrence import zone_named
 from bot.meetings.recurrence_words import describe_series
 
@@ -30,3 +35,65 @@ def series_lines(t: Translator, meeting: Meeting) -> list[str]:
     else:
         lines.append(t.gettext("*Next:* {when}").format(when=span(upcoming.start, upcoming.end)))
     return lines
+
+
+# Which meetings of a series a cancellation is for.
+CANCEL_SCOPES = {
+    "one": N_("Only this meeting"),
+    "following": N_("This meeting and all after it"),
+    "all": N_("The whole series"),
+}
+# Upcoming occurrences offered to pick from; later ones are cancelled with "all after it".
+OCCURRENCE_CHOICES = 50
+
+
+def occurrence_label(meeting: Meeting, start: datetime, language: Language) -> str:
+    """Return an occurrence as an option shows it, on the organizer's clock."""
+    local = start.astimezone(zone_named(meeting.organizer.timezone))
+    return format_datetime(local, "EEE d MMM y, HH:mm zzz", locale=babel_locale(language))
+
+
+def series_cancel_inputs(t: Translator, meeting: Meeting) -> list[Block]:
+    """Return "Which meeting" and "Cancel what" for a series' cancel form; none for one meeting."""
+    if meeting.series is None:
+        return []
+    upcoming = series_occurrences(meeting, after=utc_now(), limit=OCCURRENCE_CHOICES)
+    if not upcoming:
+        return []
+    language = language_of_translator(t)
+    occurrences = [
+        option(occurrence_label(meeting, o.start, language), str(int(o.recurrence_id.timestamp())))
+        for o in upcoming
+    ]
+    scopes = [option(t.gettext(words), scope) for scope, words in CANCEL_SCOPES.items()]
+    which: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": "value",
+        "options": occurrences,
+        "initial_option": occurrences[0],
+    }
+    scope: dict[str, Any] = {
+        "type": "radio_buttons",
+        "action_id": "value",
+        "options": scopes,
+        "initial_option": scopes[0],
+    }
+    return [
+        input_block("occurrence", t.gettext("Which meeting"), which),
+        input_block("scope", t.gettext("Cancel"), scope),
+    ]
+
+
+def read_cancel_scope(values: dict[str, Any]) -> tuple[str, datetime | None]:
+    """Return what a series' cancel form asks ("one", "following", "all") and for which one."""
+
+    def chosen(block_id: str) -> str:
+        block = values.get(block_id) or {}
+        state = next(iter(block.values()), None) or {}
+        return str((state.get("selected_option") or {}).get("value") or "")
+
+    scope = chosen("scope") if chosen("scope") in CANCEL_SCOPES else "all"
+    stamp = chosen("occurrence")
+    if scope == "all" or not stamp.isdigit():
+        return "all", None
+    return scope, datetime.fromtimestamp(int(stamp), UTC)

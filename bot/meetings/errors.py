@@ -102,3 +102,10 @@ class HeldAnswerNotFound(MeetingError, LookupError):
     """No e-mailed answer with that id waiting for the organizer."""
 
     message = N_("That answer was already dealt with or no longer exists.")
+
+
+class OccurrenceNotFound(MeetingError, LookupError):
+    """No occurrence of the series starts then (never did, or it was cancelled)."""
+
+    field = "occurrence"
+    message = N_("That meeting of the series was already cancelled or is not part of it.")

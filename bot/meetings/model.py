@@ -175,6 +175,8 @@ class OccurrenceChange:
     end: datetime | None = None
     # The SEQUENCE this occurrence's own REQUEST or CANCEL went out with.
     sequence: int = 0
+    # The organizer's message to everyone when they cancelled or moved it.
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.meetings.model import Meeting
@@ -84,3 +84,27 @@ def occurrence_of(meeting: Meeting, recurrence_id: datetime) -> Occurrence | Non
         if occurrence.recurrence_id == wanted:
             return occurrence
     return None
+
+
+def one_occurrence(meeting: Meeting, recurrence_id: datetime) -> Meeting:
+    """Return the picture of one occurrence of a series: its own time, note and SEQUENCE.
+
+    Builders read it as a single meeting (no series) carrying RECURRENCE-ID, so a
+    cancellation or update names only that occurrence in guests' calendars.
+    """
+    if meeting.series is None:
+        return meeting
+    wanted = recurrence_id.astimezone(UTC)
+    change = next((c for c in meeting.series.changes if c.recurrence_id == wanted), None)
+    start, end = wanted, wanted + (meeting.end - meeting.start)
+    if change is not None and change.start is not None and change.end is not None:
+        start, end = change.start, change.end
+    return replace(
+        meeting,
+        start=start,
+        end=end,
+        series=None,
+        recurrence_id=wanted,
+        sequence=change.sequence if change is not None else meeting.sequence,
+        cancel_message=change.note if change is not None else meeting.cancel_message,
+    )

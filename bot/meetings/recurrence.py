@@ -272,8 +272,13 @@ def rule_until(rule: str) -> datetime | None:
     return datetime.strptime(until, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if until else None
 
 
-def truncated_before(rule: str, moment: datetime) -> str:
-    """Return the rule ending just before an occurrence ("this and following" splits there)."""
+def truncated_before(rule: str, moment: datetime, zone: tzinfo) -> str:
+    """Return the rule ending the day before an occurrence ("this and following" cuts there).
+
+    Occurrences of the rules Meetbot takes are at one time of day, at most one a day, so
+    the end of the day before is exactly "before this one", and reads as a day people know.
+    """
     parts = {k: v for k, v in rule_parts(rule).items() if k not in ("COUNT", "UNTIL")}
-    parts["UNTIL"] = (moment.astimezone(UTC) - timedelta(seconds=1)).strftime("%Y%m%dT%H%M%SZ")
+    day_before = moment.astimezone(zone).date() - timedelta(days=1)
+    parts["UNTIL"] = end_of_day(day_before, zone).strftime("%Y%m%dT%H%M%SZ")
     return ";".join(f"{name}={parts[name]}" for name in (*_ORDER, "UNTIL") if name in parts)

@@ -33,6 +33,7 @@ from bot.deliveries import (
     MemberNotice,
     MemberReminder,
     OrganizerSummary,
+    pictured_for,
 )
 from bot.file_links import FileLinkSigner
 from bot.home import HomeTab
@@ -140,7 +141,7 @@ class Outbox:
         self._busy = asyncio.Lock()
         # What one batch's guest e-mails share, built once (drains never overlap: `_busy`).
         self._batch_invitations: dict[
-            tuple[int, int, tuple[Change, ...], bool], GuestInvitations
+            tuple[int, int, tuple[Change, ...], bool, object], GuestInvitations
         ] = {}
         self._batch_files: dict[int, list[tuple[AttachedFile, bytes]]] = {}
         self._renders: dict[DeliveryKind, Render] = {
@@ -276,7 +277,7 @@ class Outbox:
             key = (entry.team_id, delivery.meeting_id)
             if key not in meetings:
                 meetings[key] = await self._meetings.get(*key)
-            meeting = meetings[key]
+            meeting = pictured_for(meetings[key], delivery)
         return await self._renders[delivery.kind](
             delivery, Target(entry.team_id, meeting, _tag(entry), entry.id)
         )
@@ -421,7 +422,7 @@ class Outbox:
         guest = meeting.invitee(delivery.attendee_id)
         token = self._meetings.link_token(guest)
         # Guests of one change share everything but their own parts: build that once a batch.
-        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset)
+        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset, meeting.start)
         if key not in self._batch_invitations:
             sender, _ = self._mail_route(meeting)
             self._batch_invitations[key] = GuestInvitations(

@@ -13,7 +13,17 @@ from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
 from tests.support.flows import confirm_mailbox, in_days, open_create_form
 from tests.support.mailbox import Mailbox, calendar_part
-from tests.support.meetings import texts
+from tests.support.meetings import (
+    answer_link,
+    calendar_of,
+    eventually,
+    fetch,
+    open_form_from,
+    summary,
+    texts,
+    wait_for_mails,
+    wait_for_summary,
+)
 from tests.support.signed import SlackSender
 
 WARSAW = ZoneInfo("Europe/Warsaw")  # the organizer's zone, from users.info
@@ -193,3 +203,106 @@ async def test_a_weekly_series_reaches_members_and_guests_in_their_words(
         assert f"<!date^{int(start.timestamp())}^" in dm  # the next occurrence is the first
     home = str(await home_of(sender, slack, ANA))
     assert "Every Monday 10:00, 6 times" in home and "*Next:*" in home
+
+
+async def series_for_everyone(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, *, times: int = 6
+) -> datetime:
+    """Create the weekly series and wait until everyone has it; return its first start."""
+    slack.add_user(PIOTR, real_name="Piotr Nowak", email="piotr@acme.example", locale="pl-PL")
+    start = next_monday_at_ten()
+    await create_weekly_series(sender, slack, start=start, times=times)
+    await wait_for_summary(slack)
+    for guest in (BOB, IVY):
+        await wait_for_mails(mailbox, guest, 1)
+    for member in (ANA, PIOTR):
+        await slack.wait_for(
+            "chat.postMessage", lambda c, m=member: c.args["channel"] == slack.dm_channel(m)
+        )
+    return start
+
+
+async def cancel_from_summary(
+    sender: SlackSender, slack: FakeSlack, occurrence: datetime, scope: str, message: str
+) -> dict[str, Any]:
+    """Open the summary's cancel form, pick an occurrence and a scope, and submit."""
+    form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "cancel_meeting")
+    await sender.submit_view(
+        ORGANIZER,
+        form,
+        occurrence=str(int(occurrence.timestamp())),
+        scope=scope,
+        message=message,
+    )
+    return form
+
+
+async def test_one_occurrence_cancelled_reaches_everyone_and_the_series_keeps_an_exdate(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    second = start + timedelta(weeks=1)
+
+    form = await cancel_from_summary(sender, slack, second, "one", "Team holiday.")
+
+    by_id = inputs(form)
+    assert len(by_id["occurrence"]["options"]) == 6
+    assert [o["value"] for o in by_id["scope"]["options"]] == ["one", "following", "all"]
+    for guest in (BOB, IVY):
+        cancellation = (await wait_for_mails(mailbox, guest, 2))[1]
+        calendar = calendar_of(cancellation)
+        [event] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "CANCEL"
+        assert event.decoded("RECURRENCE-ID") == second
+        assert event["RECURRENCE-ID"].params["TZID"] == "Europe/Warsaw"
+        assert event.decoded("DTSTART") == second and "RRULE" not in event
+        assert int(event["SEQUENCE"]) == 1
+        assert "Team holiday." in cancellation.message.get_body(("plain",)).get_content()
+    for member in (ANA, PIOTR):
+        await eventually(lambda m=member: len(slack.messages(slack.dm_channel(m))) == 2)
+        notice = texts(slack.messages(slack.dm_channel(member))[1])
+        assert f"<!date^{int(second.timestamp())}^" in notice and "Team holiday." in notice
+    assert "Cancelled" not in texts(summary(slack))
+
+    # The series as a guest adds it now: still every Monday, the cancelled one left out.
+    status, ics = await fetch("GET", answer_link(mailbox.to(BOB)[0]) + "/invite.ics")
+    series = icalendar.Calendar.from_ical(ics).walk("VEVENT")[0]
+    assert status == 200 and series["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=MO"
+    assert [d.dt for d in series["EXDATE"].dts] == [second]
+
+
+async def test_this_and_following_ends_the_series_before_it_at_a_new_sequence(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    third = start + timedelta(weeks=2)
+
+    await cancel_from_summary(sender, slack, third, "following", "")
+
+    for guest in (BOB, IVY):
+        update = (await wait_for_mails(mailbox, guest, 2))[1]
+        calendar = calendar_of(update)
+        [event] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST" and int(event["SEQUENCE"]) == 1
+        rule = event["RRULE"]
+        # The end of the Sunday before, on the organizer's clock.
+        assert rule["UNTIL"][0] == third.replace(hour=23, minute=59, second=59) - timedelta(days=1)
+        assert "COUNT" not in rule
+    # Two Mondays are left: the series now ends the day before the third.
+    last_day = f"until {(third - timedelta(days=1)).day} "
+    await eventually(lambda: f"*Repeats:* Every Monday 10:00 {last_day}" in texts(summary(slack)))
+
+
+async def test_the_whole_series_cancelled_leaves_every_calendar(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+
+    await cancel_from_summary(sender, slack, start + timedelta(weeks=3), "all", "")
+
+    for guest in (BOB, IVY):
+        calendar = calendar_of((await wait_for_mails(mailbox, guest, 2))[1])
+        [event] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "CANCEL" and "RECURRENCE-ID" not in event
+        assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=MO"
+    await eventually(lambda: "Cancelled" in texts(summary(slack)))

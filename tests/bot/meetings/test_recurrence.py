@@ -105,9 +105,10 @@ def test_this_and_following_ends_the_series_just_before_the_occurrence() -> None
     rule = normalize_rule("FREQ=WEEKLY;BYDAY=MO;COUNT=10", MONDAY, WARSAW)
     third = occurrences(rule, MONDAY, WARSAW)[2]
 
-    shorter = truncated_before(rule, third)
+    shorter = truncated_before(rule, third, WARSAW)
 
-    assert shorter == "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270405T075959Z"
+    # The end of Sunday 4 April in Warsaw (summer time).
+    assert shorter == "FREQ=WEEKLY;BYDAY=MO;UNTIL=20270404T215959Z"
     assert len(occurrences(shorter, MONDAY, WARSAW)) == 2
 
 

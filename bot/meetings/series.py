@@ -1,0 +1,154 @@
+"""SeriesChanges: cancelling or moving one occurrence of a series, or this one and those after.
+
+What guests' calendars receive, and why this shape (RFC 5545/5546):
+
+- One occurrence cancelled: a METHOD:CANCEL naming it by RECURRENCE-ID to everyone, with a
+  SEQUENCE of its own (one above the series'); every later REQUEST of the series carries it
+  as an EXDATE. The series' own SEQUENCE is not raised, so invitations still queued for
+  the series are not made moot by it.
+- One occurrence moved: a METHOD:REQUEST of that occurrence alone (RECURRENCE-ID, its new
+  DTSTART and DTEND) to everyone, answers to it asked again.
+- This one and those after: the series ends just before it (RRULE with UNTIL) and its
+  REQUEST goes to everyone at a new SEQUENCE, which takes the rest out of their calendars.
+  No second series is started: "cancel from here on" needs none, and a changed rest is a
+  new meeting the organizer sets up (Meetbot does not split a series into two UIDs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.deliveries import GuestCancellation, MemberInvitation, MemberNotice
+from bot.deliveries import enqueue as _enqueue
+from bot.meetings import notices
+from bot.meetings.errors import OccurrenceNotFound
+from bot.meetings.model import Answer, Change, ChangedField, Meeting
+from bot.meetings.occurrences import occurrence_of, series_occurrences
+from bot.meetings.recurrence import series_end, truncated_before, zone_named
+from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
+from bot.meetings.service import Meetings
+from storage.models import Event, OccurrenceChangeRow
+
+
+class SeriesChanges:
+    """Change one occurrence of a series, or the series from one occurrence on."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        meetings: Meetings,
+        on_deliveries: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._meetings = meetings
+        self._on_deliveries = on_deliveries
+
+    async def cancel_occurrence(
+        self, team_id: str, user_id: str, meeting_id: int, recurrence_id: datetime, message: str
+    ) -> Meeting:
+        """Cancel one occurrence in everyone's calendar; the rest of the series stays."""
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            change = _change_row(event, wanted)
+            change.cancelled = True
+            change.start_at = change.end_at = None
+            change.sequence = max(change.sequence, event.sequence) + 1
+            change.note = message.strip()[:1000]
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
+                event.occurrence_answers.remove(answer)
+            event.version += 1
+            _occurrence_cancelled(session, event, wanted, change.sequence)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
+    async def cancel_following(
+        self, team_id: str, user_id: str, meeting_id: int, recurrence_id: datetime, message: str
+    ) -> Meeting:
+        """End the series before this occurrence; from its first one, cancel it whole."""
+        first = await self._first_occurrence(team_id, meeting_id)
+        if first is not None and first == recurrence_id.astimezone(UTC):
+            return await self._meetings.cancel(team_id, user_id, meeting_id, message)
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            assert event.rrule is not None
+            before = event.rrule
+            zone = zone_named(event.timezone)
+            event.rrule = truncated_before(before, wanted, zone)
+            event.series_end_at = series_end(event.rrule, event.start_at, event.end_at, zone)
+            for change in [c for c in event.occurrence_changes if c.recurrence_id >= wanted]:
+                event.occurrence_changes.remove(change)
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id >= wanted]:
+                event.occurrence_answers.remove(answer)
+            event.sequence += 1
+            event.version += 1
+            sync_busy(event)
+            await session.flush()
+            changes = [Change(ChangedField.REPEATS, before, event.rrule)]
+            notices.revised(session, event, changes, [], [], time_moved=False)
+            notices.edited(session, event)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
+    async def _first_occurrence(self, team_id: str, meeting_id: int) -> datetime | None:
+        meeting = await self._meetings.get(team_id, meeting_id)
+        found = series_occurrences(meeting, limit=1)
+        return found[0].recurrence_id if found and meeting.series else None
+
+
+def _occurrence(event: Event, recurrence_id: datetime) -> datetime:
+    """Return the RECURRENCE-ID of a live occurrence of the event's series, or refuse."""
+    meeting = meeting_from_row(event)
+    occurrence = occurrence_of(meeting, recurrence_id) if meeting.series else None
+    if occurrence is None:
+        raise OccurrenceNotFound(recurrence_id)
+    return occurrence.recurrence_id
+
+
+def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
+    """Return the occurrence's change row, added if it has none yet."""
+    for change in event.occurrence_changes:
+        if change.recurrence_id == recurrence_id:
+            return change
+    change = OccurrenceChangeRow(recurrence_id=recurrence_id, sequence=0, note="")
+    event.occurrence_changes.append(change)
+    return change
+
+
+def _occurrence_cancelled(
+    session: AsyncSession, event: Event, recurrence_id: datetime, sequence: int
+) -> None:
+    """Tell everyone one occurrence is off: members in Slack, guests' calendars by CANCEL."""
+    occurrence = recurrence_id.isoformat()
+    for attendee in event.attendees:
+        if attendee.removed_at is not None:
+            continue
+        if attendee.kind == "member":
+            if attendee.response != Answer.DECLINED.value:
+                _enqueue(
+                    session,
+                    event.team_id,
+                    MemberNotice(event.id, attendee.id, reason="cancelled", occurrence=occurrence),
+                )
+            _enqueue(session, event.team_id, MemberInvitation(event.id, attendee.id))
+        else:
+            _enqueue(
+                session,
+                event.team_id,
+                GuestCancellation(
+                    event.id,
+                    attendee.id,
+                    sequence=sequence,
+                    reason="cancelled",
+                    occurrence=occurrence,
+                ),
+            )
+    notices.edited(session, event)
