@@ -29,7 +29,7 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
-from bot.blocks.series import series_cancel_inputs, series_lines
+from bot.blocks.series import occurrence_answer_blocks, series_cancel_inputs, series_lines
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -201,6 +201,7 @@ def organizer_summary(
         context(tally_line(meeting, language=language)),
         *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
         *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
+        *occurrence_answer_blocks(t, meeting),
     ]
     if not meeting.invitees:
         blocks.append(context(t.gettext("Nobody is invited yet.")))

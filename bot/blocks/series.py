@@ -7,7 +7,19 @@ from typing import Any
 
 from babel.dates import format_datetime
 
-from bot.blocks.kit import Block, input_block, option, span
+from bot.blocks.kit import (
+    ANSWER_EMOJI,
+    ANSWER_WORDS,
+    LINE_PART_LIMIT,
+    Block,
+    context,
+    escape,
+    input_block,
+    option,
+    shorten,
+    slack_time,
+    span,
+)
 from bot.clock import utc_now
 from bot.i18n import N_, Language, Translator, babel_locale, translator
 from bot.meetings.model import Meeting
@@ -97,3 +109,26 @@ def read_cancel_scope(values: dict[str, Any]) -> tuple[str, datetime | None]:
     if scope == "all" or not stamp.isdigit():
         return "all", None
     return scope, datetime.fromtimestamp(int(stamp), UTC)
+
+
+# Answers to single occurrences listed on the summary; the rest are counted.
+LISTED_OCCURRENCE_ANSWERS = 10
+
+
+def occurrence_answer_blocks(t: Translator, meeting: Meeting) -> list[Block]:
+    """Return the answers given to single meetings of a series, for the organizer's summary."""
+    if meeting.series is None or not meeting.series.answers:
+        return []
+    lines = []
+    for given in meeting.series.answers[:LISTED_OCCURRENCE_ANSWERS]:
+        invitee = meeting.invitee(given.attendee_id)
+        who = (
+            f"<@{invitee.slack_user_id}>"
+            if invitee.is_member
+            else escape(shorten(invitee.guest_label(), LINE_PART_LIMIT))
+        )
+        when = slack_time(given.recurrence_id, "{date_short_pretty}")
+        words = t.gettext(ANSWER_WORDS[given.answer])
+        lines.append(f"{ANSWER_EMOJI[given.answer]} {who} — {when}: {words}")
+    heading = t.gettext("Answers for single meetings of the series:")
+    return [context("\n".join([heading, *lines]))]

@@ -50,6 +50,8 @@ class MailedAnswer:
     # Recipient hashes of our Message-IDs for this event the reply refers to (In-Reply-To,
     # References): whose invitation was answered, when the answer comes from another address.
     answered_for: tuple[str, ...] = ()
+    # The occurrence of a series answered (its RECURRENCE-ID); None: the whole series.
+    recurrence_id: datetime | None = None
 
 
 @dataclass(frozen=True)

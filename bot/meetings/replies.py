@@ -29,6 +29,7 @@ from bot.meetings.model import (
     recipient_hash,
 )
 from bot.meetings.rows import check_organizer, invitee_from_row, load_event, proposal_from_row
+from bot.meetings.series import record_occurrence_answer
 from bot.meetings.service import Meetings, record_decision
 from storage.models import Attendee, CounterProposal, Event, HeldReply
 
@@ -275,6 +276,10 @@ async def _record(
         await _keep_counter(session, event, attendee, mailed)
         return None
     answer = PARTSTAT_ANSWERS[mailed.partstat or ""]
+    if mailed.recurrence_id is not None and event.rrule:
+        return record_occurrence_answer(
+            session, event, attendee, mailed.recurrence_id, answer, mailed.comment
+        )
     stale = mailed.sequence < event.sequence
     return record_decision(session, event, attendee, answer, mailed.comment, stale=stale)
 

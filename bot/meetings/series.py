@@ -21,16 +21,17 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
 from bot.deliveries import GuestCancellation, MemberInvitation, MemberNotice
 from bot.deliveries import enqueue as _enqueue
 from bot.meetings import notices
-from bot.meetings.errors import OccurrenceNotFound
-from bot.meetings.model import Answer, Change, ChangedField, Meeting
+from bot.meetings.errors import OccurrenceNotFound, ReplyRefused
+from bot.meetings.model import Answer, Change, ChangedField, Decision, Meeting
 from bot.meetings.occurrences import occurrence_of, series_occurrences
 from bot.meetings.recurrence import series_end, truncated_before, zone_named
 from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
 from bot.meetings.service import Meetings
-from storage.models import Event, OccurrenceChangeRow
+from storage.models import Attendee, Event, OccurrenceAnswerRow, OccurrenceChangeRow
 
 
 class SeriesChanges:
@@ -152,3 +153,40 @@ def _occurrence_cancelled(
                 ),
             )
     notices.edited(session, event)
+
+
+def record_occurrence_answer(
+    session: AsyncSession,
+    event: Event,
+    attendee: Attendee,
+    recurrence_id: datetime,
+    answer: Answer,
+    comment: str,
+) -> Decision:
+    """Store a guest's answer to one occurrence (a REPLY naming RECURRENCE-ID) beside theirs.
+
+    Their answer to the series stays as it was; the organizer's summary shows both.
+    """
+    meeting = meeting_from_row(event)
+    occurrence = occurrence_of(meeting, recurrence_id)
+    if occurrence is None:
+        raise ReplyRefused(f"RECURRENCE-ID {recurrence_id.isoformat()} is no occurrence")
+    row = next(
+        (
+            a
+            for a in event.occurrence_answers
+            if a.attendee_id == attendee.id and a.recurrence_id == occurrence.recurrence_id
+        ),
+        None,
+    )
+    changed = row is None or (row.response, row.comment) != (answer.value, comment)
+    if row is None:
+        row = OccurrenceAnswerRow(
+            event_id=event.id, attendee_id=attendee.id, recurrence_id=occurrence.recurrence_id
+        )
+        event.occurrence_answers.append(row)
+    row.response, row.comment, row.responded_at = answer.value, comment, utc_now()
+    if changed:
+        notices.edited(session, event)
+    meeting = meeting_from_row(event)
+    return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
+from bot.app import Meetbot
 from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
@@ -24,6 +25,7 @@ from tests.support.meetings import (
     wait_for_mails,
     wait_for_summary,
 )
+from tests.support.replies import render, send_to_receiver
 from tests.support.signed import SlackSender
 
 WARSAW = ZoneInfo("Europe/Warsaw")  # the organizer's zone, from users.info
@@ -306,3 +308,39 @@ async def test_the_whole_series_cancelled_leaves_every_calendar(
         assert str(calendar["METHOD"]) == "CANCEL" and "RECURRENCE-ID" not in event
         assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=MO"
     await eventually(lambda: "Cancelled" in texts(summary(slack)))
+
+
+async def test_a_guests_reply_to_one_occurrence_is_recorded_for_it_alone(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    uid = str(calendar_of(mailbox.to(BOB)[0]).walk("VEVENT")[0]["UID"])
+    third = start + timedelta(weeks=2)
+    organizer_address = "invites@meetbot.example"
+
+    for fixture, partstat, begins in (
+        ("thunderbird_reply", "ACCEPTED", start),
+        ("thunderbird_occurrence_reply", "DECLINED", third),
+    ):
+        raw = render(
+            fixture,
+            organizer=organizer_address,
+            uid=uid,
+            guest=BOB,
+            partstat=partstat,
+            start=begins,
+            end=begins + timedelta(minutes=30),
+            authenticated=True,
+        )
+        await send_to_receiver(inbound_port, raw, organizer_address, sender=BOB)
+
+    def shows_both() -> bool:
+        shown = texts(summary(slack))
+        return "1 accepted" in shown and "Answers for single meetings" in shown
+
+    await eventually(shows_both)
+    shown = texts(summary(slack))
+    # Bob comes to the series (counted once) but not to the third Monday.
+    assert "1 declined" not in shown
+    assert f"Bob Client &lt;{BOB}&gt; — <!date^{int(third.timestamp())}^" in shown
+    assert "declined" in shown.split("Answers for single meetings")[1]
