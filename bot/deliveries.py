@@ -153,6 +153,7 @@ class MemberReminder(_ForAttendee):
     """Remind a member the meeting is coming up."""
 
     kind = DeliveryKind.MEMBER_REMINDER
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class GuestReminder(_ForAttendee):
 
     kind = DeliveryKind.GUEST_REMINDER
     reaches_invitee = True
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)

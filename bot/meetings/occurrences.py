@@ -108,3 +108,16 @@ def one_occurrence(meeting: Meeting, recurrence_id: datetime) -> Meeting:
         sequence=change.sequence if change is not None else meeting.sequence,
         cancel_message=change.note if change is not None else meeting.cancel_message,
     )
+
+
+def next_reminder(
+    meeting: Meeting, minutes: int | None, after: datetime
+) -> tuple[Occurrence, datetime] | None:
+    """Return the first occurrence whose reminder is due after `after`, and when it is due."""
+    if minutes is None:
+        return None
+    before = timedelta(minutes=minutes)
+    for occurrence in series_occurrences(meeting, after=after, limit=MAX_EXPANDED):
+        if occurrence.start - before > after:
+            return occurrence, occurrence.start - before
+    return None

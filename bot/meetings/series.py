@@ -30,6 +30,7 @@ from bot.meetings.model import Answer, Change, ChangedField, Decision, Meeting
 from bot.meetings.occurrences import occurrence_of, series_occurrences
 from bot.meetings.recurrence import series_end, truncated_before, zone_named
 from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
+from bot.meetings.series_reminders import next_series_reminder
 from bot.meetings.service import Meetings
 from storage.models import Attendee, Event, OccurrenceAnswerRow, OccurrenceChangeRow
 
@@ -63,6 +64,7 @@ class SeriesChanges:
             for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
                 event.occurrence_answers.remove(answer)
             event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
             _occurrence_cancelled(session, event, wanted, change.sequence)
             meeting = meeting_from_row(event)
         self._on_deliveries()
@@ -90,6 +92,7 @@ class SeriesChanges:
                 event.occurrence_answers.remove(answer)
             event.sequence += 1
             event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
             sync_busy(event)
             await session.flush()
             changes = [Change(ChangedField.REPEATS, before, event.rrule)]

@@ -47,6 +47,7 @@ from bot.meetings.rows import (
     reinstate,
     sync_busy,
 )
+from bot.meetings.series_reminders import next_series_reminder, remind_occurrence
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, EventFile
 
@@ -224,7 +225,7 @@ class Meetings:
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             _apply_fields(event, draft, uploads)
-            _set_series(event, draft.rrule, moved=time_moved)
+            _set_series(event, draft.rrule, moved=time_moved, edit=True)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
             if any(c.field in RECONFIRMED for c in changes):
@@ -420,6 +421,9 @@ class Meetings:
                     .options(selectinload(Event.attendees), selectinload(Event.files))
                 )
                 assert event is not None
+                if event.rrule:  # a series: the occurrence coming up, and the next one's due
+                    sent += remind_occurrence(session, event, now)
+                    continue
                 if event.start_at <= now:
                     continue  # we were down through the reminder time; it would only confuse
                 notices.reminders(session, event)
@@ -485,16 +489,20 @@ def _apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -
     event.files.extend(uploads)
 
 
-def _set_series(event: Event, rule: str | None, *, moved: bool = False) -> None:
+def _set_series(event: Event, rule: str | None, *, moved: bool = False, edit: bool = False) -> None:
     """Write how the event repeats; a new rule or start forgets per-occurrence changes.
 
     Occurrences are named by the start the rule gives them (RECURRENCE-ID): once the rule or
-    the first start changes, those names no longer point at anything.
+    the first start changes, those names no longer point at anything. On an edit, the
+    reminder is due before the next occurrence (a new series' first is its start).
     """
     if event.rrule and (moved or rule != event.rrule):
         event.occurrence_changes.clear()
         event.occurrence_answers.clear()
     event.rrule = rule
-    event.series_end_at = (
-        series_end(rule, event.start_at, event.end_at, zone_named(event.timezone)) if rule else None
-    )
+    event.series_end_at = None
+    if rule:
+        zone = zone_named(event.timezone)
+        event.series_end_at = series_end(rule, event.start_at, event.end_at, zone)
+        if edit:
+            event.reminder_due_at = next_series_reminder(event, utc_now())

@@ -6,11 +6,23 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.deliveries import MemberReminder
 from bot.meetings.model import ChangedField
+from bot.meetings.occurrences import series_occurrences
 from bot.meetings.recurrence import normalize_rule, occurrences, zone_named
+from bot.meetings.series import SeriesChanges
 from storage.models import Event
-from tests.bot.meetings.services import END, OLGA, START, MeetingServices, draft, edit_of
-from tests.conftest import ANA, TEAM_ID
+from tests.bot.meetings.services import (
+    END,
+    OLGA,
+    START,
+    MeetingServices,
+    draft,
+    edit_of,
+    member_in,
+    owed,
+)
+from tests.conftest import ANA, BEN, TEAM_ID
 
 WEEKLY_FOUR_TIMES = normalize_rule("FREQ=WEEKLY;COUNT=4", START, zone_named(OLGA.timezone))
 
@@ -57,3 +69,31 @@ async def test_an_edit_that_changes_how_it_repeats_is_sent_to_everyone_as_a_new_
     assert [c.field for c in revision.changes] == [ChangedField.REPEATS]
     assert revision.meeting.series is None
     assert revision.meeting.sequence == meeting.sequence + 1
+
+
+async def test_each_occurrence_is_reminded_once_and_a_cancelled_one_not_at_all(
+    services: MeetingServices,
+) -> None:
+    meeting = await services.meetings.create(
+        TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES, reminder_minutes=60)
+    )
+    starts = [o.start for o in series_occurrences(meeting)]
+    series = SeriesChanges(services.sessions, services.meetings)
+    await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, starts[1], "")
+    await services.outbox.new()
+
+    reminded = []
+    for start in starts:
+        assert await services.meetings.queue_due_reminders(start - timedelta(minutes=61)) == 0
+        reminded.append(await services.meetings.queue_due_reminders(start - timedelta(minutes=59)))
+        assert await services.meetings.queue_due_reminders(start - timedelta(minutes=58)) == 0
+
+    assert reminded == [1, 0, 1, 1]
+    ana, ben = member_in(meeting, ANA), member_in(meeting, BEN)
+    assert await services.outbox.new() == owed(
+        *(
+            MemberReminder(meeting.id, member.id, occurrence=starts[n].isoformat())
+            for n in (0, 2, 3)
+            for member in (ana, ben)
+        )
+    )
