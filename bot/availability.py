@@ -14,6 +14,7 @@ from bot.drafts import MAX_LENGTH
 from bot.people import People
 from bot.personal import Busy, MemberStatus, WorkingHours
 from bot.preferences import Preferences
+from bot.series_busy import series_busy
 from storage.models import Attendee, Event, ExternalBusy
 
 SLOT_STEP = timedelta(minutes=30)
@@ -81,6 +82,10 @@ class Availability:
             return periods
         async with self._sessions() as session:
             for user_id, busy in await _meetbot_busy(
+                session, team_id, user_ids, start, end, viewer, ignore_meeting
+            ):
+                periods[user_id].append(busy)
+            for user_id, busy in await series_busy(
                 session, team_id, user_ids, start, end, viewer, ignore_meeting
             ):
                 periods[user_id].append(busy)
@@ -195,6 +200,7 @@ async def _meetbot_busy(
         Event.end_at > start,
         in_team,
         Event.status == "confirmed",
+        Event.rrule.is_(None),  # series: bot/series_busy.py
     )
     invited = (
         select(Attendee.event_id, Attendee.slack_user_id, Attendee.busy_from, Attendee.busy_until)

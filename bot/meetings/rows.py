@@ -135,6 +135,8 @@ def sync_busy(event: Event) -> None:
             and attendee.removed_at is None
             and attendee.response != Answer.DECLINED.value
             and event.status == "confirmed"
+            # A series keeps people busy at every occurrence: bot/series_busy.py reads those.
+            and not event.rrule
         )
         attendee.busy_from = event.start_at if busy else None
         attendee.busy_until = event.end_at if busy else None

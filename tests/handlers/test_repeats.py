@@ -11,6 +11,7 @@ import icalendar
 from bot.app import Meetbot
 from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
+from tests.handlers.test_availability import availability_text, open_form_record, updated_form
 from tests.handlers.test_home import home_of
 from tests.support.flows import confirm_mailbox, in_days, open_create_form
 from tests.support.mailbox import Mailbox, calendar_part
@@ -344,3 +345,30 @@ async def test_a_guests_reply_to_one_occurrence_is_recorded_for_it_alone(
     assert "1 declined" not in shown
     assert f"Bob Client &lt;{BOB}&gt; — <!date^{int(third.timestamp())}^" in shown
     assert "declined" in shown.split("Answers for single meetings")[1]
+
+
+async def test_members_are_busy_at_every_occurrence_but_not_a_cancelled_one(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    await cancel_from_summary(sender, slack, start + timedelta(weeks=1), "one", "")
+    await wait_for_mails(mailbox, BOB, 2)
+    await open_create_form(sender, slack, ORGANIZER)
+
+    lines = {}
+    for week in (1, 3):
+        planned = start + timedelta(weeks=week, minutes=15)
+        before = len(slack.calls_to("views.update"))
+        await sender.change_in_view(
+            ORGANIZER,
+            open_form_record(slack),
+            "start",
+            title="Partner call",
+            start=int(planned.timestamp()),
+            end=int((planned + timedelta(minutes=30)).timestamp()),
+            members=[ANA],
+        )
+        lines[week] = availability_text(await updated_form(slack, before))
+
+    assert lines[3].startswith(f":red_circle: <@{ANA}> is busy") and "(Standup)" in lines[3]
+    assert lines[1].startswith(f":large_green_circle: <@{ANA}> is free")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.deliveries import MemberReminder
 from bot.meetings.model import ChangedField
@@ -17,6 +18,7 @@ from tests.bot.meetings.services import (
     OLGA,
     START,
     MeetingServices,
+    build_services,
     draft,
     edit_of,
     member_in,
@@ -97,3 +99,15 @@ async def test_each_occurrence_is_reminded_once_and_a_cancelled_one_not_at_all(
             for member in (ana, ben)
         )
     )
+
+
+async def test_a_series_counts_its_guests_once_against_the_monthly_cap(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    capped = build_services(sessions, guest_cap=2)
+    daily = normalize_rule("FREQ=DAILY;COUNT=30", START, zone_named(OLGA.timezone))
+
+    await capped.meetings.create(TEAM_ID, OLGA, draft(rrule=daily))
+
+    # Carol and Dan, invited to thirty meetings of one series: two invitations.
+    assert await capped.meetings.guest_invites_left(TEAM_ID) == 0
