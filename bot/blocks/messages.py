@@ -29,7 +29,12 @@ from bot.blocks.kit import (
     text_element,
     time_range,
 )
-from bot.blocks.series import occurrence_answer_blocks, series_cancel_inputs, series_lines
+from bot.blocks.series import (
+    occurrence_answer_blocks,
+    series_buttons,
+    series_cancel_inputs,
+    series_lines,
+)
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -171,6 +176,7 @@ def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
         "block_id": f"manage_{meeting.id}",
         "elements": [
             button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+            *series_buttons(t, meeting),
             button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
         ],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,10 +13,13 @@ from bot.blocks.kit import (
     ANSWER_WORDS,
     LINE_PART_LIMIT,
     Block,
+    View,
+    button,
     context,
     escape,
     input_block,
     option,
+    plain,
     shorten,
     slack_time,
     span,
@@ -132,3 +136,70 @@ def occurrence_answer_blocks(t: Translator, meeting: Meeting) -> list[Block]:
         lines.append(f"{ANSWER_EMOJI[given.answer]} {who} — {when}: {words}")
     heading = t.gettext("Answers for single meetings of the series:")
     return [context("\n".join([heading, *lines]))]
+
+
+MOVE_ACTION = "move_occurrence"
+MOVE_CALLBACK = "meet_move_occurrence"
+
+
+def series_buttons(t: Translator, meeting: Meeting) -> list[dict[str, Any]]:
+    """Return the organizer's "Move one meeting" button for a series; none for one meeting."""
+    if meeting.series is None:
+        return []
+    return [button(t.gettext("Move one meeting"), MOVE_ACTION, str(meeting.id))]
+
+
+def _picker(block_id: str, label: str, moment: datetime) -> Block:
+    element = {
+        "type": "datetimepicker",
+        "action_id": "value",
+        "initial_date_time": int(moment.timestamp()),
+    }
+    return input_block(block_id, label, element)
+
+
+def move_modal(meeting: Meeting, *, language: Language) -> View:
+    """Return the form moving one occurrence of a series to another time."""
+    t = translator(language)
+    upcoming = series_occurrences(meeting, after=utc_now(), limit=OCCURRENCE_CHOICES)
+    occurrences = [
+        option(occurrence_label(meeting, o.start, language), str(int(o.recurrence_id.timestamp())))
+        for o in upcoming
+    ]
+    blocks: list[Block] = []
+    if occurrences:
+        which = {
+            "type": "static_select",
+            "action_id": "value",
+            "options": occurrences,
+            "initial_option": occurrences[0],
+        }
+        first = upcoming[0]
+        blocks = [
+            input_block("occurrence", t.gettext("Which meeting"), which),
+            _picker("start", t.gettext("Starts"), first.start),
+            _picker("end", t.gettext("Ends"), first.end),
+        ]
+    return {
+        "type": "modal",
+        "callback_id": MOVE_CALLBACK,
+        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
+        "title": plain(t.gettext("Move one meeting")),
+        "submit": plain(t.gettext("Move it")),
+        "close": plain(t.gettext("Close")),
+        "blocks": blocks or [context(t.gettext("Nothing coming up."))],
+    }
+
+
+def read_move(values: dict[str, Any]) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """Return the occurrence a move form picked and its new start and end."""
+
+    def state(block_id: str) -> dict[str, Any]:
+        block = values.get(block_id) or {}
+        return dict(next(iter(block.values()), None) or {})
+
+    picked = str((state("occurrence").get("selected_option") or {}).get("value") or "")
+    moments = [state(b).get("selected_date_time") for b in ("start", "end")]
+    start, end = (datetime.fromtimestamp(int(m), UTC) if m is not None else None for m in moments)
+    occurrence = datetime.fromtimestamp(int(picked), UTC) if picked.isdigit() else None
+    return occurrence, start, end

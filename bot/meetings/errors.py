@@ -109,3 +109,12 @@ class OccurrenceNotFound(MeetingError, LookupError):
 
     field = "occurrence"
     message = N_("That meeting of the series was already cancelled or is not part of it.")
+
+
+class OccurrenceTimeRefused(MeetingError):
+    """A new time for one occurrence that cannot be: in the past, ending first, too long."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -22,11 +22,20 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
-from bot.deliveries import GuestCancellation, MemberInvitation, MemberNotice
+from bot.deliveries import GuestCancellation, GuestInvitation, MemberInvitation, MemberNotice
 from bot.deliveries import enqueue as _enqueue
+from bot.drafts import MAX_LENGTH, PAST_GRACE
+from bot.i18n import N_
 from bot.meetings import notices
-from bot.meetings.errors import OccurrenceNotFound, ReplyRefused
-from bot.meetings.model import Answer, Change, ChangedField, Decision, Meeting
+from bot.meetings.errors import OccurrenceNotFound, OccurrenceTimeRefused, ReplyRefused
+from bot.meetings.model import (
+    Answer,
+    Change,
+    ChangedField,
+    Decision,
+    Meeting,
+    time_change_text,
+)
 from bot.meetings.occurrences import occurrence_of, series_occurrences
 from bot.meetings.recurrence import series_end, truncated_before, zone_named
 from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
@@ -102,6 +111,42 @@ class SeriesChanges:
         self._on_deliveries()
         return meeting
 
+    async def move_occurrence(
+        self,
+        team_id: str,
+        user_id: str,
+        meeting_id: int,
+        recurrence_id: datetime,
+        start: datetime,
+        end: datetime,
+    ) -> Meeting:
+        """Give one occurrence another time; everyone gets it as its own REQUEST."""
+        _check_time(start, end)
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            occurrence = occurrence_of(meeting_from_row(event), wanted)
+            assert occurrence is not None
+            change = _change_row(event, wanted)
+            change.cancelled = False
+            change.start_at, change.end_at = start, end
+            change.sequence = max(change.sequence, event.sequence) + 1
+            # The time moved: answers to this occurrence are asked again.
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
+                event.occurrence_answers.remove(answer)
+            event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
+            moved = Change(
+                ChangedField.TIME,
+                time_change_text(occurrence.start, occurrence.end),
+                time_change_text(start, end),
+            )
+            _occurrence_moved(session, event, wanted, change.sequence, moved)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
     async def _first_occurrence(self, team_id: str, meeting_id: int) -> datetime | None:
         meeting = await self._meetings.get(team_id, meeting_id)
         found = series_occurrences(meeting, limit=1)
@@ -117,6 +162,18 @@ def _occurrence(event: Event, recurrence_id: datetime) -> datetime:
     return occurrence.recurrence_id
 
 
+def _check_time(start: datetime, end: datetime) -> None:
+    """Refuse a new time in the past, ending before it starts, or longer than a meeting."""
+    if start < utc_now() - PAST_GRACE:
+        raise OccurrenceTimeRefused(
+            N_("That time has already passed; pick a time in the future."), "start"
+        )
+    if end <= start:
+        raise OccurrenceTimeRefused(N_("The end must be after the start."), "end")
+    if end - start > MAX_LENGTH:
+        raise OccurrenceTimeRefused(N_("A meeting can last at most 24 hours."), "end")
+
+
 def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
     """Return the occurrence's change row, added if it has none yet."""
     for change in event.occurrence_changes:
@@ -125,6 +182,28 @@ def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
     change = OccurrenceChangeRow(recurrence_id=recurrence_id, sequence=0, note="")
     event.occurrence_changes.append(change)
     return change
+
+
+def _occurrence_moved(
+    session: AsyncSession, event: Event, recurrence_id: datetime, sequence: int, moved: Change
+) -> None:
+    """Tell everyone one occurrence moved: members in Slack, guests by its own REQUEST."""
+    occurrence = recurrence_id.isoformat()
+    for attendee in event.attendees:
+        if attendee.removed_at is not None:
+            continue
+        if attendee.kind == "member":
+            notice = MemberNotice(
+                event.id, attendee.id, reason="changed", changes=(moved,), occurrence=occurrence
+            )
+            _enqueue(session, event.team_id, notice)
+            _enqueue(session, event.team_id, MemberInvitation(event.id, attendee.id))
+        else:
+            invitation = GuestInvitation(
+                event.id, attendee.id, sequence=sequence, changes=(moved,), occurrence=occurrence
+            )
+            _enqueue(session, event.team_id, invitation)
+    notices.edited(session, event)
 
 
 def _occurrence_cancelled(

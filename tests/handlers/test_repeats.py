@@ -372,3 +372,45 @@ async def test_members_are_busy_at_every_occurrence_but_not_a_cancelled_one(
 
     assert lines[3].startswith(f":red_circle: <@{ANA}> is busy") and "(Standup)" in lines[3]
     assert lines[1].startswith(f":large_green_circle: <@{ANA}> is free")
+
+
+async def test_one_occurrence_moved_reaches_everyone_as_its_own_request(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    second = start + timedelta(weeks=1)
+    later = second + timedelta(hours=2)
+
+    form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "move_occurrence")
+    refused = await sender.submit_view(
+        ORGANIZER,
+        form,
+        occurrence=str(int(second.timestamp())),
+        start=int(later.timestamp()),
+        end=int(later.timestamp()),
+    )
+    moved = await sender.submit_view(
+        ORGANIZER,
+        form,
+        occurrence=str(int(second.timestamp())),
+        start=int(later.timestamp()),
+        end=int((later + timedelta(minutes=30)).timestamp()),
+    )
+
+    assert refused.json()["errors"] == {"end": "The end must be after the start."}
+    assert moved.status == 200 and moved.json() == {}
+    for guest in (BOB, IVY):
+        update = (await wait_for_mails(mailbox, guest, 2))[1]
+        calendar = calendar_of(update)
+        [event] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST" and "RRULE" not in event
+        assert event.decoded("RECURRENCE-ID") == second
+        assert event.decoded("DTSTART") == later
+        assert event["DTSTART"].params["TZID"] == "Europe/Warsaw"
+        assert int(event["SEQUENCE"]) == 1
+        assert update.message["Subject"].startswith("Updated invitation: Standup")
+    for member in (ANA, PIOTR):
+        await eventually(lambda m=member: len(slack.messages(slack.dm_channel(m))) == 2)
+        notice = texts(slack.messages(slack.dm_channel(member))[1])
+        assert f"<!date^{int(second.timestamp())}^" in notice
+        assert f"<!date^{int(later.timestamp())}^" in notice
