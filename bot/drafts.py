@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from bot.guests import Guest, GuestListError, parse_guest_list
 from bot.i18n import DEFAULT_LANGUAGE, Language, translator
 from bot.meetings.recurrence import MAX_COUNT, RepeatRefused, normalize_rule
-from bot.meetings.repeat_choice import RepeatChoice, rule_for
+from bot.meetings.repeat_choice import Repeat, RepeatChoice, rule_for
 
 MAX_TITLE = 150
 MAX_LOCATION = 500
@@ -108,9 +108,11 @@ def check_form(
         errors["title"] = t.gettext(
             "Keep the title under {limit} characters (it has {count})."
         ).format(limit=MAX_TITLE, count=len(title))
+    # A series under way keeps its first start: its later meetings are still to come.
+    series_under_way = editing and form.repeat.repeat is not Repeat.NEVER
     if form.start is None:
         errors["start"] = t.gettext("Pick when the meeting starts.")
-    elif form.start < now - PAST_GRACE:
+    elif form.start < now - PAST_GRACE and not series_under_way:
         errors["start"] = t.gettext("That time has already passed; pick a time in the future.")
     if form.end is None:
         errors["end"] = t.gettext("Pick when the meeting ends.")

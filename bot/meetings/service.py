@@ -36,7 +36,6 @@ from bot.meetings.model import (
     Revision,
 )
 from bot.meetings.quota import GuestQuota
-from bot.meetings.recurrence import series_end, zone_named
 from bot.meetings.rows import (
     attendee_by_token,
     check_organizer,
@@ -47,7 +46,8 @@ from bot.meetings.rows import (
     reinstate,
     sync_busy,
 )
-from bot.meetings.series_reminders import next_series_reminder, remind_occurrence
+from bot.meetings.series_reminders import remind_occurrence
+from bot.meetings.series_rows import set_series
 from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, Event, EventFile
 
@@ -161,7 +161,7 @@ class Meetings:
                 occurrence_changes=[],
                 occurrence_answers=[],
             )
-            _set_series(event, draft.rrule)
+            set_series(event, draft.rrule)
             sync_busy(event)
             session.add(event)
             await session.flush()
@@ -225,7 +225,7 @@ class Meetings:
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             _apply_fields(event, draft, uploads)
-            _set_series(event, draft.rrule, moved=time_moved, edit=True)
+            set_series(event, draft.rrule, moved=time_moved, edit=True)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
             if any(c.field in RECONFIRMED for c in changes):
@@ -487,22 +487,3 @@ def _apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -
         if draft.kept_file_ids is not None and attached.id not in kept_files:
             event.files.remove(attached)
     event.files.extend(uploads)
-
-
-def _set_series(event: Event, rule: str | None, *, moved: bool = False, edit: bool = False) -> None:
-    """Write how the event repeats; a new rule or start forgets per-occurrence changes.
-
-    Occurrences are named by the start the rule gives them (RECURRENCE-ID): once the rule or
-    the first start changes, those names no longer point at anything. On an edit, the
-    reminder is due before the next occurrence (a new series' first is its start).
-    """
-    if event.rrule and (moved or rule != event.rrule):
-        event.occurrence_changes.clear()
-        event.occurrence_answers.clear()
-    event.rrule = rule
-    event.series_end_at = None
-    if rule:
-        zone = zone_named(event.timezone)
-        event.series_end_at = series_end(rule, event.start_at, event.end_at, zone)
-        if edit:
-            event.reminder_due_at = next_series_reminder(event, utc_now())

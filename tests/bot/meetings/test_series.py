@@ -7,10 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
 from bot.deliveries import MemberReminder
+from bot.drafts import MeetingDraft, MeetingForm, check_form
 from bot.meetings.model import ChangedField
 from bot.meetings.occurrences import series_occurrences
 from bot.meetings.recurrence import normalize_rule, occurrences, zone_named
+from bot.meetings.repeat_choice import Repeat, RepeatChoice
 from bot.meetings.series import SeriesChanges
 from storage.models import Event
 from tests.bot.meetings.services import (
@@ -111,3 +114,45 @@ async def test_a_series_counts_its_guests_once_against_the_monthly_cap(
 
     # Carol and Dan, invited to thirty meetings of one series: two invitations.
     assert await capped.meetings.guest_invites_left(TEAM_ID) == 0
+
+
+async def test_moving_the_whole_series_keeps_a_cancelled_meeting_cancelled(
+    services: MeetingServices,
+) -> None:
+    meeting = await services.meetings.create(TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES))
+    second = series_occurrences(meeting)[1].recurrence_id
+    series = SeriesChanges(services.sessions, services.meetings)
+    meeting = await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, second, "")
+
+    hour = timedelta(hours=1)
+    revision = await services.meetings.update(
+        TEAM_ID,
+        OLGA.user_id,
+        meeting.id,
+        meeting.version,
+        edit_of(meeting, start=START + hour, end=END + hour),
+    )
+
+    assert revision.meeting.series is not None
+    assert revision.meeting.series.cancelled_starts == (second + hour,)
+    assert [o.start for o in series_occurrences(revision.meeting)] == [
+        s + hour
+        for n, s in enumerate(occurrences(WEEKLY_FOUR_TIMES, START, zone_named(OLGA.timezone)))
+        if n != 1
+    ]
+
+
+def test_a_series_under_way_can_be_edited_though_its_first_meeting_has_passed() -> None:
+    past = (utc_now() - timedelta(days=8)).replace(second=0, microsecond=0)
+    form = MeetingForm(
+        title="Standup",
+        start=past,
+        end=past + timedelta(minutes=15),
+        repeat=RepeatChoice(Repeat.WEEKLY, count=10),
+    )
+
+    editing = check_form(form, organizer_id="U0OLGA", now=utc_now(), editing=True)
+    creating = check_form(form, organizer_id="U0OLGA", now=utc_now())
+
+    assert isinstance(editing, MeetingDraft) and editing.rrule is not None
+    assert not isinstance(creating, MeetingDraft) and "start" in creating.by_block
