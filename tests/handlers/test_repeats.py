@@ -194,6 +194,8 @@ async def test_a_weekly_series_reaches_members_and_guests_in_their_words(
     assert event.decoded("DTSTART") == start
     assert event["DTSTART"].params["TZID"] == "Europe/Warsaw"
     assert "Every Monday 10:00, 6 times, first on" in bob.get_body(("plain",)).get_content()
+    status, page = await fetch("GET", answer_link(mailbox.to(BOB)[0]))
+    assert status == 200 and "Every Monday 10:00, 6 times, first on" in page
     for member, words in (
         (ANA, "*Repeats:* Every Monday 10:00, 6 times"),
         (PIOTR, "*Powtarzanie:* W każdy poniedziałek 10:00, 6 razy"),
