@@ -76,14 +76,24 @@ def next_occurrence(meeting: Meeting, now: datetime) -> Occurrence | None:
 
 
 def occurrence_of(meeting: Meeting, recurrence_id: datetime) -> Occurrence | None:
-    """Return the series' occurrence with this RECURRENCE-ID, if the rule has one then."""
+    """Return the series' live occurrence with this RECURRENCE-ID (wherever it was moved)."""
+    series = meeting.series
+    if series is None:
+        return None
     wanted = recurrence_id.astimezone(UTC)
-    for occurrence in series_occurrences(
-        meeting, after=wanted - timedelta(seconds=1), before=wanted + timedelta(days=2), limit=5
-    ):
-        if occurrence.recurrence_id == wanted:
-            return occurrence
-    return None
+    found = occurrences(
+        series.rule,
+        meeting.start,
+        zone_named(meeting.organizer.timezone),
+        after=wanted,
+        before=wanted + timedelta(seconds=1),
+        skip=series.cancelled_starts,
+        limit=1,
+    )
+    if found != [wanted]:
+        return None
+    pictured = one_occurrence(meeting, wanted)
+    return Occurrence(wanted, pictured.start, pictured.end)
 
 
 def one_occurrence(meeting: Meeting, recurrence_id: datetime) -> Meeting:

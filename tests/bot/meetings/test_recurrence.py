@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import Language
+from bot.meetings.model import OccurrenceChange, Series
+from bot.meetings.occurrences import Occurrence, occurrence_of, one_occurrence, series_occurrences
 from bot.meetings.recurrence import (
     MAX_EXPANDED,
     RepeatRefused,
@@ -18,6 +20,7 @@ from bot.meetings.recurrence import (
 )
 from bot.meetings.recurrence_words import describe_series
 from bot.meetings.repeat_choice import Repeat, RepeatChoice, choice_of, rule_for
+from tests.bot.blocks.meetings import meeting
 
 WARSAW = ZoneInfo("Europe/Warsaw")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -175,3 +178,27 @@ def test_a_series_in_words_in_english_and_polish(rule: str, english: str, polish
 
     assert describe_series(normalised, MONDAY, WARSAW, Language.EN) == english
     assert describe_series(normalised, MONDAY, WARSAW, Language.PL) == polish
+
+
+def test_a_moved_occurrence_is_found_by_its_first_start_and_met_at_its_new_time() -> None:
+    rule = normalize_rule("FREQ=WEEKLY;BYDAY=MO;COUNT=4", MONDAY, WARSAW)
+    first, second, third, fourth = occurrences(rule, MONDAY, WARSAW)
+    moved_to = second + timedelta(days=3)
+    hour = timedelta(hours=1)
+    made = meeting(
+        start=first,
+        end=first + hour,
+        series=Series(
+            rule,
+            (
+                OccurrenceChange(second, False, moved_to, moved_to + hour, sequence=4),
+                OccurrenceChange(third, True),
+            ),
+        ),
+    )
+
+    assert occurrence_of(made, second) == Occurrence(second, moved_to, moved_to + hour)
+    assert occurrence_of(made, third) is None  # cancelled
+    assert [o.start for o in series_occurrences(made)] == [first, moved_to, fourth]
+    one = one_occurrence(made, second)
+    assert (one.start, one.recurrence_id, one.sequence, one.series) == (moved_to, second, 4, None)
