@@ -10,7 +10,7 @@ from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentlines
 
 from bot.i18n import translator
-from bot.ical_series import add_repeats, on_series_clock, repeats_on_clock
+from bot.ical_series import add_repeats, moved_overrides, on_series_clock, repeats_on_clock
 from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
 from bot.vtimezone import vtimezone
 
@@ -103,6 +103,8 @@ def _calendar(
         first, last = (moment.astimezone(zone).date() for moment in (meeting.start, meeting.end))
         calendar.add_component(vtimezone(zone, first, max(last, series_last or last)))
     calendar.add_component(event)
+    for override in moved_overrides(event, meeting, zone) if not cancelled else ():
+        calendar.add_component(override)
     return calendar
 
 
@@ -186,11 +188,12 @@ class GuestCalendars:
             url=None,
             cancelled=cancelled,
         )
-        [self._event] = calendar.walk("VEVENT")
+        self._event = calendar.walk("VEVENT")[0]
         lines = calendar.content_lines()
-        end = lines.index("END:VEVENT")
-        self._head = _serialized(Contentlines(lines[:end]))
-        self._tail = _serialized(Contentlines(lines[end:]))
+        # A series sends its moved meetings as VEVENTs of their own: each gets the guest's lines.
+        ends = [n for n, line in enumerate(lines) if line == "END:VEVENT"]
+        cuts = zip([0, *ends], [*ends, len(lines)], strict=True)
+        self._pieces = [_serialized(Contentlines(lines[a:b])) for a, b in cuts]
 
     def to_ical(
         self,
@@ -203,7 +206,7 @@ class GuestCalendars:
         for name, value in _guest_links(self._meeting, url, files):
             own.append(self._event.content_line(name, value))
         own.append(self._event.content_line("ATTENDEE", _attendee(invitee, self._cancelled)))
-        return self._head + _serialized(own) + self._tail
+        return _serialized(own).join(self._pieces)
 
 
 def request_calendar(

@@ -8,6 +8,7 @@ Its VTIMEZONE covers every year up to the series' last occurrence.
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,29 @@ def on_series_clock(moment: datetime, zone: ZoneInfo) -> datetime:
 def repeats_on_clock(meeting: Meeting) -> bool:
     """Tell whether the meeting's times must be written on the clock: a series or one of its."""
     return meeting.series is not None or meeting.recurrence_id is not None
+
+
+def moved_overrides(master: Event, meeting: Meeting, zone: ZoneInfo) -> list[Event]:
+    """Return a VEVENT per moved occurrence: the series' own, at its new time (RECURRENCE-ID).
+
+    Sent with the series, a guest invited later, or one whose calendar takes the series
+    again, still has every moved meeting where it now is.
+    """
+    if meeting.series is None:
+        return []
+    overrides = []
+    for moved in meeting.series.moved:
+        if moved.start is None or moved.end is None:
+            continue
+        override = copy.deepcopy(master)
+        for name in ("RRULE", "EXDATE", "DTSTART", "DTEND", "SEQUENCE"):
+            override.pop(name, None)
+        override.add("recurrence-id", on_series_clock(moved.recurrence_id, zone))
+        override.add("sequence", moved.sequence)
+        override.add("dtstart", on_series_clock(moved.start, zone))
+        override.add("dtend", on_series_clock(moved.end, zone))
+        overrides.append(override)
+    return overrides
 
 
 def add_repeats(event: Event, meeting: Meeting, zone: ZoneInfo) -> date | None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import vobject
 from icalendar import Calendar
 
 from bot.ical import GuestCalendars, cancel_calendar
@@ -115,3 +116,25 @@ def test_cancelling_one_occurrence_names_it_by_recurrence_id() -> None:
     assert "DTSTART;TZID=Europe/Warsaw:20270329T100000" in calendar
     [event] = cancellation.walk("VEVENT")
     assert "RRULE" not in event and event["STATUS"] == "CANCELLED"
+
+
+def test_a_moved_meeting_travels_with_the_series_with_each_guests_own_lines() -> None:
+    series = weekly_series("Europe/Warsaw")
+    second = series_occurrences(series)[1].recurrence_id
+    later = second + timedelta(hours=2)
+    assert series.series is not None
+    moved = OccurrenceChange(second, False, later, later + timedelta(hours=1), sequence=4)
+    series = dataclasses.replace(series, series=Series(series.series.rule, (moved,)))
+
+    text = invitation(series)
+
+    master, override = Calendar.from_ical(text).walk("VEVENT")
+    assert "RRULE" in master and "RECURRENCE-ID" not in master
+    assert override.decoded("RECURRENCE-ID") == second
+    assert override.decoded("DTSTART") == later and int(override["SEQUENCE"]) == 4
+    assert "RRULE" not in override and override["UID"] == master["UID"]
+    for event in (master, override):
+        assert str(event["ATTENDEE"]) == f"mailto:{GUEST.email}"
+        assert "https://meetbot.example/a/x" in str(event["DESCRIPTION"])
+    read = vobject.readOne(text.decode())
+    assert [e.recurrence_id.value.astimezone(UTC) for e in read.vevent_list[1:]] == [second]

@@ -416,3 +416,8 @@ async def test_one_occurrence_moved_reaches_everyone_as_its_own_request(
         notice = texts(slack.messages(slack.dm_channel(member))[1])
         assert f"<!date^{int(second.timestamp())}^" in notice
         assert f"<!date^{int(later.timestamp())}^" in notice
+    # Added to a calendar now, the series carries the moved meeting at its new time.
+    status, ics = await fetch("GET", answer_link(mailbox.to(BOB)[0]) + "/invite.ics")
+    master, override = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+    assert status == 200 and "RRULE" in master
+    assert (override.decoded("RECURRENCE-ID"), override.decoded("DTSTART")) == (second, later)
