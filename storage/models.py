@@ -205,6 +205,8 @@ class HeldReply(Base):
     # pending | recorded | added | ignored
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The occurrence of a series answered (RECURRENCE-ID); empty: the whole series.
+    recurrence_id: Mapped[datetime | None]
 
 
 class EventFile(Base):

@@ -14,7 +14,12 @@ from bot.clock import utc_now
 from bot.drafts import MeetingDraft
 from bot.guests import Guest
 from bot.meetings import notices
-from bot.meetings.errors import HeldAnswerNotFound, ProposalNotFound, ReplyRefused
+from bot.meetings.errors import (
+    HeldAnswerNotFound,
+    OccurrenceNotFound,
+    ProposalNotFound,
+    ReplyRefused,
+)
 from bot.meetings.model import (
     PARTSTAT_ANSWERS,
     Bounce,
@@ -156,7 +161,10 @@ class Replies:
             )
             if attendee is None:
                 raise HeldAnswerNotFound(held_id)
-            await _record(session, event, attendee, _mailed_of(row, attendee.email_key or ""))
+            try:
+                await _record(session, event, attendee, _mailed_of(row, attendee.email_key or ""))
+            except ReplyRefused as refused:  # the occurrence it answers was cancelled since
+                raise OccurrenceNotFound(row.recurrence_id) from refused
             row.status = "recorded"
             held = held_from_row(row)
         self._on_deliveries()
@@ -334,6 +342,9 @@ async def _hold(
             HeldReply.method == mailed.method,
             HeldReply.partstat == mailed.partstat,
             HeldReply.comment == mailed.comment,
+            HeldReply.recurrence_id.is_(None)
+            if mailed.recurrence_id is None
+            else HeldReply.recurrence_id == mailed.recurrence_id,
         )
     )
     if repeated is not None:
@@ -351,6 +362,7 @@ async def _hold(
         sequence=mailed.sequence,
         proposed_start=mailed.proposed_start,
         proposed_end=mailed.proposed_end,
+        recurrence_id=mailed.recurrence_id,
     )
     session.add(row)
     await session.flush()
@@ -368,6 +380,7 @@ def _mailed_of(row: HeldReply, attendee: str) -> MailedAnswer:
         comment=row.comment,
         proposed_start=row.proposed_start,
         proposed_end=row.proposed_end,
+        recurrence_id=row.recurrence_id,
     )
 
 

@@ -13,6 +13,7 @@ from tests.conftest import ANA, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_availability import availability_text, open_form_record, updated_form
 from tests.handlers.test_home import home_of
+from tests.mail.test_trust import asked
 from tests.support.flows import confirm_mailbox, in_days, open_create_form
 from tests.support.mailbox import Mailbox, calendar_part
 from tests.support.meetings import (
@@ -421,3 +422,30 @@ async def test_one_occurrence_moved_reaches_everyone_as_its_own_request(
     master, override = icalendar.Calendar.from_ical(ics).walk("VEVENT")
     assert status == 200 and "RRULE" in master
     assert (override.decoded("RECURRENCE-ID"), override.decoded("DTSTART")) == (second, later)
+
+
+async def test_an_unverified_reply_to_one_occurrence_is_recorded_for_it_once_confirmed(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    uid = str(calendar_of(mailbox.to(BOB)[0]).walk("VEVENT")[0]["UID"])
+    third = start + timedelta(weeks=2)
+    organizer_address = "invites@meetbot.example"
+    raw = render(
+        "thunderbird_occurrence_reply",
+        organizer=organizer_address,
+        uid=uid,
+        guest=BOB,
+        partstat="DECLINED",
+        start=third,
+        end=third + timedelta(minutes=30),
+    )
+    await send_to_receiver(inbound_port, raw, organizer_address, sender=BOB)
+
+    dm = await asked(slack)
+    await sender.click(ORGANIZER, dm, slack.dm_channel(ORGANIZER), "held_answer_record")
+
+    await eventually(lambda: "Answers for single meetings" in texts(summary(slack)))
+    shown = texts(summary(slack))
+    assert "1 declined" not in shown  # the series' answer stands
+    assert f"<!date^{int(third.timestamp())}^" in shown.split("Answers for single meetings")[1]

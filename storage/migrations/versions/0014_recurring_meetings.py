@@ -1,4 +1,5 @@
 """meetings that repeat: the rule, occurrences cancelled or moved, answers per occurrence
+(also on answers held for the organizer)
 
 Revision ID: 0014
 Revises: 0010
@@ -49,6 +50,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("attendee_id", "recurrence_id", name="uq_occurrence_answers_attendee"),
     )
+    with op.batch_alter_table("held_replies", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("recurrence_id", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("occurrence_answers", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_occurrence_answers_event_id"), ["event_id"], unique=False
@@ -59,6 +62,8 @@ def downgrade() -> None:
     with op.batch_alter_table("occurrence_answers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_occurrence_answers_event_id"))
     op.drop_table("occurrence_answers")
+    with op.batch_alter_table("held_replies", schema=None) as batch_op:
+        batch_op.drop_column("recurrence_id")
     op.drop_table("occurrence_changes")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_column("series_end_at")
