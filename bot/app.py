@@ -52,6 +52,7 @@ from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.quota import GuestQuota
 from bot.meetings.replies import Replies
+from bot.meetings.series import SeriesChanges
 from bot.meetings.service import Meetings
 from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
@@ -336,6 +337,7 @@ class Meetbot:
             submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
             ledger=ledger,
+            series=SeriesChanges(self.sessions, meetings, on_deliveries=lambda: outbox.wake()),
         )
         self.services = services
         bolt: AsyncApp | None = None

@@ -14,6 +14,7 @@ from bot.drafts import MAX_LENGTH
 from bot.people import People
 from bot.personal import Busy, MemberStatus, WorkingHours
 from bot.preferences import Preferences
+from bot.series_busy import series_busy
 from storage.models import Attendee, Event, ExternalBusy
 from storage.types import UTCDateTime
 
@@ -85,6 +86,10 @@ class Availability:
                 session, team_id, user_ids, start, end, viewer, ignore_meeting
             ):
                 periods[user_id].append(busy)
+            for user_id, busy in await series_busy(
+                session, team_id, user_ids, start, end, viewer, ignore_meeting
+            ):
+                periods[user_id].append(busy)
             rows = await session.execute(
                 select(ExternalBusy.user_id, ExternalBusy.start_at, ExternalBusy.end_at).where(
                     ExternalBusy.team_id == team_id,
@@ -140,6 +145,13 @@ class Availability:
         """Return the first free spans of a length in the coming two weeks, for everyone."""
         horizon = after + timedelta(days=SEARCH_DAYS)
         blocks = await self.busy_blocks(team_id, user_ids, after, horizon, ignore_meeting)
+        async with self._sessions() as session:
+            repeating = await series_busy(
+                session, team_id, user_ids, after, horizon, "", ignore_meeting
+            )
+        if repeating:
+            # Series are expanded here, not in SQL: join their occurrences with the blocks.
+            blocks = merged([*(Busy(s, e) for s, e in blocks), *(busy for _, busy in repeating)])
         settings = await self._preferences.of_members(team_id, user_ids)
         workdays = [
             (zone_of((await self._people.get(team_id, u)).timezone), settings[u].working_hours)
@@ -273,6 +285,7 @@ def _busy_queries(
         Event.start_at < end,
         Event.end_at > start,
         Event.status == "confirmed",
+        Event.rrule.is_(None),  # series: bot/series_busy.py
     )
     # busy_from is set only while the meeting keeps the member busy (rows.sync_busy).
     invited = select(

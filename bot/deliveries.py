@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.meetings.model import Answer, Change, ChangedField
+from bot.meetings.model import Answer, Change, ChangedField, Meeting
+from bot.meetings.occurrences import one_occurrence
 from storage.models import OutboxEntry
 
 
@@ -135,10 +137,17 @@ class MemberNotice(_ForAttendee):
     changes: tuple[Change, ...] = ()
     # The time moved, so everyone's answer was cleared.
     reset: bool = False
+    # About one occurrence of a series: its RECURRENCE-ID (UTC, ISO); empty: the meeting.
+    occurrence: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """Return the reason, the changes as plain data, and whether answers were reset."""
-        return {"reason": self.reason, "changes": _changes_out(self.changes), "reset": self.reset}
+        return {
+            "reason": self.reason,
+            "changes": _changes_out(self.changes),
+            "reset": self.reset,
+            "occurrence": self.occurrence,
+        }
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,7 @@ class MemberReminder(_ForAttendee):
     """Remind a member the meeting is coming up."""
 
     kind = DeliveryKind.MEMBER_REMINDER
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,7 @@ class GuestInvitation(_ForAttendee):
     sequence: int = 0
     changes: tuple[Change, ...] = ()
     reset: bool = False
+    occurrence: str = ""
 
     def to_payload(self) -> dict[str, Any]:
         """Return the sequence, the changes as plain data, and whether answers were reset."""
@@ -165,6 +176,7 @@ class GuestInvitation(_ForAttendee):
             "sequence": self.sequence,
             "changes": _changes_out(self.changes),
             "reset": self.reset,
+            "occurrence": self.occurrence,
         }
 
 
@@ -176,6 +188,7 @@ class GuestCancellation(_ForAttendee):
     reaches_invitee = True
     sequence: int = 0
     reason: CancelReason = "cancelled"
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,7 @@ class GuestReminder(_ForAttendee):
 
     kind = DeliveryKind.GUEST_REMINDER
     reaches_invitee = True
+    occurrence: str = ""
 
 
 @dataclass(frozen=True)
@@ -312,6 +326,12 @@ def outbox_values(team_id: str, delivery: Delivery) -> dict[str, Any]:
         "payload": delivery.to_payload(),
         "redraw_key": delivery.redraw_key(team_id),
     }
+
+
+def pictured_for(meeting: Meeting, delivery: Delivery) -> Meeting:
+    """Return the meeting as a delivery shows it: one occurrence of a series, or all of it."""
+    occurrence = getattr(delivery, "occurrence", "")
+    return one_occurrence(meeting, datetime.fromisoformat(occurrence)) if occurrence else meeting
 
 
 def enqueue(session: AsyncSession, team_id: str, delivery: Delivery) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.guests import Guest, GuestListError, parse_guest_list
 from bot.i18n import DEFAULT_LANGUAGE, Language, translator
+from bot.meetings.recurrence import MAX_COUNT, RepeatRefused, normalize_rule
+from bot.meetings.repeat_choice import Repeat, RepeatChoice, rule_for
 
 MAX_TITLE = 150
 MAX_LOCATION = 500
@@ -53,6 +55,7 @@ class MeetingForm:
     kept_file_ids: tuple[int, ...] | None = None
     # "Add a video call" ticked or not; None when the form does not offer it.
     video: bool | None = None
+    repeat: RepeatChoice = field(default_factory=RepeatChoice)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class MeetingDraft:
     kept_file_ids: tuple[int, ...] | None = None
     # A video room wanted (True), not wanted (False), or not asked about (None: keep as is).
     video: bool | None = None
+    # How the meeting repeats: a normalised RRULE (bot/meetings/recurrence.py); None: once.
+    rrule: str | None = None
 
 
 @dataclass
@@ -92,8 +97,12 @@ def check_form(
     now: datetime,
     editing: bool = False,
     language: Language = DEFAULT_LANGUAGE,
+    zone: tzinfo = UTC,
 ) -> MeetingDraft | FormErrors:
-    """Return the draft the form describes, or the errors to show beside its fields."""
+    """Return the draft the form describes, or the errors to show beside its fields.
+
+    `zone` is the organizer's: a series repeats at the same time on their clock.
+    """
     t = translator(language)
     errors: dict[str, str] = {}
     title = " ".join(form.title.split())
@@ -103,9 +112,11 @@ def check_form(
         errors["title"] = t.gettext(
             "Keep the title under {limit} characters (it has {count})."
         ).format(limit=MAX_TITLE, count=len(title))
+    # A series under way keeps its first start: its later meetings are still to come.
+    series_under_way = editing and form.repeat.repeat is not Repeat.NEVER
     if form.start is None:
         errors["start"] = t.gettext("Pick when the meeting starts.")
-    elif form.start < now - PAST_GRACE:
+    elif form.start < now - PAST_GRACE and not series_under_way:
         errors["start"] = t.gettext("That time has already passed; pick a time in the future.")
     if form.end is None:
         errors["end"] = t.gettext("Pick when the meeting ends.")
@@ -138,6 +149,9 @@ def check_form(
         errors["files"] = t.gettext("Attach at most {limit} files to one meeting.").format(
             limit=MAX_FILES
         )
+    rrule: str | None = None
+    if form.start is not None and "start" not in errors:
+        rrule = _repeat_rule(form.repeat, form.start, zone, language, errors)
     if errors:
         return FormErrors(errors)
     assert form.start is not None and form.end is not None
@@ -155,7 +169,28 @@ def check_form(
         new_files=form.new_files,
         kept_file_ids=form.kept_file_ids if editing else None,
         video=form.video,
+        rrule=rrule,
     )
+
+
+def _repeat_rule(
+    choice: RepeatChoice, start: datetime, zone: tzinfo, language: Language, errors: dict[str, str]
+) -> str | None:
+    """Return the checked RRULE the "Repeats" inputs make, or None, noting any error."""
+    t = translator(language)
+    if choice.count is not None and not 1 <= choice.count <= MAX_COUNT:
+        errors["repeat_count"] = t.gettext("Repeat between 1 and {limit} times.").format(
+            limit=MAX_COUNT
+        )
+        return None
+    rule = rule_for(choice, start.astimezone(zone))
+    if rule is None:
+        return None
+    try:
+        return normalize_rule(rule, start, zone)
+    except RepeatRefused as refused:
+        errors[refused.field] = refused.translated(language)
+        return None
 
 
 def default_times(now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:

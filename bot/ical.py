@@ -10,6 +10,7 @@ from icalendar import Calendar, Event, vCalAddress, vText, vUri
 from icalendar.parser import Contentline, Contentlines
 
 from bot.i18n import translator
+from bot.ical_series import add_repeats, moved_overrides, on_series_clock, repeats_on_clock
 from bot.meetings.model import Answer, AttachedFile, Invitee, Meeting
 from bot.video import join_link
 from bot.vtimezone import vtimezone
@@ -83,8 +84,10 @@ def _calendar(
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", stamp)
     event.add("created", meeting.created_at)
-    event.add("dtstart", _on_clock(meeting.start, zone))
-    event.add("dtend", _on_clock(meeting.end, zone))
+    clock = on_series_clock if repeats_on_clock(meeting) else _on_clock
+    event.add("dtstart", clock(meeting.start, zone))
+    event.add("dtend", clock(meeting.end, zone))
+    series_last = add_repeats(event, meeting, zone)
     event.add("summary", meeting.title)
     # A room and no place: the room is where it happens (calendars without CONFERENCE show it).
     if meeting.location or meeting.video_url:
@@ -102,8 +105,10 @@ def _calendar(
         event.add("attendee", _attendee(invitee, cancelled))
     if any("TZID" in event[name].params for name in ("DTSTART", "DTEND")):
         first, last = (moment.astimezone(zone).date() for moment in (meeting.start, meeting.end))
-        calendar.add_component(vtimezone(zone, first, last))
+        calendar.add_component(vtimezone(zone, first, max(last, series_last or last)))
     calendar.add_component(event)
+    for override in moved_overrides(event, meeting, zone) if not cancelled else ():
+        calendar.add_component(override)
     return calendar
 
 
@@ -217,12 +222,12 @@ class GuestCalendars:
             url=None,
             cancelled=cancelled,
         )
-        [self._event] = calendar.walk("VEVENT")
+        self._event = calendar.walk("VEVENT")[0]
         lines = calendar.content_lines()
-        end = lines.index("END:VEVENT")
-        # What every guest's copy shares, before and after their own lines.
-        self.head = _serialized(Contentlines(lines[:end]))
-        self.tail = _serialized(Contentlines(lines[end:]))
+        # A series sends its moved meetings as VEVENTs of their own: each gets the guest's lines.
+        ends = [n for n, line in enumerate(lines) if line == "END:VEVENT"]
+        cuts = zip([0, *ends], [*ends, len(lines)], strict=True)
+        self._pieces = [_serialized(Contentlines(lines[a:b])) for a, b in cuts]
 
     def to_ical(
         self,
@@ -231,7 +236,11 @@ class GuestCalendars:
         files: Sequence[tuple[AttachedFile, str]] = (),
     ) -> bytes:
         """Return the calendar as this guest gets it, with their answer link and file links."""
-        return self.head + self.link_lines(url, files) + self.attendee_line(invitee) + self.tail
+        return self.with_own_lines(self.link_lines(url, files) + self.attendee_line(invitee))
+
+    def with_own_lines(self, own: bytes) -> bytes:
+        """Return the calendar with a guest's own lines (links, ATTENDEE) in every event."""
+        return own.join(self._pieces)
 
     def link_lines(
         self, url: str | None = None, files: Sequence[tuple[AttachedFile, str]] = ()

@@ -15,6 +15,7 @@ from bot.mailboxes import Mailboxes
 from bot.meetings.files import MeetingFiles
 from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.replies import Replies
+from bot.meetings.series import SeriesChanges
 from bot.meetings.service import Meetings
 from bot.meetings.submissions import Submissions
 from bot.metrics import Metrics
@@ -47,5 +48,6 @@ class Services:
     submissions: Submissions
     workspaces: Workspaces
     ledger: DeliveryLedger
+    series: SeriesChanges
     # Turns for Slack listeners' work after their ack (see bot/after_ack.py).
     after_ack: AfterAck = field(default_factory=AfterAck)

@@ -10,7 +10,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.services import Services
-from handlers import actions, commands, form, home, ledger, views, workspaces
+from handlers import actions, commands, form, home, ledger, series, views, workspaces
 from handlers.context import SERVICES
 from handlers.replies import report_unexpected
 
@@ -36,6 +36,6 @@ def register(app: AsyncApp, services: Services) -> None:
 
     app.middleware(skip_redelivered_events)
     app.middleware(provide_services)
-    for area in (commands, views, actions, form, home, ledger, workspaces):
+    for area in (commands, views, actions, form, home, ledger, series, workspaces):
         area.register(app)
     app.error(report_unexpected)

@@ -18,14 +18,17 @@ from bot.blocks.meeting_form import (
     read_choice,
     read_form,
     read_text,
+    state_values,
 )
 from bot.blocks.messages import CANCEL_CALLBACK
 from bot.blocks.notices import edit_outcome
+from bot.blocks.series import read_cancel_scope
 from bot.blocks.settings import MAILBOX_CALLBACK, mailbox_question
 from bot.drafts import FormErrors, MeetingDraft, check_form
 from bot.i18n import translator
 from bot.meetings.errors import MeetingError, MeetingNotFound
 from bot.meetings.model import Organizer
+from bot.meetings.recurrence import zone_named
 from bot.meetings.submissions import Accepted, NeedsMailbox, Refused
 from bot.people import Person
 from handlers.context import language_of_user, services_of
@@ -49,6 +52,7 @@ def _checked(
         now=datetime.now(UTC),
         editing=editing,
         language=person.language,
+        zone=zone_named(person.timezone),
     )
 
 
@@ -188,11 +192,18 @@ async def submit_cancel(
     assert context.team_id is not None and context.user_id is not None
     await ack()
     meeting_id, _ = edited_meeting(view) or (0, 0)
+    services, message = services_of(context), read_text(view, "message")
+    # A series' form also asks which meeting, and whether only it or those after it too.
+    scope, occurrence = read_cancel_scope(state_values(view))
     try:
         if not meeting_id:
             raise MeetingNotFound(meeting_id)
-        await services_of(context).meetings.cancel(
-            context.team_id, context.user_id, meeting_id, read_text(view, "message")
-        )
+        who = (context.team_id, context.user_id, meeting_id)
+        if occurrence is None:
+            await services.meetings.cancel(*who, message)
+        elif scope == "following":
+            await services.series.cancel_following(*who, occurrence, message)
+        else:
+            await services.series.cancel_occurrence(*who, occurrence, message)
     except MeetingError as error:
         await refuse(context, client, error)

@@ -77,9 +77,23 @@ class Event(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     # The video room Meetbot made for this meeting (a full link), kept across edits.
     video_url: Mapped[str | None] = mapped_column(Text)
+    # A repeating meeting's RRULE, normalised (bot/meetings/recurrence.py); empty: it happens
+    # once. start_at/end_at are then the first occurrence's.
+    rrule: Mapped[str | None] = mapped_column(Text)
+    # The end of a series' last occurrence, so "not over yet" is one comparison.
+    series_end_at: Mapped[datetime | None]
 
     attendees: Mapped[list[Attendee]] = relationship(
         back_populates="event", order_by="Attendee.id", cascade="all, delete-orphan"
+    )
+    # Loaded with the event wherever it is: a series is not pictured without them.
+    occurrence_changes: Mapped[list[OccurrenceChangeRow]] = relationship(
+        order_by="OccurrenceChangeRow.recurrence_id",
+        cascade="all, delete-orphan",
+        lazy="selectin",
+    )
+    occurrence_answers: Mapped[list[OccurrenceAnswerRow]] = relationship(
+        order_by="OccurrenceAnswerRow.id", cascade="all, delete-orphan", lazy="selectin"
     )
     files: Mapped[list[EventFile]] = relationship(
         back_populates="event", order_by="EventFile.id", cascade="all, delete-orphan"
@@ -135,6 +149,45 @@ class Attendee(Base):
     event: Mapped[Event] = relationship(back_populates="attendees")
 
 
+class OccurrenceChangeRow(Base):
+    """One occurrence of a series cancelled (an EXDATE) or moved, named by its first start."""
+
+    __tablename__ = "occurrence_changes"
+    __table_args__ = (
+        UniqueConstraint("event_id", "recurrence_id", name="uq_occurrence_changes_occurrence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    # The start the series' rule gives the occurrence (RECURRENCE-ID), in UTC.
+    recurrence_id: Mapped[datetime]
+    cancelled: Mapped[bool] = mapped_column(default=False)
+    # A moved occurrence's own time; empty for a cancelled one.
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
+    sequence: Mapped[int] = mapped_column(default=0)
+    # The organizer's message to everyone about this occurrence.
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OccurrenceAnswerRow(Base):
+    """An invitee's answer to one occurrence of a series (their REPLY named RECURRENCE-ID)."""
+
+    __tablename__ = "occurrence_answers"
+    __table_args__ = (
+        UniqueConstraint("attendee_id", "recurrence_id", name="uq_occurrence_answers_attendee"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    attendee_id: Mapped[int] = mapped_column(ForeignKey("attendees.id", ondelete="CASCADE"))
+    recurrence_id: Mapped[datetime]
+    response: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    responded_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class CounterProposal(Base):
     """A guest's proposal of another time, waiting for the organizer's decision."""
 
@@ -176,6 +229,8 @@ class HeldReply(Base):
     # pending | recorded | added | ignored
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # The occurrence of a series answered (RECURRENCE-ID); empty: the whole series.
+    recurrence_id: Mapped[datetime | None]
 
 
 class EventFile(Base):

@@ -24,6 +24,7 @@ from bot.blocks.kit import (
     shorten,
     text_element,
 )
+from bot.blocks.repeats import read_repeat, repeat_inputs
 from bot.drafts import (
     DEFAULT_LENGTH,
     DEFAULT_REMINDER,
@@ -43,6 +44,8 @@ from bot.i18n import (
     translator,
 )
 from bot.meetings.model import Meeting
+from bot.meetings.recurrence import zone_named
+from bot.meetings.repeat_choice import RepeatChoice, choice_of
 from bot.personal import MemberStatus, PersonalSettings
 from bot.quick.reader import QuickDraft
 
@@ -77,6 +80,7 @@ class FormValues:
     time_revision: int = 0
     # "Add a video call" ticked or not; None when no video service is set up (not offered).
     video: bool | None = None
+    repeat: RepeatChoice = field(default_factory=RepeatChoice)
 
 
 def create_modal(values: FormValues, *, language: Language = DEFAULT_LANGUAGE) -> View:
@@ -107,6 +111,10 @@ def form_values_of(meeting: Meeting, *, video_offered: bool = False) -> FormValu
         reminder_minutes=meeting.reminder_minutes,
         attached_files=tuple((f.id, f.name) for f in meeting.files),
         video=bool(meeting.video_url) if video_offered else None,
+        repeat=choice_of(
+            meeting.series.rule if meeting.series else None,
+            zone_named(meeting.organizer.timezone),
+        ),
     )
 
 
@@ -162,7 +170,7 @@ def _time_input(block_id: str, label: str, moment: datetime, revision: int) -> B
 _DISPATCH = {"dispatch_action": True}
 
 
-def _what_and_when(t: Translator, values: FormValues) -> list[Block]:
+def _what_and_when(t: Translator, values: FormValues, language: Language) -> list[Block]:
     return [
         input_block(
             "title",
@@ -171,6 +179,7 @@ def _what_and_when(t: Translator, values: FormValues) -> list[Block]:
         ),
         _time_input("start", t.gettext("Starts"), values.start, values.time_revision),
         _time_input("end", t.gettext("Ends"), values.end, values.time_revision),
+        *repeat_inputs(t, values.repeat, language),
         input_block(
             "location",
             t.gettext("Place"),
@@ -300,7 +309,7 @@ def _meeting_modal(values: FormValues, callback_id: str, metadata: str, language
         "title": plain(title),
         "submit": plain(submit),
         "close": plain(t.gettext("Close")),
-        "blocks": _what_and_when(t, values)
+        "blocks": _what_and_when(t, values, language)
         + _video(t, values)
         + _who(t, values, language)
         + _files(t, values)
@@ -370,6 +379,7 @@ def read_form(view: dict[str, Any]) -> MeetingForm:
         new_files=_uploads(values),
         kept_file_ids=tuple(int(k) for k in kept if k.isdigit()),
         video=("video" in _ticked(values, "video")) if "video" in values else None,
+        repeat=read_repeat(values),
     )
 
 
@@ -428,6 +438,7 @@ def values_shown(view: dict[str, Any], form: MeetingForm, now: datetime) -> Form
         kept_file_ids=form.kept_file_ids if attached else None,
         time_revision=_time_revision(view),
         video=form.video,
+        repeat=form.repeat,
     )
 
 
@@ -451,6 +462,7 @@ def opening_values(
         notify=settings.notify_on_decision,
         reminder_minutes=settings.reminder_minutes,
         video=settings.video_default if video_offered else None,
+        repeat=quick.repeat,
     )
 
 

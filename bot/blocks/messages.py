@@ -30,6 +30,12 @@ from bot.blocks.kit import (
     time_range,
 )
 from bot.blocks.ledger import GUESTS_ACTION, delivery_line
+from bot.blocks.series import (
+    occurrence_answer_blocks,
+    series_buttons,
+    series_cancel_inputs,
+    series_lines,
+)
 from bot.i18n import (
     DEFAULT_LANGUAGE,
     Language,
@@ -82,6 +88,7 @@ def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> 
         "close": plain(t.gettext("Keep it")),
         "blocks": [
             mrkdwn(f"{question} {consequence}"),
+            *series_cancel_inputs(t, meeting),
             input_block(
                 "message",
                 t.gettext("Message to attendees"),
@@ -98,7 +105,10 @@ def details(
     t: Translator, meeting: Meeting, file_links: list[tuple[str, str]] | None = None
 ) -> str:
     """Return the When / Where / Files lines of a meeting."""
-    lines = [t.gettext("*When:* {when}").format(when=time_range(meeting))]
+    # A series says how it repeats and when it meets next instead of its first time.
+    lines = series_lines(t, meeting) or [
+        t.gettext("*When:* {when}").format(when=time_range(meeting))
+    ]
     if meeting.location:
         lines.append(t.gettext("*Where:* {place}").format(place=escape(meeting.location)))
     if file_links:
@@ -180,9 +190,11 @@ def _listing(t: Translator, heading: str, lines: list[str]) -> list[Block]:
 
 
 def organizer_buttons(t: Translator, meeting: Meeting) -> Block:
-    """Return the organizer's Edit and Cancel buttons, and Guests when there are guests."""
+    """Return the organizer's Edit and Cancel buttons, the series' own, and Guests when there
+    are guests."""
     elements = [
         button(t.gettext("Edit"), EDIT_ACTION, str(meeting.id)),
+        *series_buttons(t, meeting),
         button(t.gettext("Cancel meeting"), CANCEL_ACTION, str(meeting.id), "danger"),
     ]
     if meeting.guests:
@@ -229,6 +241,7 @@ def organizer_summary(
         *_delivery_blocks(meeting, deliveries, language),
         *_listing(t, t.gettext("Members ({count})").format(count=len(members)), members),
         *_listing(t, t.gettext("Guests ({count})").format(count=len(guests)), guests),
+        *occurrence_answer_blocks(t, meeting),
     ]
     if not meeting.invitees:
         blocks.append(context(t.gettext("Nobody is invited yet.")))
@@ -320,7 +333,7 @@ def describe_change(change: Change, *, language: Language = DEFAULT_LANGUAGE) ->
     if change.field is ChangedField.TIME:
         was, now = parse_time_text(change.before), parse_time_text(change.after)
         return f"*{field}:* {span(*was)} → {span(*now)}"
-    if change.field is ChangedField.DESCRIPTION:
+    if change.field in (ChangedField.DESCRIPTION, ChangedField.REPEATS):
         return f"*{field}:* " + t.gettext("changed")
     none = "_" + t.gettext("none") + "_"
     before = escape(shorten(change.before, 200)) or none

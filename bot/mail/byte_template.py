@@ -294,11 +294,8 @@ class InvitationBytes:
     ) -> _Guest | None:
         assert guest.email is not None
         calendars = self._invitations.calendars
-        calendar = (
-            calendars.head
-            + splice_tokens(links, token.encode())
-            + calendars.attendee_line(guest)
-            + calendars.tail
+        calendar = calendars.with_own_lines(
+            splice_tokens(links, token.encode()) + calendars.attendee_line(guest)
         )
         part = calendar_part_body(calendar)
         if part is None:

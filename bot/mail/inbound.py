@@ -82,6 +82,8 @@ class CalendarAnswer:
     comment: str
     proposed_start: datetime | None = None
     proposed_end: datetime | None = None
+    # The occurrence of a series the answer is about; None: the whole series (or meeting).
+    recurrence_id: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,7 @@ def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
         comment = " ".join(str(c) for c in comment)
     start = _moment(event, "DTSTART") if method == "COUNTER" else None
     end = _moment(event, "DTEND") if method == "COUNTER" else None
+    recurrence_id = _moment(event, "RECURRENCE-ID")
     answers = []
     for attendee in attendees:
         address = re.sub(r"^mailto:", "", str(attendee).strip(), flags=re.IGNORECASE).lower()
@@ -322,6 +325,7 @@ def _event_answers(method: str, event: Any) -> list[CalendarAnswer]:
                 comment=_one_line(str(note or "")),
                 proposed_start=start,
                 proposed_end=end,
+                recurrence_id=recurrence_id,
             )
         )
     return answers

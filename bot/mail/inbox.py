@@ -187,4 +187,5 @@ def _mailed(mail: InboundMail, answer: CalendarAnswer, authenticated: bool) -> M
         authenticated=authenticated,
         sender_name=mail.sender_name,
         answered_for=tuple(digest for uid, digest in mail.references if uid == event),
+        recurrence_id=answer.recurrence_id,
     )

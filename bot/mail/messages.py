@@ -38,6 +38,7 @@ from bot.meetings.model import (
     parse_time_text,
     recipient_hash,
 )
+from bot.meetings.recurrence_words import series_when
 
 
 def describe_span(
@@ -49,9 +50,10 @@ def describe_span(
 
 def describe_when(meeting: Meeting, language: Language | None = None) -> str:
     """Return the meeting's time in the organizer's zone, in the event's language by default."""
-    return describe_span(
+    first = describe_span(
         meeting.start, meeting.end, meeting_zone(meeting), language or meeting.language
     )
+    return series_when(meeting, first, language or meeting.language)
 
 
 def zone_abbreviation(moment: datetime) -> str:
@@ -85,6 +87,8 @@ def describe_change(change: Change, zone: tzinfo, language: Language = DEFAULT_L
         return f"{field}: {before} → {after}"
     if change.field is ChangedField.DESCRIPTION:
         return f"{field}: " + t.gettext("changed (see below)")
+    if change.field is ChangedField.REPEATS:
+        return f"{field}: " + t.gettext("changed")
     none = t.gettext("none")
     return f"{field}: {change.before or none} → {change.after or none}"
 

@@ -61,6 +61,10 @@ def describe_changes(
     ):
         if old != new:
             changes.append(Change(label, old, new))
+    rule_before = before.series.rule if before.series else ""
+    if rule_before != (draft.rrule or ""):
+        # Both rules as RRULE text; shown in words where the change is read.
+        changes.append(Change(ChangedField.REPEATS, rule_before, draft.rrule or ""))
     kept = set(draft.kept_file_ids) if draft.kept_file_ids is not None else None
     dropped = [f.name for f in before.files if kept is not None and f.id not in kept]
     if dropped or uploads:

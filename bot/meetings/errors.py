@@ -102,3 +102,19 @@ class HeldAnswerNotFound(MeetingError, LookupError):
     """No e-mailed answer with that id waiting for the organizer."""
 
     message = N_("That answer was already dealt with or no longer exists.")
+
+
+class OccurrenceNotFound(MeetingError, LookupError):
+    """No occurrence of the series starts then (never did, or it was cancelled)."""
+
+    field = "occurrence"
+    message = N_("That meeting of the series was already cancelled or is not part of it.")
+
+
+class OccurrenceTimeRefused(MeetingError):
+    """A new time for one occurrence that cannot be: in the past, ending first, too long."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field

@@ -50,6 +50,8 @@ class MailedAnswer:
     # Recipient hashes of our Message-IDs for this event the reply refers to (In-Reply-To,
     # References): whose invitation was answered, when the answer comes from another address.
     answered_for: tuple[str, ...] = ()
+    # The occurrence of a series answered (its RECURRENCE-ID); None: the whole series.
+    recurrence_id: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,52 @@ class AttachedFile:
 
 
 @dataclass(frozen=True)
+class OccurrenceChange:
+    """One occurrence of a series the organizer cancelled or moved, named by its first start.
+
+    `recurrence_id` is the start the series' rule gives it (UTC), as RECURRENCE-ID names it.
+    """
+
+    recurrence_id: datetime
+    cancelled: bool
+    start: datetime | None = None
+    end: datetime | None = None
+    # The SEQUENCE this occurrence's own REQUEST or CANCEL went out with.
+    sequence: int = 0
+    # The organizer's message to everyone when they cancelled or moved it.
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OccurrenceAnswer:
+    """An invitee's answer to one occurrence of a series, apart from their answer to it all."""
+
+    attendee_id: int
+    recurrence_id: datetime
+    answer: Answer
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Series:
+    """How a meeting repeats: its normalised RRULE and the occurrences changed one by one."""
+
+    rule: str
+    changes: tuple[OccurrenceChange, ...] = ()
+    answers: tuple[OccurrenceAnswer, ...] = ()
+
+    @property
+    def cancelled_starts(self) -> tuple[datetime, ...]:
+        """Return the starts of the occurrences taken out of the series (its EXDATEs)."""
+        return tuple(c.recurrence_id for c in self.changes if c.cancelled)
+
+    @property
+    def moved(self) -> tuple[OccurrenceChange, ...]:
+        """Return the occurrences given another time (sent as their own RECURRENCE-ID)."""
+        return tuple(c for c in self.changes if not c.cancelled)
+
+
+@dataclass(frozen=True)
 class Meeting:
     """A read-only picture of a meeting and everyone ever invited to it."""
 
@@ -194,6 +242,10 @@ class Meeting:
     language: Language = DEFAULT_LANGUAGE
     # The video room Meetbot made for the meeting, or "" (a link in "Where" is the organizer's).
     video_url: str = ""
+    # How the meeting repeats (bot/meetings/recurrence.py); None for a single meeting.
+    series: Series | None = None
+    # Set when this picture is one occurrence of a series: the start its rule gives it.
+    recurrence_id: datetime | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -240,6 +292,7 @@ class ChangedField(StrEnum):
     DESCRIPTION = N_("Description")
     FILES = N_("Files")
     VIDEO = N_("Video call")
+    REPEATS = N_("Repeats")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ from bot.drafts import MeetingDraft
 from bot.guests import Guest
 from bot.ledger import Via
 from bot.meetings import notices
-from bot.meetings.errors import HeldAnswerNotFound, ProposalNotFound, ReplyRefused
+from bot.meetings.errors import (
+    HeldAnswerNotFound,
+    OccurrenceNotFound,
+    ProposalNotFound,
+    ReplyRefused,
+)
 from bot.meetings.ledger import record_report
 from bot.meetings.model import (
     PARTSTAT_ANSWERS,
@@ -32,6 +37,7 @@ from bot.meetings.model import (
     recipient_hash,
 )
 from bot.meetings.rows import check_organizer, invitee_from_row, load_event, proposal_from_row
+from bot.meetings.series import record_occurrence_answer
 from bot.meetings.service import Meetings, record_decision
 from storage.models import Attendee, CounterProposal, Event, HeldReply
 
@@ -175,7 +181,10 @@ class Replies:
             if attendee is None:
                 raise HeldAnswerNotFound(held_id)
             mailed = _mailed_of(row, attendee.email_key or "")
-            await _record(session, event, attendee, mailed, via=Via.ORGANIZER)
+            try:
+                await _record(session, event, attendee, mailed, via=Via.ORGANIZER)
+            except ReplyRefused as refused:  # the occurrence it answers was cancelled since
+                raise OccurrenceNotFound(row.recurrence_id) from refused
             row.status = "recorded"
             held = held_from_row(row)
         self._on_deliveries()
@@ -300,6 +309,10 @@ async def _record(
         await _keep_counter(session, event, attendee, mailed)
         return None
     answer = PARTSTAT_ANSWERS[mailed.partstat or ""]
+    if mailed.recurrence_id is not None and event.rrule:
+        return record_occurrence_answer(
+            session, event, attendee, mailed.recurrence_id, answer, mailed.comment
+        )
     stale = mailed.sequence < event.sequence
     return record_decision(session, event, attendee, answer, mailed.comment, stale=stale, via=via)
 
@@ -354,6 +367,9 @@ async def _hold(
             HeldReply.method == mailed.method,
             HeldReply.partstat == mailed.partstat,
             HeldReply.comment == mailed.comment,
+            HeldReply.recurrence_id.is_(None)
+            if mailed.recurrence_id is None
+            else HeldReply.recurrence_id == mailed.recurrence_id,
         )
     )
     if repeated is not None:
@@ -371,6 +387,7 @@ async def _hold(
         sequence=mailed.sequence,
         proposed_start=mailed.proposed_start,
         proposed_end=mailed.proposed_end,
+        recurrence_id=mailed.recurrence_id,
     )
     session.add(row)
     await session.flush()
@@ -388,6 +405,7 @@ def _mailed_of(row: HeldReply, attendee: str) -> MailedAnswer:
         comment=row.comment,
         proposed_start=row.proposed_start,
         proposed_end=row.proposed_end,
+        recurrence_id=row.recurrence_id,
     )
 
 

@@ -15,8 +15,11 @@ from bot.meetings.model import (
     AttachedFile,
     Invitee,
     Meeting,
+    OccurrenceAnswer,
+    OccurrenceChange,
     Organizer,
     Proposal,
+    Series,
 )
 from bot.tokens import hash_token
 from storage.models import Attendee, CounterProposal, Event, EventFile
@@ -58,6 +61,24 @@ def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) 
         mailbox=event.mailbox,
         language=language_of(event.language),
         video_url=event.video_url or "",
+        series=series_from_row(event),
+    )
+
+
+def series_from_row(event: Event) -> Series | None:
+    """Return how a loaded event repeats, with its occurrences changed one by one."""
+    if not event.rrule:
+        return None
+    return Series(
+        rule=event.rrule,
+        changes=tuple(
+            OccurrenceChange(c.recurrence_id, c.cancelled, c.start_at, c.end_at, c.sequence, c.note)
+            for c in event.occurrence_changes
+        ),
+        answers=tuple(
+            OccurrenceAnswer(a.attendee_id, a.recurrence_id, Answer(a.response), a.comment)
+            for a in event.occurrence_answers
+        ),
     )
 
 
@@ -118,6 +139,8 @@ def sync_busy(event: Event) -> None:
             and attendee.removed_at is None
             and attendee.response != Answer.DECLINED.value
             and event.status == "confirmed"
+            # A series keeps people busy at every occurrence: bot/series_busy.py reads those.
+            and not event.rrule
         )
         attendee.busy_from = event.start_at if busy else None
         attendee.busy_until = event.end_at if busy else None

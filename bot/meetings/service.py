@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -49,12 +49,14 @@ from bot.meetings.rows import (
     reinstate,
     sync_busy,
 )
+from bot.meetings.series_reminders import remind_occurrence
+from bot.meetings.series_rows import set_series
 from bot.tokens import TokenMinter, hash_token, new_salt
 from bot.video import room_after
 from storage.models import Attendee, Event, EventFile
 
 # Changes every attendee must confirm again: their calendars take them as a new SEQUENCE.
-RECONFIRMED = frozenset({ChangedField.TIME, ChangedField.PLACE})
+RECONFIRMED = frozenset({ChangedField.TIME, ChangedField.PLACE, ChangedField.REPEATS})
 
 
 class Meetings:
@@ -166,7 +168,10 @@ class Meetings:
                 + [self._new_guest(guest) for guest in draft.guests],
                 files=uploads,
                 video_url=room_after(None, draft.video, draft.location, self._video_service),
+                occurrence_changes=[],
+                occurrence_answers=[],
             )
+            set_series(event, draft.rrule)
             sync_busy(event)
             session.add(event)
             await session.flush()
@@ -234,6 +239,7 @@ class Meetings:
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             _apply_fields(event, draft, uploads)
+            set_series(event, draft.rrule, moved=time_moved, edit=True)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
             if any(c.field in RECONFIRMED for c in changes):
@@ -384,7 +390,7 @@ class Meetings:
                 .where(
                     Event.team_id == team_id,
                     Event.status == "confirmed",
-                    Event.end_at > now,
+                    func.coalesce(Event.series_end_at, Event.end_at) > now,
                     or_(Event.organizer_id == user_id, Event.id.in_(invited_ids)),
                 )
                 .order_by(Event.start_at, Event.id)
@@ -426,6 +432,9 @@ class Meetings:
                     .options(selectinload(Event.attendees), selectinload(Event.files))
                 )
                 assert event is not None
+                if event.rrule:  # a series: the occurrence coming up, and the next one's due
+                    sent += remind_occurrence(session, event, now)
+                    continue
                 if event.start_at <= now:
                     continue  # we were down through the reminder time; it would only confuse
                 notices.reminders(session, event)

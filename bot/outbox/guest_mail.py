@@ -8,6 +8,7 @@ email package writes what they share once, and each guest's own parts are splice
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from bot.clock import utc_now
 from bot.deliveries import (
@@ -58,7 +59,10 @@ class GuestMail:
         # Guest mail leaves with a per-guest return path, so bounces name their guest.
         self._return_paths = return_paths
         # What one batch's guest e-mails share, built once (drains never overlap).
-        self._invitations: dict[tuple[int, int, tuple[Change, ...], bool], InvitationBytes] = {}
+        # Keyed by the start too: one occurrence of a series is a meeting picture of its own.
+        self._invitations: dict[
+            tuple[int, int, tuple[Change, ...], bool, datetime], InvitationBytes
+        ] = {}
         self._attached: dict[int, list[tuple[AttachedFile, bytes]] | None] = {}
 
     def new_batch(self) -> None:
@@ -84,7 +88,7 @@ class GuestMail:
         if delivery.sequence < meeting.sequence:
             return None  # the meeting changed again; a newer message to this guest is queued
         guest = meeting.invitee(delivery.attendee_id)
-        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset)
+        key = (meeting.id, meeting.sequence, delivery.changes, delivery.reset, meeting.start)
         if key not in self._invitations:
             sender, _ = self.route(meeting)
             attached = await self._attached_files(meeting)

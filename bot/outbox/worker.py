@@ -32,6 +32,7 @@ from bot.deliveries import (
     MemberNotice,
     MemberReminder,
     OrganizerSummary,
+    pictured_for,
 )
 from bot.file_links import FileLinkSigner
 from bot.home import HomeTab
@@ -250,7 +251,7 @@ class Outbox:
             key = (entry.team_id, delivery.meeting_id)
             if key not in meetings:
                 meetings[key] = await self._meetings.get(*key)
-            meeting = meetings[key]
+            meeting = pictured_for(meetings[key], delivery)
         return await self._renders[delivery.kind](
             delivery, Target(entry.team_id, meeting, tag_of(entry), entry.id)
         )

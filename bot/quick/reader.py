@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.drafts import DEFAULT_LENGTH, default_times
+from bot.meetings.repeat_choice import RepeatChoice
 from bot.quick.places import take_place
+from bot.quick.repeats import next_matching_day, take_repeats
 from bot.quick.when import (
     UNTIL,
     find_clocks,
@@ -32,6 +34,7 @@ class QuickDraft:
     location: str
     member_ids: tuple[str, ...]
     guests_text: str
+    repeat: RepeatChoice = field(default_factory=RepeatChoice)
 
 
 # One thread reads typed text: dateparser takes milliseconds a phrase, which would stall
@@ -53,7 +56,8 @@ def read_quick_text(text: str, *, now: datetime, zone: ZoneInfo) -> QuickDraft:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     local_now = now.astimezone(zone)
-    cleaned, member_ids, guests = take_people(text)
+    typed_repeat = take_repeats(text, now)
+    cleaned, member_ids, guests = take_people(typed_repeat.text)
     words = Words(cleaned)
     words.drop_people_connectors()
 
@@ -72,6 +76,13 @@ def read_quick_text(text: str, *, now: datetime, zone: ZoneInfo) -> QuickDraft:
     if start is not None:
         end = _end_of(start, clock, untils, lengths, words, zone)
     words.release_held()
+    repeat = typed_repeat.choice
+    if repeat.days:
+        # "every Thursday" with no date: the first Thursday (at the time typed or offered).
+        first = next_matching_day(start or default_times(now, zone)[0], repeat.days)
+        length = end - start if start is not None and end is not None else DEFAULT_LENGTH
+        start, end = _at(first.date(), first.time(), zone), None
+        end = _after(start, length, zone)
     return QuickDraft(
         title=words.leftover(),
         start=start,
@@ -79,6 +90,7 @@ def read_quick_text(text: str, *, now: datetime, zone: ZoneInfo) -> QuickDraft:
         location=location,
         member_ids=member_ids,
         guests_text="\n".join(guests),
+        repeat=repeat,
     )
 
 

@@ -57,10 +57,14 @@ async def test_moving_the_time_updates_every_calendar_and_resets_answers(
     await eventually(lambda: "2 accepted" in texts(summary(slack)))
 
     form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "edit_meeting")
-    assert [b["block_id"] for b in form["blocks"] if b["type"] == "input"][:7] == [
+    assert [b["block_id"] for b in form["blocks"] if b["type"] == "input"][:11] == [
         "title",
         "start",
         "end",
+        "repeats",
+        "repeat_days",
+        "repeat_until",
+        "repeat_count",
         "location",
         "description",
         "members",

@@ -20,6 +20,7 @@ import vobject
 
 ICAL_JS = Path(__file__).resolve().parents[1] / "ical_js"
 ICAL_JS_READER = ICAL_JS / "utc_times.mjs"
+ICAL_JS_OCCURRENCES = ICAL_JS / "occurrences.mjs"
 ENABLE_ICAL_JS = "npm ci --prefix tests/ical_js"
 VTIMEZONE_BLOCK = re.compile(r"BEGIN:VTIMEZONE\r\n.*?END:VTIMEZONE\r\n", re.DOTALL)
 
@@ -41,12 +42,12 @@ ICAL_JS_MISSING = _ical_js_missing()
 needs_ical_js = pytest.mark.skipif(ICAL_JS_MISSING is not None, reason=ICAL_JS_MISSING or "")
 
 
-def read_with_ical_js(calendars: Sequence[bytes]) -> list[Span]:
-    """Return the UTC start and end ical.js reads in each calendar (one node process for all)."""
+def _run_ical_js(script: Path, calendars: Sequence[bytes]) -> list[dict[str, object]]:
+    """Return what one of our ical.js scripts printed for the calendars (one node process)."""
     node = shutil.which("node")
     assert node is not None, ICAL_JS_MISSING
     finished = subprocess.run(  # noqa: S603 - node on our own script, texts on stdin
-        [node, str(ICAL_JS_READER)],
+        [node, str(script)],
         input=json.dumps([calendar.decode("utf-8") for calendar in calendars]),
         capture_output=True,
         text=True,
@@ -55,13 +56,45 @@ def read_with_ical_js(calendars: Sequence[bytes]) -> list[Span]:
         cwd=ICAL_JS,
     )
     assert finished.returncode == 0, finished.stderr
+    read: list[dict[str, object]] = json.loads(finished.stdout)
+    return read
+
+
+def read_with_ical_js(calendars: Sequence[bytes]) -> list[Span]:
+    """Return the UTC start and end ical.js reads in each calendar (one node process for all)."""
     spans = []
-    for number, read in enumerate(json.loads(finished.stdout)):
+    for number, read in enumerate(_run_ical_js(ICAL_JS_READER, calendars)):
         assert "error" not in read, f"ical.js refused calendar {number}: {read['error']}"
-        spans.append(
-            (datetime.fromtimestamp(read["start"], UTC), datetime.fromtimestamp(read["end"], UTC))
-        )
+        start, end = read["start"], read["end"]
+        assert isinstance(start, int | float) and isinstance(end, int | float)
+        spans.append((datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)))
     return spans
+
+
+def series_with_ical_js(calendars: Sequence[bytes]) -> list[list[datetime]]:
+    """Return the occurrence starts (UTC) ical.js expands from each calendar's series."""
+    found = []
+    for number, read in enumerate(_run_ical_js(ICAL_JS_OCCURRENCES, calendars)):
+        assert "error" not in read, f"ical.js refused calendar {number}: {read['error']}"
+        starts = read["starts"]
+        assert isinstance(starts, list)
+        found.append([datetime.fromtimestamp(start, UTC) for start in starts])
+    return found
+
+
+def series_with_vobject(calendar: bytes, limit: int = 60) -> list[datetime]:
+    """Return the occurrence starts (UTC) vobject expands from a calendar's series."""
+    event = next(
+        e
+        for e in vobject.readOne(calendar.decode("utf-8")).vevent_list
+        if "recurrence_id" not in e.contents
+    )
+    starts = []
+    for start in event.getrruleset(addRDate=True):
+        starts.append(start.astimezone(UTC))
+        if len(starts) >= limit:
+            break
+    return starts
 
 
 def read_with_vobject(calendars: Sequence[bytes]) -> list[Span]:

@@ -39,7 +39,8 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
     `typed` maps a block id to the value a person entered: text for text inputs,
     a timestamp for datetimepickers, a list of user ids for user pickers, a
     list of option values for checkboxes, an option value for selects and radio
-    buttons, "HH:MM" for timepickers and a list of Slack file objects for file inputs.
+    buttons, "HH:MM" for timepickers, a list of Slack file objects for file inputs,
+    "YYYY-MM-DD" for datepickers and text for number inputs.
     """
     values: dict[str, Any] = {}
     for block in view["blocks"]:
@@ -87,6 +88,16 @@ def state_values(view: dict[str, Any], **typed: Any) -> dict[str, Any]:
             state = {"type": kind, "selected_option": option}
         elif kind == "file_input":
             state = {"type": kind, "files": given or []}
+        elif kind == "datepicker":
+            state = {
+                "type": kind,
+                "selected_date": given if given is not None else element.get("initial_date"),
+            }
+        elif kind == "number_input":
+            state = {
+                "type": kind,
+                "value": given if given is not None else element.get("initial_value"),
+            }
         else:
             raise AssertionError(f"the test cannot fill a {kind} yet")
         values[block_id] = {element["action_id"]: state}

@@ -172,6 +172,7 @@ def edit_of(meeting: Meeting, **changes: Any) -> MeetingDraft:
         remind_guests=meeting.remind_guests,
         reminder_minutes=meeting.reminder_minutes,
         kept_file_ids=tuple(f.id for f in meeting.files),
+        rrule=meeting.series.rule if meeting.series else None,
     )
     return replace(as_opened, **changes)
 

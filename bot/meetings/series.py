@@ -1,0 +1,274 @@
+"""SeriesChanges: cancelling or moving one occurrence of a series, or this one and those after.
+
+What guests' calendars receive, and why this shape (RFC 5545/5546):
+
+- One occurrence cancelled: a METHOD:CANCEL naming it by RECURRENCE-ID to everyone, with a
+  SEQUENCE of its own (one above the series'); every later REQUEST of the series carries it
+  as an EXDATE. The series' own SEQUENCE is not raised, so invitations still queued for
+  the series are not made moot by it.
+- One occurrence moved: a METHOD:REQUEST of that occurrence alone (RECURRENCE-ID, its new
+  DTSTART and DTEND) to everyone, answers to it asked again.
+- This one and those after: the series ends just before it (RRULE with UNTIL) and its
+  REQUEST goes to everyone at a new SEQUENCE, which takes the rest out of their calendars.
+  No second series is started: "cancel from here on" needs none, and a changed rest is a
+  new meeting the organizer sets up (Meetbot does not split a series into two UIDs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import utc_now
+from bot.deliveries import GuestCancellation, GuestInvitation, MemberInvitation, MemberNotice
+from bot.deliveries import enqueue as _enqueue
+from bot.drafts import MAX_LENGTH, PAST_GRACE
+from bot.i18n import N_
+from bot.meetings import notices
+from bot.meetings.errors import OccurrenceNotFound, OccurrenceTimeRefused, ReplyRefused
+from bot.meetings.model import (
+    Answer,
+    Change,
+    ChangedField,
+    Decision,
+    Meeting,
+    time_change_text,
+)
+from bot.meetings.occurrences import occurrence_of, series_occurrences
+from bot.meetings.recurrence import series_end, truncated_before, zone_named
+from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
+from bot.meetings.series_reminders import next_series_reminder
+from bot.meetings.service import Meetings
+from storage.models import Attendee, Event, OccurrenceAnswerRow, OccurrenceChangeRow
+
+
+class SeriesChanges:
+    """Change one occurrence of a series, or the series from one occurrence on."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        meetings: Meetings,
+        on_deliveries: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._meetings = meetings
+        self._on_deliveries = on_deliveries
+
+    async def cancel_occurrence(
+        self, team_id: str, user_id: str, meeting_id: int, recurrence_id: datetime, message: str
+    ) -> Meeting:
+        """Cancel one occurrence in everyone's calendar; the rest of the series stays."""
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            change = _change_row(event, wanted)
+            change.cancelled = True
+            change.start_at = change.end_at = None
+            change.sequence = max(change.sequence, event.sequence) + 1
+            change.note = message.strip()[:1000]
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
+                event.occurrence_answers.remove(answer)
+            event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
+            _occurrence_cancelled(session, event, wanted, change.sequence)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
+    async def cancel_following(
+        self, team_id: str, user_id: str, meeting_id: int, recurrence_id: datetime, message: str
+    ) -> Meeting:
+        """End the series before this occurrence; from its first one, cancel it whole."""
+        first = await self._first_occurrence(team_id, meeting_id)
+        if first is not None and first == recurrence_id.astimezone(UTC):
+            return await self._meetings.cancel(team_id, user_id, meeting_id, message)
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            assert event.rrule is not None
+            before = event.rrule
+            zone = zone_named(event.timezone)
+            event.rrule = truncated_before(before, wanted, zone)
+            event.series_end_at = series_end(event.rrule, event.start_at, event.end_at, zone)
+            for change in [c for c in event.occurrence_changes if c.recurrence_id >= wanted]:
+                event.occurrence_changes.remove(change)
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id >= wanted]:
+                event.occurrence_answers.remove(answer)
+            event.sequence += 1
+            event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
+            sync_busy(event)
+            await session.flush()
+            changes = [Change(ChangedField.REPEATS, before, event.rrule)]
+            notices.revised(session, event, changes, [], [], time_moved=False)
+            notices.edited(session, event)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
+    async def move_occurrence(
+        self,
+        team_id: str,
+        user_id: str,
+        meeting_id: int,
+        recurrence_id: datetime,
+        start: datetime,
+        end: datetime,
+    ) -> Meeting:
+        """Give one occurrence another time; everyone gets it as its own REQUEST."""
+        _check_time(start, end)
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, meeting_id, for_update=True)
+            check_organizer(event, user_id)
+            wanted = _occurrence(event, recurrence_id)
+            occurrence = occurrence_of(meeting_from_row(event), wanted)
+            assert occurrence is not None
+            change = _change_row(event, wanted)
+            change.cancelled = False
+            change.start_at, change.end_at = start, end
+            change.sequence = max(change.sequence, event.sequence) + 1
+            # The time moved: answers to this occurrence are asked again.
+            for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
+                event.occurrence_answers.remove(answer)
+            event.version += 1
+            event.reminder_due_at = next_series_reminder(event, utc_now())
+            moved = Change(
+                ChangedField.TIME,
+                time_change_text(occurrence.start, occurrence.end),
+                time_change_text(start, end),
+            )
+            _occurrence_moved(session, event, wanted, change.sequence, moved)
+            meeting = meeting_from_row(event)
+        self._on_deliveries()
+        return meeting
+
+    async def _first_occurrence(self, team_id: str, meeting_id: int) -> datetime | None:
+        meeting = await self._meetings.get(team_id, meeting_id)
+        found = series_occurrences(meeting, limit=1)
+        return found[0].recurrence_id if found and meeting.series else None
+
+
+def _occurrence(event: Event, recurrence_id: datetime) -> datetime:
+    """Return the RECURRENCE-ID of a live occurrence of the event's series, or refuse."""
+    meeting = meeting_from_row(event)
+    occurrence = occurrence_of(meeting, recurrence_id) if meeting.series else None
+    if occurrence is None:
+        raise OccurrenceNotFound(recurrence_id)
+    return occurrence.recurrence_id
+
+
+def _check_time(start: datetime, end: datetime) -> None:
+    """Refuse a new time in the past, ending before it starts, or longer than a meeting."""
+    if start < utc_now() - PAST_GRACE:
+        raise OccurrenceTimeRefused(
+            N_("That time has already passed; pick a time in the future."), "start"
+        )
+    if end <= start:
+        raise OccurrenceTimeRefused(N_("The end must be after the start."), "end")
+    if end - start > MAX_LENGTH:
+        raise OccurrenceTimeRefused(N_("A meeting can last at most 24 hours."), "end")
+
+
+def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
+    """Return the occurrence's change row, added if it has none yet."""
+    for change in event.occurrence_changes:
+        if change.recurrence_id == recurrence_id:
+            return change
+    change = OccurrenceChangeRow(recurrence_id=recurrence_id, sequence=0, note="")
+    event.occurrence_changes.append(change)
+    return change
+
+
+def _occurrence_moved(
+    session: AsyncSession, event: Event, recurrence_id: datetime, sequence: int, moved: Change
+) -> None:
+    """Tell everyone one occurrence moved: members in Slack, guests by its own REQUEST."""
+    occurrence = recurrence_id.isoformat()
+    for attendee in event.attendees:
+        if attendee.removed_at is not None:
+            continue
+        if attendee.kind == "member":
+            notice = MemberNotice(
+                event.id, attendee.id, reason="changed", changes=(moved,), occurrence=occurrence
+            )
+            _enqueue(session, event.team_id, notice)
+            _enqueue(session, event.team_id, MemberInvitation(event.id, attendee.id))
+        else:
+            invitation = GuestInvitation(
+                event.id, attendee.id, sequence=sequence, changes=(moved,), occurrence=occurrence
+            )
+            _enqueue(session, event.team_id, invitation)
+    notices.edited(session, event)
+
+
+def _occurrence_cancelled(
+    session: AsyncSession, event: Event, recurrence_id: datetime, sequence: int
+) -> None:
+    """Tell everyone one occurrence is off: members in Slack, guests' calendars by CANCEL."""
+    occurrence = recurrence_id.isoformat()
+    for attendee in event.attendees:
+        if attendee.removed_at is not None:
+            continue
+        if attendee.kind == "member":
+            if attendee.response != Answer.DECLINED.value:
+                _enqueue(
+                    session,
+                    event.team_id,
+                    MemberNotice(event.id, attendee.id, reason="cancelled", occurrence=occurrence),
+                )
+            _enqueue(session, event.team_id, MemberInvitation(event.id, attendee.id))
+        else:
+            _enqueue(
+                session,
+                event.team_id,
+                GuestCancellation(
+                    event.id,
+                    attendee.id,
+                    sequence=sequence,
+                    reason="cancelled",
+                    occurrence=occurrence,
+                ),
+            )
+    notices.edited(session, event)
+
+
+def record_occurrence_answer(
+    session: AsyncSession,
+    event: Event,
+    attendee: Attendee,
+    recurrence_id: datetime,
+    answer: Answer,
+    comment: str,
+) -> Decision:
+    """Store a guest's answer to one occurrence (a REPLY naming RECURRENCE-ID) beside theirs.
+
+    Their answer to the series stays as it was; the organizer's summary shows both.
+    """
+    meeting = meeting_from_row(event)
+    occurrence = occurrence_of(meeting, recurrence_id)
+    if occurrence is None:
+        raise ReplyRefused(f"RECURRENCE-ID {recurrence_id.isoformat()} is no occurrence")
+    row = next(
+        (
+            a
+            for a in event.occurrence_answers
+            if a.attendee_id == attendee.id and a.recurrence_id == occurrence.recurrence_id
+        ),
+        None,
+    )
+    changed = row is None or (row.response, row.comment) != (answer.value, comment)
+    if row is None:
+        row = OccurrenceAnswerRow(
+            event_id=event.id, attendee_id=attendee.id, recurrence_id=occurrence.recurrence_id
+        )
+        event.occurrence_answers.append(row)
+    row.response, row.comment, row.responded_at = answer.value, comment, utc_now()
+    if changed:
+        notices.edited(session, event)
+    meeting = meeting_from_row(event)
+    return Decision(meeting=meeting, invitee=meeting.invitee(attendee.id), changed=changed)
