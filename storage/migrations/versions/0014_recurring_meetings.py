@@ -1,5 +1,6 @@
 """meetings that repeat: the rule, occurrences cancelled or moved, answers per occurrence
-(also on answers held for the organizer)
+
+Answers held for the organizer carry the occurrence they answer too.
 
 Revision ID: 0014
 Revises: 0013
