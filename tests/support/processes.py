@@ -18,6 +18,8 @@ from tests.fakes.slack_api import FakeSlack
 from tests.support.mailbox import Mailbox
 from tests.test_cli import clean_environment, wait_until_healthy
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+
 
 def meetbot_environment(
     database_url: str, slack: FakeSlack, mailbox: Mailbox, port: int, **extra: str
@@ -75,6 +77,8 @@ class RunningMeetbot:
 async def start_meetbot(env: dict[str, str], cwd: Path, port: int, name: str) -> RunningMeetbot:
     """Start `meetbot run` and wait until it answers /healthz."""
     log_path = cwd / f"{name}.log"
+    # This checkout's code, whichever checkout `pip install -e` last pointed at.
+    env = {**env, "PYTHONPATH": str(CHECKOUT)}
     with log_path.open("ab") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot.cli", "run", env=env, cwd=cwd, stderr=log
