@@ -32,6 +32,7 @@ from bot.ledger import Via
 from bot.meetings import notices
 from bot.meetings.errors import MeetingCancelled, NotInvited, UnknownLink
 from bot.meetings.model import Answer, Invitee
+from bot.meetings.rows import invitee_from_row
 from storage.database import begin_immediate, sqlite_batch_engine
 from storage.models import Attendee, Event, OutboxEntry
 from storage.types import UTCDateTime
@@ -342,21 +343,7 @@ def _queue(connection: Connection, owed: list[tuple[str, Delivery]], now: dateti
 
 
 def _recorded(row: _Row, version: int, *, changed: bool) -> Recorded:
-    invitee = Invitee(
-        id=row.id,
-        kind=row.kind,
-        slack_user_id=row.slack_user_id,
-        email=row.email,
-        name=row.display_name,
-        answer=Answer(row.response),
-        comment=row.comment,
-        token_salt=row.token_salt,
-        removed=row.removed_at is not None,
-        delivery_error=row.delivery_error,
-        token_hash=row.token_hash,
-        answered_via=row.answered_via,
-    )
-    return Recorded(invitee, row.event_id, version, changed)
+    return Recorded(invitee_from_row(row), row.event_id, version, changed)
 
 
 def _unchanged_or_refused(row: _Row | None, events: dict[int, _Row]) -> Recorded | Exception:

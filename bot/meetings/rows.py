@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Update, select, update
+from sqlalchemy import Row, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -82,8 +83,8 @@ def series_from_row(event: Event) -> Series | None:
     )
 
 
-def invitee_from_row(attendee: Attendee) -> Invitee:
-    """Return the picture of one attendee row."""
+def invitee_from_row(attendee: Attendee | Row[Any]) -> Invitee:
+    """Return the picture of one attendee row (an ORM object, or a row read with its columns)."""
     return Invitee(
         id=attendee.id,
         kind=attendee.kind,
