@@ -380,7 +380,12 @@ def member_notice(
         ":pencil2: "
         + t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
     ]
-    lines += [f"• {describe_change(c, language=language)}" for c in changes]
+    for change in changes:
+        if change.field is ChangedField.REPEATS and meeting.series is not None:
+            # How the series repeats now, in words, and when it meets next.
+            lines += [f"• {line}" for line in series_lines(t, meeting)]
+        else:
+            lines.append(f"• {describe_change(change, language=language)}")
     if answers_reset:
         lines.append(
             t.gettext("The time changed, so your answer was reset. Please answer again above.")

@@ -334,6 +334,14 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class SeriesSplit:
+    """A series changed from one occurrence on: the old one ended before it, a new one from it."""
+
+    ended: Meeting
+    started: Meeting
+
+
+@dataclass(frozen=True)
 class Agenda:
     """A person's upcoming meetings: those they organize and those they are invited to."""
 

@@ -83,7 +83,7 @@ async def test_each_occurrence_is_reminded_once_and_a_cancelled_one_not_at_all(
         TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES, reminder_minutes=60)
     )
     starts = [o.start for o in series_occurrences(meeting)]
-    series = SeriesChanges(services.sessions, services.meetings)
+    series = SeriesChanges(services.sessions, services.meetings, services.files)
     await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, starts[1], "")
     await services.outbox.new()
 
@@ -121,7 +121,7 @@ async def test_moving_the_whole_series_keeps_a_cancelled_meeting_cancelled(
 ) -> None:
     meeting = await services.meetings.create(TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES))
     second = series_occurrences(meeting)[1].recurrence_id
-    series = SeriesChanges(services.sessions, services.meetings)
+    series = SeriesChanges(services.sessions, services.meetings, services.files)
     meeting = await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, second, "")
 
     hour = timedelta(hours=1)
