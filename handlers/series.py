@@ -1,4 +1,4 @@
-"""A series' own buttons and forms: which meetings an edit is for, moving one of them."""
+"""A series' own buttons and forms: which meetings an edit is for, changing one of them."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from handlers.organizer_forms import open_organizer_form
 
 
 def register(app: AsyncApp) -> None:
-    """Wire the edit question of a series, "Move one meeting" and its form."""
+    """Wire the edit question of a series, "Change one meeting" and its form."""
     app.view(EDIT_SCOPE_CALLBACK)(choose_edit_scope)
     app.action(MOVE_ACTION)(open_move)
     app.view(MOVE_CALLBACK)(submit_move)
@@ -47,7 +47,7 @@ async def open_move(
     respond: AsyncRespond,
     context: AsyncBoltContext,
 ) -> None:
-    """Open the form moving one meeting of a series, for its organizer only."""
+    """Open the form changing one meeting of a series, for its organizer only."""
     await ack()
     await open_organizer_form(body, action, client, respond, context, _move_form)
 
@@ -76,15 +76,15 @@ async def choose_edit_scope(ack: AsyncAck, view: dict[str, Any], context: AsyncB
 async def submit_move(
     ack: AsyncAck, view: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
 ) -> None:
-    """Move the picked meeting; a time that cannot be is shown beside its field."""
+    """Change the picked meeting; a value that cannot be is shown beside its field."""
     assert context.team_id is not None and context.user_id is not None
     meeting_id, _ = edited_meeting(view) or (0, 0)
-    occurrence, start, end = read_move(state_values(view))
+    occurrence, edit = read_move(state_values(view))
     try:
-        if occurrence is None or start is None or end is None:
+        if occurrence is None or edit is None:
             raise OccurrenceNotFound(occurrence)
-        await services_of(context).series.move_occurrence(
-            context.team_id, context.user_id, meeting_id, occurrence, start, end
+        await services_of(context).series.change_occurrence(
+            context.team_id, context.user_id, meeting_id, occurrence, edit
         )
     except MeetingError as error:
         language = await language_of_user(context, context.user_id)

@@ -376,10 +376,17 @@ def member_notice(
     text = t.gettext("{organizer} changed {title}").format(
         organizer=meeting.organizer.name, title=meeting.title
     )
-    lines = [
-        ":pencil2: "
-        + t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
-    ]
+    heading = t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
+    if meeting.recurrence_id is not None:
+        # One meeting of a series: say which, the rest of the series stays as it was.
+        heading = t.gettext(
+            "{organizer} changed *{title}* on {day}, only that meeting of the series:"
+        ).format(
+            organizer=organizer,
+            title=title,
+            day=slack_time(meeting.recurrence_id, "{date_long_pretty}"),
+        )
+    lines = [":pencil2: " + heading]
     for change in changes:
         if change.field is ChangedField.REPEATS and meeting.series is not None:
             # How the series repeats now, in words, and when it meets next.

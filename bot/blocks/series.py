@@ -24,12 +24,14 @@ from bot.blocks.kit import (
     shorten,
     slack_time,
     span,
+    text_element,
 )
 from bot.blocks.meeting_form import FROM_OCCURRENCE, FormValues, edit_modal, form_values_of
 from bot.clock import utc_now
+from bot.drafts import MAX_LOCATION, MAX_TITLE
 from bot.i18n import N_, Language, Translator, babel_locale, translator
-from bot.meetings.model import Meeting, SeriesSplit
-from bot.meetings.occurrences import next_occurrence, series_occurrences
+from bot.meetings.model import Meeting, OccurrenceEdit, SeriesSplit
+from bot.meetings.occurrences import next_occurrence, one_occurrence, series_occurrences
 from bot.meetings.recurrence import going_on_from, zone_named
 from bot.meetings.recurrence_words import describe_series
 from bot.meetings.repeat_choice import choice_of
@@ -235,10 +237,10 @@ MOVE_CALLBACK = "meet_move_occurrence"
 
 
 def series_buttons(t: Translator, meeting: Meeting) -> list[dict[str, Any]]:
-    """Return the organizer's "Move one meeting" button for a series; none for one meeting."""
+    """Return the organizer's "Change one meeting" button for a series; none for one meeting."""
     if meeting.series is None:
         return []
-    return [button(t.gettext("Move one meeting"), MOVE_ACTION, str(meeting.id))]
+    return [button(t.gettext("Change one meeting"), MOVE_ACTION, str(meeting.id))]
 
 
 def _picker(block_id: str, label: str, moment: datetime) -> Block:
@@ -251,7 +253,8 @@ def _picker(block_id: str, label: str, moment: datetime) -> Block:
 
 
 def move_modal(meeting: Meeting, *, language: Language, picked: datetime | None = None) -> View:
-    """Return the form moving one occurrence of a series (the picked one first) elsewhere."""
+    """Return the form changing one occurrence of a series (the picked one first): its time,
+    title and place."""
     t = translator(language)
     upcoming = series_occurrences(meeting, after=utc_now(), limit=OCCURRENCE_CHOICES)
     occurrences = _occurrence_options(meeting, language)
@@ -264,32 +267,44 @@ def move_modal(meeting: Meeting, *, language: Language, picked: datetime | None 
             "options": occurrences,
             "initial_option": occurrences[at],
         }
-        first = upcoming[at]
+        # Filled in as the chosen meeting is now (its own title and place, if it has them).
+        shown = one_occurrence(meeting, upcoming[at].recurrence_id)
         blocks = [
             input_block("occurrence", t.gettext("Which meeting"), which),
-            _picker("start", t.gettext("Starts"), first.start),
-            _picker("end", t.gettext("Ends"), first.end),
+            input_block("title", t.gettext("Title"), text_element(shown.title, MAX_TITLE)),
+            _picker("start", t.gettext("Starts"), shown.start),
+            _picker("end", t.gettext("Ends"), shown.end),
+            input_block(
+                "location",
+                t.gettext("Place"),
+                text_element(shown.location, MAX_LOCATION),
+                optional=True,
+            ),
         ]
     return {
         "type": "modal",
         "callback_id": MOVE_CALLBACK,
         "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
-        "title": plain(t.gettext("Move one meeting")),
-        "submit": plain(t.gettext("Move it")),
+        "title": plain(t.gettext("Change one meeting")),
+        "submit": plain(t.gettext("Save changes")),
         "close": plain(t.gettext("Close")),
         "blocks": blocks or [context(t.gettext("Nothing coming up."))],
     }
 
 
-def read_move(values: dict[str, Any]) -> tuple[datetime | None, datetime | None, datetime | None]:
-    """Return the occurrence a move form picked and its new start and end."""
+def read_move(values: dict[str, Any]) -> tuple[datetime | None, OccurrenceEdit | None]:
+    """Return the occurrence a "Change one meeting" form picked and what it asks of it."""
 
     def state(block_id: str) -> dict[str, Any]:
         block = values.get(block_id) or {}
         return dict(next(iter(block.values()), None) or {})
 
     picked = str((state("occurrence").get("selected_option") or {}).get("value") or "")
-    moments = [state(b).get("selected_date_time") for b in ("start", "end")]
-    start, end = (datetime.fromtimestamp(int(m), UTC) if m is not None else None for m in moments)
     occurrence = datetime.fromtimestamp(int(picked), UTC) if picked.isdigit() else None
-    return occurrence, start, end
+    moments = [state(b).get("selected_date_time") for b in ("start", "end")]
+    if None in moments:
+        return occurrence, None
+    start, end = (datetime.fromtimestamp(int(m), UTC) for m in moments if m is not None)
+    title = str(state("title").get("value") or "").strip()[:MAX_TITLE]
+    location = str(state("location").get("value") or "").strip()[:MAX_LOCATION]
+    return occurrence, OccurrenceEdit(start, end, title, location)

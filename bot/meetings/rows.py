@@ -72,7 +72,16 @@ def series_from_row(event: Event) -> Series | None:
     return Series(
         rule=event.rrule,
         changes=tuple(
-            OccurrenceChange(c.recurrence_id, c.cancelled, c.start_at, c.end_at, c.sequence, c.note)
+            OccurrenceChange(
+                c.recurrence_id,
+                c.cancelled,
+                c.start_at,
+                c.end_at,
+                c.sequence,
+                c.note,
+                title=c.title,
+                location=c.location,
+            )
             for c in event.occurrence_changes
         ),
         answers=tuple(

@@ -6,8 +6,9 @@ What guests' calendars receive, and why this shape (RFC 5545/5546):
   SEQUENCE of its own (one above the series'); every later REQUEST of the series carries it
   as an EXDATE. The series' own SEQUENCE is not raised, so invitations still queued for
   the series are not made moot by it.
-- One occurrence moved: a METHOD:REQUEST of that occurrence alone (RECURRENCE-ID, its new
-  DTSTART and DTEND) to everyone, answers to it asked again.
+- One occurrence moved or renamed, or given another place: a METHOD:REQUEST of that
+  occurrence alone (RECURRENCE-ID, its own DTSTART, DTEND, SUMMARY and LOCATION) to
+  everyone; answers to it are asked again when its time or place changed.
 - This one and those after cancelled: the series ends just before it (RRULE with UNTIL)
   and its REQUEST goes to everyone at a new SEQUENCE, which takes the rest out of their
   calendars.
@@ -45,16 +46,17 @@ from bot.meetings.model import (
     ChangedField,
     Decision,
     Meeting,
+    OccurrenceEdit,
     Organizer,
     Revision,
     SeriesSplit,
     time_change_text,
 )
-from bot.meetings.occurrences import occurrence_of, series_occurrences
+from bot.meetings.occurrences import occurrence_of, one_occurrence, series_occurrences
 from bot.meetings.recurrence import series_end, truncated_before, zone_named
 from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
 from bot.meetings.series_reminders import next_series_reminder
-from bot.meetings.service import Meetings
+from bot.meetings.service import RECONFIRMED, Meetings
 from storage.models import Attendee, Event, EventFile, OccurrenceAnswerRow, OccurrenceChangeRow
 
 
@@ -159,38 +161,36 @@ class SeriesChanges:
         self._on_deliveries()
         return split
 
-    async def move_occurrence(
+    async def change_occurrence(
         self,
         team_id: str,
         user_id: str,
         meeting_id: int,
         recurrence_id: datetime,
-        start: datetime,
-        end: datetime,
+        edit: OccurrenceEdit,
     ) -> Meeting:
-        """Give one occurrence another time; everyone gets it as its own REQUEST."""
-        _check_time(start, end)
+        """Give one occurrence another time, title or place; everyone gets its own REQUEST."""
+        _check_edit(edit)
         async with self._sessions.begin() as session:
             event = await load_event(session, team_id, meeting_id, for_update=True)
             check_organizer(event, user_id)
             wanted = _occurrence(event, recurrence_id)
-            occurrence = occurrence_of(meeting_from_row(event), wanted)
-            assert occurrence is not None
+            changes = _occurrence_changes(one_occurrence(meeting_from_row(event), wanted), edit)
+            if not changes:
+                return meeting_from_row(event)
             change = _change_row(event, wanted)
             change.cancelled = False
-            change.start_at, change.end_at = start, end
+            change.start_at, change.end_at = edit.start, edit.end
+            change.title = edit.title if edit.title != event.title else None
+            change.location = edit.location if edit.location != event.location else None
             change.sequence = max(change.sequence, event.sequence) + 1
-            # The time moved: answers to this occurrence are asked again.
-            for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
-                event.occurrence_answers.remove(answer)
+            if any(c.field in RECONFIRMED for c in changes):
+                # A new time or place: answers to this occurrence are asked again.
+                for answer in [a for a in event.occurrence_answers if a.recurrence_id == wanted]:
+                    event.occurrence_answers.remove(answer)
             event.version += 1
             event.reminder_due_at = next_series_reminder(event, utc_now())
-            moved = Change(
-                ChangedField.TIME,
-                time_change_text(occurrence.start, occurrence.end),
-                time_change_text(start, end),
-            )
-            _occurrence_moved(session, event, wanted, change.sequence, moved)
+            _occurrence_changed(session, event, wanted, change.sequence, tuple(changes))
             meeting = meeting_from_row(event)
         self._on_deliveries()
         return meeting
@@ -244,16 +244,31 @@ def _occurrence(event: Event, recurrence_id: datetime) -> datetime:
     return occurrence.recurrence_id
 
 
-def _check_time(start: datetime, end: datetime) -> None:
-    """Refuse a new time in the past, ending before it starts, or longer than a meeting."""
-    if start < utc_now() - PAST_GRACE:
+def _check_edit(edit: OccurrenceEdit) -> None:
+    """Refuse a time in the past, ending before it starts or longer than a meeting; no title."""
+    if not edit.title.strip():
+        raise OccurrenceTimeRefused(N_("Give the meeting a title."), "title")
+    if edit.start < utc_now() - PAST_GRACE:
         raise OccurrenceTimeRefused(
             N_("That time has already passed; pick a time in the future."), "start"
         )
-    if end <= start:
+    if edit.end <= edit.start:
         raise OccurrenceTimeRefused(N_("The end must be after the start."), "end")
-    if end - start > MAX_LENGTH:
+    if edit.end - edit.start > MAX_LENGTH:
         raise OccurrenceTimeRefused(N_("A meeting can last at most 24 hours."), "end")
+
+
+def _occurrence_changes(pictured: Meeting, edit: OccurrenceEdit) -> list[Change]:
+    """Return what the edit changes in one occurrence as it is now, in words."""
+    changes = []
+    if (pictured.start, pictured.end) != (edit.start, edit.end):
+        was, now = (pictured.start, pictured.end), (edit.start, edit.end)
+        changes.append(Change(ChangedField.TIME, time_change_text(*was), time_change_text(*now)))
+    if pictured.title != edit.title:
+        changes.append(Change(ChangedField.TITLE, pictured.title, edit.title))
+    if pictured.location != edit.location:
+        changes.append(Change(ChangedField.PLACE, pictured.location, edit.location))
+    return changes
 
 
 def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
@@ -266,23 +281,27 @@ def _change_row(event: Event, recurrence_id: datetime) -> OccurrenceChangeRow:
     return change
 
 
-def _occurrence_moved(
-    session: AsyncSession, event: Event, recurrence_id: datetime, sequence: int, moved: Change
+def _occurrence_changed(
+    session: AsyncSession,
+    event: Event,
+    recurrence_id: datetime,
+    sequence: int,
+    changes: tuple[Change, ...],
 ) -> None:
-    """Tell everyone one occurrence moved: members in Slack, guests by its own REQUEST."""
+    """Tell everyone one occurrence changed: members in Slack, guests by its own REQUEST."""
     occurrence = recurrence_id.isoformat()
     for attendee in event.attendees:
         if attendee.removed_at is not None:
             continue
         if attendee.kind == "member":
             notice = MemberNotice(
-                event.id, attendee.id, reason="changed", changes=(moved,), occurrence=occurrence
+                event.id, attendee.id, reason="changed", changes=changes, occurrence=occurrence
             )
             _enqueue(session, event.team_id, notice)
             _enqueue(session, event.team_id, MemberInvitation(event.id, attendee.id))
         else:
             invitation = GuestInvitation(
-                event.id, attendee.id, sequence=sequence, changes=(moved,), occurrence=occurrence
+                event.id, attendee.id, sequence=sequence, changes=changes, occurrence=occurrence
             )
             _enqueue(session, event.team_id, invitation)
     notices.edited(session, event)

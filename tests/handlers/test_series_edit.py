@@ -10,15 +10,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import vobject
+
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
 from tests.handlers.test_repeats import ANA, BOB, IVY, PIOTR, inputs, series_for_everyone
-from tests.support.calendar_readers import needs_ical_js, series_with_ical_js, series_with_vobject
+from tests.support.calendar_readers import (
+    needs_ical_js,
+    occurrences_with_ical_js,
+    series_with_ical_js,
+    series_with_vobject,
+)
 from tests.support.mailbox import Mailbox, calendar_part
 from tests.support.meetings import (
+    answer_link,
     calendar_of,
     eventually,
+    fetch,
     open_form_from,
     summary,
     texts,
@@ -169,3 +178,53 @@ async def test_this_and_all_after_the_first_meeting_edits_the_whole_series(
         assert event["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;BYDAY=MO"
     await eventually(lambda: "Room 7" in texts(summary(slack)))
     assert len(mailbox.to(BOB)) == 2
+
+
+@needs_ical_js
+async def test_one_meetings_title_and_place_reach_everyone_for_it_alone(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    second = start + timedelta(weeks=1)
+
+    form = await form_for(sender, await edit_question(sender, slack), second, "one")
+    assert inputs(form)["title"]["initial_value"] == "Standup"
+    untitled = await sender.submit_view(ORGANIZER, form, title=" ")
+    changed = await sender.submit_view(
+        ORGANIZER, form, title="Standup at Acme", location="Acme office, floor 3"
+    )
+
+    assert untitled.json()["errors"] == {"title": "Give the meeting a title."}
+    assert changed.status == 200 and changed.json() == {}
+    for guest in (BOB, IVY):
+        update = (await wait_for_mails(mailbox, guest, 2))[1]
+        calendar = calendar_of(update)
+        [event] = calendar.walk("VEVENT")
+        assert str(calendar["METHOD"]) == "REQUEST" and "RRULE" not in event
+        assert event.decoded("RECURRENCE-ID") == second and event.decoded("DTSTART") == second
+        assert str(event["SUMMARY"]) == "Standup at Acme"
+        assert str(event["LOCATION"]) == "Acme office, floor 3"
+        assert int(event["SEQUENCE"]) == 1
+        assert update.message["Subject"].startswith("Updated invitation: Standup at Acme")
+        body = update.message.get_body(("plain",)).get_content()
+        assert "Standup at Acme" in body and "Acme office, floor 3" in body
+    for member in (ANA, PIOTR):
+        await eventually(lambda m=member: len(slack.messages(slack.dm_channel(m))) == 2)
+        notice = texts(slack.messages(slack.dm_channel(member))[1])
+        assert f"<!date^{int(second.timestamp())}^" in notice
+        assert "Standup → Standup at Acme" in notice and "→ Acme office, floor 3" in notice
+    # The series added to a calendar now: that Monday alone has its own title and place,
+    # as ical.js and vobject read it.
+    status, ics = await fetch("GET", answer_link(mailbox.to(BOB)[0]) + "/invite.ics")
+    assert status == 200
+    [shown] = occurrences_with_ical_js([ics.encode()])
+    assert shown[:3] == [
+        (start.astimezone(UTC), "Standup", ""),
+        (second.astimezone(UTC), "Standup at Acme", "Acme office, floor 3"),
+        (start.astimezone(UTC) + timedelta(weeks=2), "Standup", ""),
+    ]
+    read = vobject.readOne(ics)
+    override = next(e for e in read.vevent_list if "recurrence-id" in e.contents)
+    assert override.summary.value == "Standup at Acme"
+    assert override.location.value == "Acme office, floor 3"
+    assert override.contents["recurrence-id"][0].value.astimezone(UTC) == second.astimezone(UTC)
