@@ -40,15 +40,15 @@ from bot.meetings.errors import (
 )
 from bot.meetings.model import Meeting
 from handlers.context import language_of_user, services_of
-from handlers.organizer_forms import open_organizer_form
+from handlers.organizer_forms import organizer_form
 from handlers.replies import refuse, tell
 
 
 def register(app: AsyncApp) -> None:
     """Wire the buttons in meeting messages."""
     app.action(re.compile("^(" + "|".join(ANSWER_ACTIONS) + ")$"))(record_member_answer)
-    app.action(EDIT_ACTION)(open_edit)
-    app.action(CANCEL_ACTION)(open_cancel)
+    app.action(EDIT_ACTION)(organizer_form(_edit_form))
+    app.action(CANCEL_ACTION)(organizer_form(_cancel_form))
     app.action(COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(COUNTER_DECLINE_ACTION)(decide_counter)
     for held_action in (HELD_RECORD_ACTION, HELD_ADD_ACTION, HELD_IGNORE_ACTION):
@@ -112,32 +112,6 @@ def _edit_form(meeting: Meeting, language: Language, video_offered: bool) -> Vie
 
 def _cancel_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
     return cancel_modal(meeting, language=language)
-
-
-async def open_edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Open the edit form for the organizer; anyone else is told no."""
-    await ack()
-    await open_organizer_form(body, action, client, respond, context, _edit_form)
-
-
-async def open_cancel(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ask the organizer to confirm the cancellation; anyone else is told no."""
-    await ack()
-    await open_organizer_form(body, action, client, respond, context, _cancel_form)
 
 
 async def decide_counter(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,7 +21,32 @@ from handlers.replies import refuse
 FormBuilder = Callable[[Meeting, Language, bool], View]
 
 
-async def open_organizer_form(
+# A Bolt listener for a button press; Bolt passes its arguments by name.
+ButtonListener = Callable[
+    [AsyncAck, dict[str, Any], dict[str, Any], AsyncWebClient, AsyncRespond, AsyncBoltContext],
+    Awaitable[None],
+]
+
+
+def organizer_form(build: FormBuilder) -> ButtonListener:
+    """Return the listener of a button opening `build`'s form for the meeting's organizer."""
+
+    async def open_form(
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        client: AsyncWebClient,
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
+        """Open the form for the meeting's organizer; anyone else is told no."""
+        await ack()
+        await _open(body, action, client, respond, context, build)
+
+    return open_form
+
+
+async def _open(
     body: dict[str, Any],
     action: dict[str, Any],
     client: AsyncWebClient,
@@ -28,7 +54,6 @@ async def open_organizer_form(
     context: AsyncBoltContext,
     build: FormBuilder,
 ) -> None:
-    """Open the form a button names for its meeting's organizer; anyone else is told no."""
     assert context.team_id is not None and context.user_id is not None
     value = str(action.get("value", ""))
     try:

@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.kit import View
@@ -25,31 +24,18 @@ from bot.i18n import Language
 from bot.meetings.errors import MeetingError, OccurrenceNotFound
 from bot.meetings.model import Meeting
 from handlers.context import language_of_user, services_of
-from handlers.organizer_forms import open_organizer_form
+from handlers.organizer_forms import organizer_form
 
 
 def register(app: AsyncApp) -> None:
     """Wire the edit question of a series, "Change one meeting" and its form."""
     app.view(EDIT_SCOPE_CALLBACK)(choose_edit_scope)
-    app.action(MOVE_ACTION)(open_move)
+    app.action(MOVE_ACTION)(organizer_form(_move_form))
     app.view(MOVE_CALLBACK)(submit_move)
 
 
 def _move_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
     return move_modal(meeting, language=language)
-
-
-async def open_move(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Open the form changing one meeting of a series, for its organizer only."""
-    await ack()
-    await open_organizer_form(body, action, client, respond, context, _move_form)
 
 
 async def choose_edit_scope(ack: AsyncAck, view: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -19,8 +19,8 @@ from bot.blocks.kit import (
     context,
     escape,
     input_block,
+    meeting_modal,
     option,
-    plain,
     shorten,
     slack_time,
     span,
@@ -138,15 +138,8 @@ def edit_scope_modal(meeting: Meeting, *, language: Language) -> View | None:
     inputs = _scope_inputs(t, meeting, t.gettext("Change"))
     if not inputs:
         return None
-    return {
-        "type": "modal",
-        "callback_id": EDIT_SCOPE_CALLBACK,
-        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
-        "title": plain(t.gettext("Edit meeting")),
-        "submit": plain(t.gettext("Continue")),
-        "close": plain(t.gettext("Close")),
-        "blocks": inputs,
-    }
+    title, submit = t.gettext("Edit meeting"), t.gettext("Continue")
+    return meeting_modal(EDIT_SCOPE_CALLBACK, meeting, title, submit, t.gettext("Close"), inputs)
 
 
 def following_values(values: FormValues, meeting: Meeting, recurrence_id: datetime) -> FormValues:
@@ -281,15 +274,14 @@ def move_modal(meeting: Meeting, *, language: Language, picked: datetime | None 
                 optional=True,
             ),
         ]
-    return {
-        "type": "modal",
-        "callback_id": MOVE_CALLBACK,
-        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
-        "title": plain(t.gettext("Change one meeting")),
-        "submit": plain(t.gettext("Save changes")),
-        "close": plain(t.gettext("Close")),
-        "blocks": blocks or [context(t.gettext("Nothing coming up."))],
-    }
+    return meeting_modal(
+        MOVE_CALLBACK,
+        meeting,
+        t.gettext("Change one meeting"),
+        t.gettext("Save changes"),
+        t.gettext("Close"),
+        blocks or [context(t.gettext("Nothing coming up."))],
+    )
 
 
 def read_move(values: dict[str, Any]) -> tuple[datetime | None, OccurrenceEdit | None]:

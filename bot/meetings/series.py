@@ -34,7 +34,6 @@ from bot.drafts import MAX_LENGTH, PAST_GRACE, MeetingDraft
 from bot.i18n import N_, Language
 from bot.meetings import notices
 from bot.meetings.errors import (
-    EventChanged,
     OccurrenceNotFound,
     OccurrenceTimeRefused,
     ReplyRefused,
@@ -54,7 +53,13 @@ from bot.meetings.model import (
 )
 from bot.meetings.occurrences import occurrence_of, one_occurrence, series_occurrences
 from bot.meetings.recurrence import series_end, truncated_before, zone_named
-from bot.meetings.rows import check_organizer, load_event, meeting_from_row, sync_busy
+from bot.meetings.rows import (
+    check_organizer,
+    load_event,
+    load_for_edit,
+    meeting_from_row,
+    sync_busy,
+)
 from bot.meetings.series_reminders import next_series_reminder
 from bot.meetings.service import RECONFIRMED, Meetings
 from storage.models import Attendee, Event, EventFile, OccurrenceAnswerRow, OccurrenceChangeRow
@@ -132,10 +137,7 @@ class SeriesChanges:
             )
         uploads = await self._files.download(team_id, draft.new_files)
         async with self._sessions.begin() as session:
-            event = await load_event(session, team_id, meeting_id, for_update=True)
-            check_organizer(event, user_id)
-            if event.version != expected_version:
-                raise EventChanged(meeting_id)
+            event = await load_for_edit(session, team_id, meeting_id, user_id, expected_version)
             wanted = _occurrence(event, recurrence_id)
             kept = draft.kept_file_ids
             copies = [

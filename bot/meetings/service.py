@@ -44,6 +44,7 @@ from bot.meetings.rows import (
     check_organizer,
     invitee_from_row,
     load_event,
+    load_for_edit,
     meeting_from_row,
     new_member,
     reinstate,
@@ -246,10 +247,7 @@ class Meetings:
         """Apply the organizer's edit and tell everyone affected what changed."""
         uploads = await self._files.download(team_id, draft.new_files)
         async with self._sessions.begin() as session:
-            event = await load_event(session, team_id, meeting_id, for_update=True)
-            check_organizer(event, user_id)
-            if event.version != expected_version:
-                raise EventChanged(meeting_id)
+            event = await load_for_edit(session, team_id, meeting_id, user_id, expected_version)
             before = meeting_from_row(event)
             changes = describe_changes(before, draft, uploads)
             room = room_after(event.video_url, draft.video, draft.location, self._video_service)

@@ -21,7 +21,6 @@ import vobject
 ICAL_JS = Path(__file__).resolve().parents[1] / "ical_js"
 ICAL_JS_READER = ICAL_JS / "utc_times.mjs"
 ICAL_JS_OCCURRENCES = ICAL_JS / "occurrences.mjs"
-ICAL_JS_DETAILS = ICAL_JS / "occurrence_details.mjs"
 ENABLE_ICAL_JS = "npm ci --prefix tests/ical_js"
 VTIMEZONE_BLOCK = re.compile(r"BEGIN:VTIMEZONE\r\n.*?END:VTIMEZONE\r\n", re.DOTALL)
 
@@ -89,7 +88,7 @@ def occurrences_with_ical_js(calendars: Sequence[bytes]) -> list[list[tuple[date
     Overrides (VEVENTs with RECURRENCE-ID) are applied over the occurrences they name.
     """
     found = []
-    for number, read in enumerate(_run_ical_js(ICAL_JS_DETAILS, calendars)):
+    for number, read in enumerate(_run_ical_js(ICAL_JS_OCCURRENCES, calendars)):
         assert "error" not in read, f"ical.js refused calendar {number}: {read['error']}"
         shown = read["occurrences"]
         assert isinstance(shown, list)
