@@ -31,7 +31,7 @@ from bot.clock import utc_now
 from bot.deliveries import GuestCancellation, GuestInvitation, MemberInvitation, MemberNotice
 from bot.deliveries import enqueue as _enqueue
 from bot.drafts import MAX_LENGTH, PAST_GRACE, MeetingDraft
-from bot.i18n import N_, Language
+from bot.i18n import N_, language_of
 from bot.meetings import notices
 from bot.meetings.errors import (
     OccurrenceNotFound,
@@ -156,7 +156,7 @@ class SeriesChanges:
                 draft,
                 copies + uploads,
                 mailbox=event.mailbox,
-                guest_language=Language(event.language),
+                guest_language=language_of(event.language),
                 invited_before=frozenset(a.email_key for a in event.attendees if a.email_key),
             )
             split = SeriesSplit(meeting_from_row(event), meeting_from_row(started))
