@@ -337,7 +337,9 @@ class Meetbot:
             submissions=Submissions(meetings, preferences, self.mailboxes),
             workspaces=Workspaces(self.sessions, self.clients, self.installations),
             ledger=ledger,
-            series=SeriesChanges(self.sessions, meetings, on_deliveries=lambda: outbox.wake()),
+            series=SeriesChanges(
+                self.sessions, meetings, files, on_deliveries=lambda: outbox.wake()
+            ),
         )
         self.services = services
         bolt: AsyncApp | None = None

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.drafts import MAX_LENGTH
 from bot.people import People
-from bot.personal import Busy, MemberStatus, WorkingHours
+from bot.personal import Busy, BusyAsked, MemberStatus, WorkingHours
 from bot.preferences import Preferences
 from bot.series_busy import series_busy
 from storage.models import Attendee, Event, ExternalBusy
@@ -81,14 +81,12 @@ class Availability:
         periods: dict[str, list[Busy]] = {user_id: [] for user_id in user_ids}
         if not user_ids:
             return periods
+        asked = BusyAsked(team_id, tuple(user_ids), start, end, viewer, ignore_meeting)
         async with self._sessions() as session:
-            for user_id, busy in await _meetbot_busy(
-                session, team_id, user_ids, start, end, viewer, ignore_meeting
-            ):
-                periods[user_id].append(busy)
-            for user_id, busy in await series_busy(
-                session, team_id, user_ids, start, end, viewer, ignore_meeting
-            ):
+            for user_id, busy in [
+                *await _meetbot_busy(session, asked),
+                *await series_busy(session, asked),
+            ]:
                 periods[user_id].append(busy)
             rows = await session.execute(
                 select(ExternalBusy.user_id, ExternalBusy.start_at, ExternalBusy.end_at).where(
@@ -146,9 +144,10 @@ class Availability:
         horizon = after + timedelta(days=SEARCH_DAYS)
         blocks = await self.busy_blocks(team_id, user_ids, after, horizon, ignore_meeting)
         async with self._sessions() as session:
-            repeating = await series_busy(
-                session, team_id, user_ids, after, horizon, "", ignore_meeting
+            asked = BusyAsked(
+                team_id, tuple(user_ids), after, horizon, ignore_meeting=ignore_meeting
             )
+            repeating = await series_busy(session, asked)
         if repeating:
             # Series are expanded here, not in SQL: join their occurrences with the blocks.
             blocks = merged([*(Busy(s, e) for s, e in blocks), *(busy for _, busy in repeating)])
@@ -189,7 +188,8 @@ class Availability:
         """
         if not user_ids:
             return []
-        organizing, invited = _busy_queries(team_id, user_ids, start, end, ignore_meeting)
+        asked = BusyAsked(team_id, tuple(user_ids), start, end, ignore_meeting=ignore_meeting)
+        organizing, invited = _busy_queries(asked)
         external = select(ExternalBusy.start_at, ExternalBusy.end_at).where(
             ExternalBusy.team_id == team_id,
             ExternalBusy.user_id.in_(user_ids),
@@ -238,28 +238,22 @@ def _next_step(moment: datetime) -> datetime:
     return rounded.replace(minute=0) + timedelta(minutes=minutes)
 
 
-async def _meetbot_busy(
-    session: AsyncSession,
-    team_id: str,
-    user_ids: Sequence[str],
-    start: datetime,
-    end: datetime,
-    viewer: str,
-    ignore_meeting: int | None,
-) -> list[tuple[str, Busy]]:
+async def _meetbot_busy(session: AsyncSession, asked: BusyAsked) -> list[tuple[str, Busy]]:
     # Meetings last at most MAX_LENGTH, so only starts this close before the span can reach it;
     # that keeps each read a short range of the time indexes, each covering its query: the
     # workspace is a plain equality inside the index (never wrapped in a function, which
     # PostgreSQL answers by scanning every meeting) and attendees carry it, so no join.
-    organizing, invited = _busy_queries(team_id, user_ids, start, end, ignore_meeting)
+    organizing, invited = _busy_queries(asked)
     # One round trip for both: on SQLite each is a hop to the driver's thread and back.
     found: Result[int, str, datetime, datetime] = await session.execute(
         union_all(organizing, invited)
     )
     # busy_from and busy_until are set in every invited row the query finds.
     rows = [(event_id, user_id, begins, ends) for event_id, user_id, begins, ends in found]
-    earliest = start - MAX_LENGTH
-    titles = await _titles_for_viewer(session, team_id, viewer, earliest, end, rows)
+    earliest = asked.start - MAX_LENGTH
+    titles = await _titles_for_viewer(
+        session, asked.team_id, asked.viewer, earliest, asked.end, rows
+    )
     return [
         (str(user_id), Busy(row_start, row_end, titles.get(event_id)))
         for event_id, user_id, row_start, row_end in rows
@@ -267,16 +261,13 @@ async def _meetbot_busy(
 
 
 def _busy_queries(
-    team_id: str,
-    user_ids: Sequence[str],
-    start: datetime,
-    end: datetime,
-    ignore_meeting: int | None,
+    asked: BusyAsked,
 ) -> tuple[
     Select[int, str, datetime, datetime],
     Select[int, str | None, datetime | None, datetime | None],
 ]:
     """Return the queries of meetings members organize and of those they are invited to."""
+    team_id, user_ids, start, end = asked.team_id, asked.user_ids, asked.start, asked.end
     earliest = start - MAX_LENGTH
     organizing = select(Event.id, Event.organizer_id, Event.start_at, Event.end_at).where(
         Event.team_id == team_id,
@@ -297,9 +288,9 @@ def _busy_queries(
         Attendee.busy_from < end,
         Attendee.busy_until > start,
     )
-    if ignore_meeting is not None:
-        organizing = organizing.where(Event.id != ignore_meeting)
-        invited = invited.where(Attendee.event_id != ignore_meeting)
+    if asked.ignore_meeting is not None:
+        organizing = organizing.where(Event.id != asked.ignore_meeting)
+        invited = invited.where(Attendee.event_id != asked.ignore_meeting)
     return organizing, invited
 
 

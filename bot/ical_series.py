@@ -29,7 +29,7 @@ def repeats_on_clock(meeting: Meeting) -> bool:
 
 
 def moved_overrides(master: Event, meeting: Meeting, zone: ZoneInfo) -> list[Event]:
-    """Return a VEVENT per moved occurrence: the series' own, at its new time (RECURRENCE-ID).
+    """Return a VEVENT per changed occurrence: at its own time, title and place (RECURRENCE-ID).
 
     Sent with the series, a guest invited later, or one whose calendar takes the series
     again, still has every moved meeting where it now is.
@@ -47,6 +47,11 @@ def moved_overrides(master: Event, meeting: Meeting, zone: ZoneInfo) -> list[Eve
         override.add("sequence", moved.sequence)
         override.add("dtstart", on_series_clock(moved.start, zone))
         override.add("dtend", on_series_clock(moved.end, zone))
+        for name, own in (("SUMMARY", moved.title), ("LOCATION", moved.location)):
+            if own is not None:
+                override.pop(name, None)
+                if own:
+                    override.add(name.lower(), own)
         overrides.append(override)
     return overrides
 

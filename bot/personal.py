@@ -57,6 +57,22 @@ class Busy:
 
 
 @dataclass(frozen=True)
+class BusyAsked:
+    """Whose busy times are asked for, within which span, and by whom.
+
+    Titles are shown only to a `viewer` who organizes or is invited to the meeting (none
+    for ""); `ignore_meeting` is the one being edited, which keeps no one from itself.
+    """
+
+    team_id: str
+    user_ids: tuple[str, ...]
+    start: datetime
+    end: datetime
+    viewer: str = ""
+    ignore_meeting: int | None = None
+
+
+@dataclass(frozen=True)
 class MemberStatus:
     """One member at the time being planned: free or busy, and their own local time."""
 

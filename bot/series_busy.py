@@ -8,9 +8,6 @@ expansion, its cancelled occurrences left out and each person's declined ones to
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -18,20 +15,13 @@ from sqlalchemy.orm import selectinload
 from bot.meetings.model import Answer
 from bot.meetings.occurrences import series_occurrences
 from bot.meetings.rows import meeting_from_row
-from bot.personal import Busy
+from bot.personal import Busy, BusyAsked
 from storage.models import Attendee, Event
 
 
-async def series_busy(
-    session: AsyncSession,
-    team_id: str,
-    user_ids: Sequence[str],
-    start: datetime,
-    end: datetime,
-    viewer: str,
-    ignore_meeting: int | None,
-) -> list[tuple[str, Busy]]:
+async def series_busy(session: AsyncSession, asked: BusyAsked) -> list[tuple[str, Busy]]:
     """Return (member, busy) for every occurrence of their series within the span."""
+    user_ids, start, end, viewer = asked.user_ids, asked.start, asked.end, asked.viewer
     invited = select(Attendee.event_id).where(
         Attendee.slack_user_id.in_(user_ids), Attendee.removed_at.is_(None)
     )
@@ -40,15 +30,15 @@ async def series_busy(
         .options(selectinload(Event.attendees), selectinload(Event.files))
         .where(
             Event.rrule.is_not(None),
-            func.coalesce(Event.team_id, "") == team_id,
+            func.coalesce(Event.team_id, "") == asked.team_id,
             Event.status == "confirmed",
             Event.start_at < end,
             Event.series_end_at > start,
             or_(Event.organizer_id.in_(user_ids), Event.id.in_(invited)),
         )
     )
-    if ignore_meeting is not None:
-        query = query.where(Event.id != ignore_meeting)
+    if asked.ignore_meeting is not None:
+        query = query.where(Event.id != asked.ignore_meeting)
     found: list[tuple[str, Busy]] = []
     wanted = set(user_ids)
     for event in (await session.scalars(query)).all():

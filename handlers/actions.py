@@ -4,7 +4,6 @@ e-mailed answers the organizer is asked to confirm."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -32,23 +31,24 @@ from bot.blocks.notices import (
     counter_settled,
     held_answer_settled,
 )
+from bot.blocks.series import edit_scope_modal
 from bot.i18n import Language, translator
 from bot.meetings.errors import (
     HeldAnswerNotFound,
     MeetingError,
-    MeetingNotFound,
     ProposalNotFound,
 )
 from bot.meetings.model import Meeting
 from handlers.context import language_of_user, services_of
+from handlers.organizer_forms import organizer_form
 from handlers.replies import refuse, tell
 
 
 def register(app: AsyncApp) -> None:
     """Wire the buttons in meeting messages."""
     app.action(re.compile("^(" + "|".join(ANSWER_ACTIONS) + ")$"))(record_member_answer)
-    app.action(EDIT_ACTION)(open_edit)
-    app.action(CANCEL_ACTION)(open_cancel)
+    app.action(EDIT_ACTION)(organizer_form(_edit_form))
+    app.action(CANCEL_ACTION)(organizer_form(_cancel_form))
     app.action(COUNTER_ACCEPT_ACTION)(decide_counter)
     app.action(COUNTER_DECLINE_ACTION)(decide_counter)
     for held_action in (HELD_RECORD_ACTION, HELD_ADD_ACTION, HELD_IGNORE_ACTION):
@@ -101,64 +101,17 @@ async def record_member_answer(
         services.metrics.decisions.labels("slack").inc()
 
 
-async def _open_organizer_form(
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-    build: Callable[[Meeting, Language, bool], View],
-) -> None:
-    assert context.team_id is not None and context.user_id is not None
-    meeting_id = _id_in(action)
-    try:
-        if meeting_id is None:
-            raise MeetingNotFound(action.get("value"))
-        meeting = await services_of(context).meetings.get_for_organizer(
-            context.team_id, meeting_id, context.user_id
-        )
-    except MeetingError as error:
-        await refuse(context, client, error, body=body, respond=respond)
-        return
-    language = await language_of_user(context, context.user_id)
-    video_offered = services_of(context).settings.video_url is not None
-    view = build(meeting, language, video_offered)
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-
 def _edit_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
+    # A series first asks which meetings the edit is for.
+    asked = edit_scope_modal(meeting, language=language)
+    if asked is not None:
+        return asked
     values = form_values_of(meeting, video_offered=video_offered)
     return edit_modal(values, meeting.id, meeting.version, language=language)
 
 
 def _cancel_form(meeting: Meeting, language: Language, video_offered: bool) -> View:
     return cancel_modal(meeting, language=language)
-
-
-async def open_edit(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Open the edit form for the organizer; anyone else is told no."""
-    await ack()
-    await _open_organizer_form(body, action, client, respond, context, _edit_form)
-
-
-async def open_cancel(
-    ack: AsyncAck,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    client: AsyncWebClient,
-    respond: AsyncRespond,
-    context: AsyncBoltContext,
-) -> None:
-    """Ask the organizer to confirm the cancellation; anyone else is told no."""
-    await ack()
-    await _open_organizer_form(body, action, client, respond, context, _cancel_form)
 
 
 async def decide_counter(

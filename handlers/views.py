@@ -22,12 +22,12 @@ from bot.blocks.meeting_form import (
 )
 from bot.blocks.messages import CANCEL_CALLBACK
 from bot.blocks.notices import edit_outcome
-from bot.blocks.series import read_cancel_scope
+from bot.blocks.series import edited_from, read_scope, split_outcome
 from bot.blocks.settings import MAILBOX_CALLBACK, mailbox_question
 from bot.drafts import FormErrors, MeetingDraft, check_form
 from bot.i18n import translator
 from bot.meetings.errors import MeetingError, MeetingNotFound
-from bot.meetings.model import Organizer
+from bot.meetings.model import Organizer, Revision, SeriesSplit
 from bot.meetings.recurrence import zone_named
 from bot.meetings.submissions import Accepted, NeedsMailbox, Refused
 from bot.people import Person
@@ -167,10 +167,18 @@ async def submit_edit(
     closed_early = bool(draft.new_files)
     if closed_early:
         await ack()
+    # "This meeting and all after it" of a series: the form names the occurrence.
+    following = edited_from(view)
+    revision: Revision | SeriesSplit
     try:
-        revision = await services.meetings.update(
-            context.team_id, context.user_id, meeting_id, version, draft
-        )
+        if following is None:
+            revision = await services.meetings.update(
+                context.team_id, context.user_id, meeting_id, version, draft
+            )
+        else:
+            revision = await services.series.edit_following(
+                context.team_id, context.user_id, meeting_id, version, following, draft
+            )
     except MeetingError as error:
         if closed_early:
             await refuse(context, client, error)
@@ -180,7 +188,10 @@ async def submit_edit(
         return
     if not closed_early:
         await ack()
-    outcome = edit_outcome(revision, language=person.language)
+    if isinstance(revision, SeriesSplit):
+        outcome: str | None = split_outcome(revision, language=person.language)
+    else:
+        outcome = edit_outcome(revision, language=person.language)
     if outcome is not None:
         await tell(client, context.user_id, outcome)
 
@@ -194,7 +205,7 @@ async def submit_cancel(
     meeting_id, _ = edited_meeting(view) or (0, 0)
     services, message = services_of(context), read_text(view, "message")
     # A series' form also asks which meeting, and whether only it or those after it too.
-    scope, occurrence = read_cancel_scope(state_values(view))
+    scope, occurrence = read_scope(state_values(view))
     try:
         if not meeting_id:
             raise MeetingNotFound(meeting_id)

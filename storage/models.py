@@ -150,7 +150,7 @@ class Attendee(Base):
 
 
 class OccurrenceChangeRow(Base):
-    """One occurrence of a series cancelled (an EXDATE) or moved, named by its first start."""
+    """One occurrence of a series cancelled (an EXDATE) or changed, named by its first start."""
 
     __tablename__ = "occurrence_changes"
     __table_args__ = (
@@ -166,6 +166,9 @@ class OccurrenceChangeRow(Base):
     start_at: Mapped[datetime | None]
     end_at: Mapped[datetime | None]
     sequence: Mapped[int] = mapped_column(default=0)
+    # This occurrence's own title and place; empty (None): the series' own.
+    title: Mapped[str | None] = mapped_column(String(255))
+    location: Mapped[str | None] = mapped_column(Text)
     # The organizer's message to everyone about this occurrence.
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

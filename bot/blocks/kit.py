@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -182,3 +183,18 @@ def more_text(t: Translator, count: int) -> str:
 def notice(text: str) -> Message:
     """Return a one-section message for short notices to a person."""
     return text, [mrkdwn(escape(text))]
+
+
+def meeting_modal(
+    callback_id: str, meeting: Meeting, title: str, submit: str, close: str, blocks: list[Block]
+) -> View:
+    """Return a form about one meeting: its id and version ride along in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
+        "title": plain(title),
+        "submit": plain(submit),
+        "close": plain(close),
+        "blocks": blocks,
+    }

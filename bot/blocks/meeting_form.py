@@ -54,6 +54,8 @@ EDIT_CALLBACK = "meet_edit"
 FIND_TIME_ACTION = "find_time"
 # The inputs whose changes redraw the form with everyone's free/busy.
 AVAILABILITY_INPUTS = ("members", "start", "end")
+# The edit form's key for the occurrence a series is changed from ("this and all after it").
+FROM_OCCURRENCE = "from"
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,21 @@ def create_modal(values: FormValues, *, language: Language = DEFAULT_LANGUAGE) -
 
 
 def edit_modal(
-    values: FormValues, meeting_id: int, version: int, *, language: Language = DEFAULT_LANGUAGE
+    values: FormValues,
+    meeting_id: int,
+    version: int,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+    following: datetime | None = None,
 ) -> View:
-    """Return the edit form for a meeting, pre-filled with how it is now."""
-    metadata = json.dumps({"meeting_id": meeting_id, "version": version})
-    return _meeting_modal(values, EDIT_CALLBACK, metadata, language)
+    """Return the edit form for a meeting, pre-filled with how it is now.
+
+    With `following`, the form changes a series from that occurrence on.
+    """
+    metadata: dict[str, int] = {"meeting_id": meeting_id, "version": version}
+    if following is not None:
+        metadata[FROM_OCCURRENCE] = int(following.timestamp())
+    return _meeting_modal(values, EDIT_CALLBACK, json.dumps(metadata), language)
 
 
 def form_values_of(meeting: Meeting, *, video_offered: bool = False) -> FormValues:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from bot.blocks.kit import (
     ANSWER_COUNTS,
     ANSWER_EMOJI,
@@ -20,6 +18,7 @@ from bot.blocks.kit import (
     context,
     escape,
     input_block,
+    meeting_modal,
     more_text,
     mrkdwn,
     plain,
@@ -79,26 +78,16 @@ def cancel_modal(meeting: Meeting, *, language: Language = DEFAULT_LANGUAGE) -> 
         "All {count} invited people will be told, and it will be removed from guests' calendars.",
         invited,
     ).format(count=invited)
-    return {
-        "type": "modal",
-        "callback_id": CANCEL_CALLBACK,
-        "private_metadata": json.dumps({"meeting_id": meeting.id, "version": meeting.version}),
-        "title": plain(t.gettext("Cancel meeting")),
-        "submit": plain(t.gettext("Cancel meeting")),
-        "close": plain(t.gettext("Keep it")),
-        "blocks": [
-            mrkdwn(f"{question} {consequence}"),
-            *series_cancel_inputs(t, meeting),
-            input_block(
-                "message",
-                t.gettext("Message to attendees"),
-                text_element(
-                    "", 1000, multiline=True, placeholder=t.gettext("Sorry, something came up.")
-                ),
-                optional=True,
-            ),
-        ],
-    }
+    message = text_element(
+        "", 1000, multiline=True, placeholder=t.gettext("Sorry, something came up.")
+    )
+    blocks = [
+        mrkdwn(f"{question} {consequence}"),
+        *series_cancel_inputs(t, meeting),
+        input_block("message", t.gettext("Message to attendees"), message, optional=True),
+    ]
+    cancel = t.gettext("Cancel meeting")
+    return meeting_modal(CANCEL_CALLBACK, meeting, cancel, cancel, t.gettext("Keep it"), blocks)
 
 
 def details(
@@ -376,11 +365,23 @@ def member_notice(
     text = t.gettext("{organizer} changed {title}").format(
         organizer=meeting.organizer.name, title=meeting.title
     )
-    lines = [
-        ":pencil2: "
-        + t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
-    ]
-    lines += [f"• {describe_change(c, language=language)}" for c in changes]
+    heading = t.gettext("{organizer} changed *{title}*:").format(organizer=organizer, title=title)
+    if meeting.recurrence_id is not None:
+        # One meeting of a series: say which, the rest of the series stays as it was.
+        heading = t.gettext(
+            "{organizer} changed *{title}* on {day}, only that meeting of the series:"
+        ).format(
+            organizer=organizer,
+            title=title,
+            day=slack_time(meeting.recurrence_id, "{date_long_pretty}"),
+        )
+    lines = [":pencil2: " + heading]
+    for change in changes:
+        if change.field is ChangedField.REPEATS and meeting.series is not None:
+            # How the series repeats now, in words, and when it meets next.
+            lines += [f"• {line}" for line in series_lines(t, meeting)]
+        else:
+            lines.append(f"• {describe_change(change, language=language)}")
     if answers_reset:
         lines.append(
             t.gettext("The time changed, so your answer was reset. Please answer again above.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.drafts import MeetingDraft
+from bot.clock import utc_now
+from bot.drafts import MeetingDraft, reminder_due
 from bot.guests import Guest
 from bot.meetings.model import Change, ChangedField, Meeting, time_change_text
-from storage.models import EventFile
+from storage.models import Event, EventFile
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,22 @@ def describe_changes(
         new_names = ", ".join(remaining + [u.name for u in uploads])
         changes.append(Change(ChangedField.FILES, old_names, new_names))
     return changes
+
+
+def apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -> None:
+    """Write the edited fields and files onto the event row."""
+    event.title = draft.title
+    event.start_at = draft.start
+    event.end_at = draft.end
+    event.location = draft.location
+    event.description = draft.description
+    event.notify_on_decision = draft.notify
+    event.reminder_minutes = draft.reminder_minutes
+    event.remind_guests = draft.remind_guests
+    event.reminder_due_at = reminder_due(draft.start, draft.reminder_minutes, utc_now())
+    event.version += 1
+    kept_files = set(draft.kept_file_ids or ())
+    for attached in list(event.files):
+        if draft.kept_file_ids is not None and attached.id not in kept_files:
+            event.files.remove(attached)
+    event.files.extend(uploads)

@@ -112,7 +112,7 @@ class OccurrenceNotFound(MeetingError, LookupError):
 
 
 class OccurrenceTimeRefused(MeetingError):
-    """A new time for one occurrence that cannot be: in the past, ending first, too long."""
+    """A change to one occurrence that cannot be: in the past, ending first, too long, untitled."""
 
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)

@@ -169,7 +169,7 @@ class AttachedFile:
 
 @dataclass(frozen=True)
 class OccurrenceChange:
-    """One occurrence of a series the organizer cancelled or moved, named by its first start.
+    """One occurrence of a series the organizer cancelled or changed, named by its first start.
 
     `recurrence_id` is the start the series' rule gives it (UTC), as RECURRENCE-ID names it.
     """
@@ -182,6 +182,19 @@ class OccurrenceChange:
     sequence: int = 0
     # The organizer's message to everyone when they cancelled or moved it.
     note: str = ""
+    # Its own title and place, when the organizer changed them for it alone.
+    title: str | None = None
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class OccurrenceEdit:
+    """What the organizer asks of one occurrence of a series: its time, title and place."""
+
+    start: datetime
+    end: datetime
+    title: str
+    location: str
 
 
 @dataclass(frozen=True)
@@ -331,6 +344,14 @@ class Revision:
     def changed(self) -> bool:
         """Tell whether anything at all was saved."""
         return bool(self.changes or self.added or self.removed) or self.settings_changed
+
+
+@dataclass(frozen=True)
+class SeriesSplit:
+    """A series changed from one occurrence on: the old one ended before it, a new one from it."""
+
+    ended: Meeting
+    started: Meeting
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,12 @@ def one_occurrence(meeting: Meeting, recurrence_id: datetime) -> Meeting:
         start, end = change.start, change.end
     return replace(
         meeting,
+        title=change.title if change is not None and change.title is not None else meeting.title,
+        location=(
+            change.location
+            if change is not None and change.location is not None
+            else meeting.location
+        ),
         start=start,
         end=end,
         series=None,

@@ -282,3 +282,16 @@ def truncated_before(rule: str, moment: datetime, zone: tzinfo) -> str:
     day_before = moment.astimezone(zone).date() - timedelta(days=1)
     parts["UNTIL"] = end_of_day(day_before, zone).strftime("%Y%m%dT%H%M%SZ")
     return ";".join(f"{name}={parts[name]}" for name in (*_ORDER, "UNTIL") if name in parts)
+
+
+def going_on_from(rule: str, start: datetime, zone: tzinfo, moment: datetime) -> str:
+    """Return the rule of a series going on from one of its occurrences, as many times left.
+
+    An end date stays as it was; "after N times" counts only those from `moment` on.
+    """
+    parts = rule_parts(rule)
+    if "COUNT" not in parts:
+        return rule
+    before = len(occurrences(rule, start, zone, before=moment))
+    parts["COUNT"] = str(max(int(parts["COUNT"]) - before, 1))
+    return ";".join(f"{name}={parts[name]}" for name in (*_ORDER, "COUNT") if name in parts)

@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from bot.i18n import language_of
-from bot.meetings.errors import MeetingCancelled, MeetingNotFound, NotOrganizer, UnknownLink
+from bot.meetings.errors import (
+    EventChanged,
+    MeetingCancelled,
+    MeetingNotFound,
+    NotOrganizer,
+    UnknownLink,
+)
 from bot.meetings.model import (
     Answer,
     AttachedFile,
@@ -73,7 +79,16 @@ def series_from_row(event: Event) -> Series | None:
     return Series(
         rule=event.rrule,
         changes=tuple(
-            OccurrenceChange(c.recurrence_id, c.cancelled, c.start_at, c.end_at, c.sequence, c.note)
+            OccurrenceChange(
+                c.recurrence_id,
+                c.cancelled,
+                c.start_at,
+                c.end_at,
+                c.sequence,
+                c.note,
+                title=c.title,
+                location=c.location,
+            )
             for c in event.occurrence_changes
         ),
         answers=tuple(
@@ -208,3 +223,14 @@ async def attendee_by_token(
     if attendee is None:
         raise UnknownLink
     return attendee
+
+
+async def load_for_edit(
+    session: AsyncSession, team_id: str, meeting_id: int, user_id: str, expected_version: int
+) -> Event:
+    """Return the meeting its organizer edits, locked; refuse anyone else, or a stale form."""
+    event = await load_event(session, team_id, meeting_id, for_update=True)
+    check_organizer(event, user_id)
+    if event.version != expected_version:
+        raise EventChanged(meeting_id)
+    return event

@@ -17,7 +17,7 @@ from bot.guests import Guest
 from bot.i18n import DEFAULT_LANGUAGE, Language
 from bot.ledger import Via
 from bot.meetings import notices
-from bot.meetings.edits import Membership, describe_changes, membership_changes
+from bot.meetings.edits import Membership, apply_fields, describe_changes, membership_changes
 from bot.meetings.errors import (
     EventChanged,
     GuestQuotaExceeded,
@@ -44,6 +44,7 @@ from bot.meetings.rows import (
     check_organizer,
     invitee_from_row,
     load_event,
+    load_for_edit,
     meeting_from_row,
     new_member,
     reinstate,
@@ -143,40 +144,71 @@ class Meetings:
         guest_language: Language,
     ) -> Meeting:
         async with self._sessions.begin() as session:
-            await self._quota.count(session, team_id, len(draft.guests))
-            event = Event(
-                source_view=source_view,
+            event = await self.add_event(
+                session,
+                team_id,
+                organizer,
+                draft,
+                uploads,
                 mailbox=mailbox,
-                uid=f"{uuid.uuid4()}@meetbot",
-                team_id=team_id,
-                organizer_id=organizer.user_id,
-                organizer_name=organizer.name,
-                organizer_email=organizer.email,
-                timezone=organizer.timezone,
-                language=guest_language.value,
-                title=draft.title,
-                location=draft.location,
-                description=draft.description,
-                start_at=draft.start,
-                end_at=draft.end,
-                notify_on_decision=draft.notify,
-                status="confirmed",
-                reminder_minutes=draft.reminder_minutes,
-                remind_guests=draft.remind_guests,
-                reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
-                attendees=[new_member(user_id) for user_id in draft.member_ids]
-                + [self._new_guest(guest) for guest in draft.guests],
-                files=uploads,
-                video_url=room_after(None, draft.video, draft.location, self._video_service),
-                occurrence_changes=[],
-                occurrence_answers=[],
+                guest_language=guest_language,
+                source_view=source_view,
             )
-            set_series(event, draft.rrule)
-            sync_busy(event)
-            session.add(event)
-            await session.flush()
-            await notices.created(session, event)
             return meeting_from_row(event)
+
+    async def add_event(
+        self,
+        session: AsyncSession,
+        team_id: str,
+        organizer: Organizer,
+        draft: MeetingDraft,
+        uploads: list[EventFile],
+        *,
+        mailbox: str | None,
+        guest_language: Language,
+        source_view: str | None = None,
+        invited_before: frozenset[str] = frozenset(),
+    ) -> Event:
+        """Store a new meeting in the caller's transaction and queue every invitation.
+
+        Guests whose keys are in `invited_before` (a series going on as a new one) are not
+        counted against the monthly cap again.
+        """
+        fresh = [guest for guest in draft.guests if guest.key not in invited_before]
+        await self._quota.count(session, team_id, len(fresh))
+        event = Event(
+            source_view=source_view,
+            mailbox=mailbox,
+            uid=f"{uuid.uuid4()}@meetbot",
+            team_id=team_id,
+            organizer_id=organizer.user_id,
+            organizer_name=organizer.name,
+            organizer_email=organizer.email,
+            timezone=organizer.timezone,
+            language=guest_language.value,
+            title=draft.title,
+            location=draft.location,
+            description=draft.description,
+            start_at=draft.start,
+            end_at=draft.end,
+            notify_on_decision=draft.notify,
+            status="confirmed",
+            reminder_minutes=draft.reminder_minutes,
+            remind_guests=draft.remind_guests,
+            reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
+            attendees=[new_member(user_id) for user_id in draft.member_ids]
+            + [self._new_guest(guest) for guest in draft.guests],
+            files=uploads,
+            video_url=room_after(None, draft.video, draft.location, self._video_service),
+            occurrence_changes=[],
+            occurrence_answers=[],
+        )
+        set_series(event, draft.rrule)
+        sync_busy(event)
+        session.add(event)
+        await session.flush()
+        await notices.created(session, event)
+        return event
 
     def _new_guest(self, guest: Guest) -> Attendee:
         salt = new_salt()
@@ -215,10 +247,7 @@ class Meetings:
         """Apply the organizer's edit and tell everyone affected what changed."""
         uploads = await self._files.download(team_id, draft.new_files)
         async with self._sessions.begin() as session:
-            event = await load_event(session, team_id, meeting_id, for_update=True)
-            check_organizer(event, user_id)
-            if event.version != expected_version:
-                raise EventChanged(meeting_id)
+            event = await load_for_edit(session, team_id, meeting_id, user_id, expected_version)
             before = meeting_from_row(event)
             changes = describe_changes(before, draft, uploads)
             room = room_after(event.video_url, draft.video, draft.location, self._video_service)
@@ -238,7 +267,7 @@ class Meetings:
             new_guests = [g for g in membership.added_guests if g.key not in ever_invited]
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
-            _apply_fields(event, draft, uploads)
+            apply_fields(event, draft, uploads)
             set_series(event, draft.rrule, moved=time_moved, edit=True)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
@@ -483,22 +512,3 @@ def record_answer(
             sync_busy(event)
     notices.answered(session, event, attendee, answer, comment, changed=changed, stale=stale)
     return changed
-
-
-def _apply_fields(event: Event, draft: MeetingDraft, uploads: list[EventFile]) -> None:
-    """Write the edited fields and files onto the event row."""
-    event.title = draft.title
-    event.start_at = draft.start
-    event.end_at = draft.end
-    event.location = draft.location
-    event.description = draft.description
-    event.notify_on_decision = draft.notify
-    event.reminder_minutes = draft.reminder_minutes
-    event.remind_guests = draft.remind_guests
-    event.reminder_due_at = reminder_due(draft.start, draft.reminder_minutes, utc_now())
-    event.version += 1
-    kept_files = set(draft.kept_file_ids or ())
-    for attached in list(event.files):
-        if draft.kept_file_ids is not None and attached.id not in kept_files:
-            event.files.remove(attached)
-    event.files.extend(uploads)

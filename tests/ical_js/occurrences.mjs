@@ -1,7 +1,9 @@
 // Read a JSON list of iCalendar texts on stdin and print, for each text's repeating VEVENT,
-// the starts of its first occurrences (at most 60) as ical.js (Thunderbird's parser)
-// expands them: its RRULE and EXDATEs, in the zone its own VTIMEZONE describes, in
-// seconds since the epoch; or the error ical.js raised.
+// its first occurrences (at most 60) as ical.js (Thunderbird's parser) expands them: its
+// RRULE and EXDATEs, in the zone its own VTIMEZONE describes, each VEVENT carrying a
+// RECURRENCE-ID applied over the occurrence it names. "starts" are the rule's starts in
+// seconds since the epoch; "occurrences" are what a calendar shows: start, SUMMARY and
+// LOCATION. Or the error ical.js raised.
 import ICAL from "ical.js";
 
 function occurrences(text) {
@@ -11,16 +13,24 @@ function occurrences(text) {
     for (const block of calendar.getAllSubcomponents("vtimezone")) {
       ICAL.TimezoneService.register(block);
     }
-    const master = calendar
-      .getAllSubcomponents("vevent")
-      .find((event) => !event.hasProperty("recurrence-id"));
-    const event = new ICAL.Event(master);
-    const expansion = event.iterator();
+    const events = calendar.getAllSubcomponents("vevent");
+    const master = new ICAL.Event(events.find((e) => !e.hasProperty("recurrence-id")));
+    for (const exception of events.filter((e) => e.hasProperty("recurrence-id"))) {
+      master.relateException(new ICAL.Event(exception));
+    }
+    const expansion = master.iterator();
     const starts = [];
+    const shown = [];
     for (let next = expansion.next(); next && starts.length < 60; next = expansion.next()) {
       starts.push(next.toUnixTime());
+      const details = master.getOccurrenceDetails(next);
+      shown.push({
+        start: details.startDate.toUnixTime(),
+        summary: details.item.summary || "",
+        location: details.item.location || "",
+      });
     }
-    return { starts };
+    return { starts, occurrences: shown };
   } catch (error) {
     return { error: String(error) };
   }

@@ -82,12 +82,31 @@ def series_with_ical_js(calendars: Sequence[bytes]) -> list[list[datetime]]:
     return found
 
 
+def occurrences_with_ical_js(calendars: Sequence[bytes]) -> list[list[tuple[datetime, str, str]]]:
+    """Return each calendar's occurrences as ical.js shows them: start (UTC), title, place.
+
+    Overrides (VEVENTs with RECURRENCE-ID) are applied over the occurrences they name.
+    """
+    found = []
+    for number, read in enumerate(_run_ical_js(ICAL_JS_OCCURRENCES, calendars)):
+        assert "error" not in read, f"ical.js refused calendar {number}: {read['error']}"
+        shown = read["occurrences"]
+        assert isinstance(shown, list)
+        found.append(
+            [
+                (datetime.fromtimestamp(o["start"], UTC), str(o["summary"]), str(o["location"]))
+                for o in shown
+            ]
+        )
+    return found
+
+
 def series_with_vobject(calendar: bytes, limit: int = 60) -> list[datetime]:
     """Return the occurrence starts (UTC) vobject expands from a calendar's series."""
     event = next(
         e
         for e in vobject.readOne(calendar.decode("utf-8")).vevent_list
-        if "recurrence_id" not in e.contents
+        if "recurrence-id" not in e.contents
     )
     starts = []
     for start in event.getrruleset(addRDate=True):

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
 from bot.deliveries import MemberReminder
 from bot.drafts import MeetingDraft, MeetingForm, check_form
-from bot.meetings.model import ChangedField
+from bot.meetings.errors import EventChanged
+from bot.meetings.model import ChangedField, SeriesSplit
 from bot.meetings.occurrences import series_occurrences
 from bot.meetings.recurrence import normalize_rule, occurrences, zone_named
 from bot.meetings.repeat_choice import Repeat, RepeatChoice
 from bot.meetings.series import SeriesChanges
 from storage.models import Event
 from tests.bot.meetings.services import (
+    AGENDA_BYTES,
+    AGENDA_PDF,
     END,
     OLGA,
     START,
@@ -83,7 +88,7 @@ async def test_each_occurrence_is_reminded_once_and_a_cancelled_one_not_at_all(
         TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES, reminder_minutes=60)
     )
     starts = [o.start for o in series_occurrences(meeting)]
-    series = SeriesChanges(services.sessions, services.meetings)
+    series = SeriesChanges(services.sessions, services.meetings, services.files)
     await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, starts[1], "")
     await services.outbox.new()
 
@@ -121,7 +126,7 @@ async def test_moving_the_whole_series_keeps_a_cancelled_meeting_cancelled(
 ) -> None:
     meeting = await services.meetings.create(TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES))
     second = series_occurrences(meeting)[1].recurrence_id
-    series = SeriesChanges(services.sessions, services.meetings)
+    series = SeriesChanges(services.sessions, services.meetings, services.files)
     meeting = await series.cancel_occurrence(TEAM_ID, OLGA.user_id, meeting.id, second, "")
 
     hour = timedelta(hours=1)
@@ -156,3 +161,43 @@ def test_a_series_under_way_can_be_edited_though_its_first_meeting_has_passed() 
 
     assert isinstance(editing, MeetingDraft) and editing.rrule is not None
     assert not isinstance(creating, MeetingDraft) and "start" in creating.by_block
+
+
+async def test_changing_the_rest_of_a_series_starts_a_new_one_with_its_files_and_guests(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Carol and Dan fill the month's cap: going on as a new series does not invite them anew.
+    capped = build_services(sessions, guest_cap=2)
+    meeting = await capped.meetings.create(
+        TEAM_ID, OLGA, draft(rrule=WEEKLY_FOUR_TIMES, new_files=(AGENDA_PDF,))
+    )
+    third = series_occurrences(meeting)[2].recurrence_id
+    series = SeriesChanges(capped.sessions, capped.meetings, capped.files)
+    rest = replace(
+        edit_of(meeting, title="Review, new room", location="Room 9"),
+        start=third,
+        end=third + (END - START),
+        rrule=normalize_rule("FREQ=WEEKLY;COUNT=2", third, zone_named(OLGA.timezone)),
+    )
+
+    split = await series.edit_following(
+        TEAM_ID, OLGA.user_id, meeting.id, meeting.version, third, rest
+    )
+
+    assert isinstance(split, SeriesSplit)
+    ended, started = split.ended, split.started
+    assert [o.start for o in series_occurrences(ended)] == [
+        o.start for o in series_occurrences(meeting)[:2]
+    ]
+    assert ended.sequence == meeting.sequence + 1
+    assert [o.start for o in series_occurrences(started)] == [third, third + timedelta(weeks=1)]
+    assert (started.title, started.location, started.sequence) == ("Review, new room", "Room 9", 0)
+    assert started.uid != ended.uid
+    assert [g.email for g in started.guests] == [g.email for g in meeting.guests]
+    [copied] = started.files
+    assert copied.name == "agenda.pdf" and copied.public_key != meeting.files[0].public_key
+    _, content = await capped.files.content(started, copied.public_key)
+    assert content == AGENDA_BYTES
+    # A stale form is refused, as any edit's is.
+    with pytest.raises(EventChanged):
+        await series.edit_following(TEAM_ID, OLGA.user_id, meeting.id, meeting.version, third, rest)
