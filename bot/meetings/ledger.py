@@ -8,7 +8,7 @@ replacing a guest's wrong address with the right one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
@@ -261,11 +261,14 @@ def _with_error(ledger: GuestLedger) -> GuestLedger:
     """Show a guest marked undeliverable as bounced, even when no report named the e-mail.
 
     A report can arrive before the server's 250 was noted, or name only the guest (its
-    return path); the guest's mark is the word that counts until the invitation is resent.
+    return path); unless it named the e-mail it was about, the guest's mark is the word
+    that counts until the invitation is resent.
     """
     error = ledger.guest.delivery_error
     if error is None or not ledger.messages or ledger.stage is not Stage.ACCEPTED:
         return ledger
+    if any(m.stage is Stage.BOUNCED for m in ledger.messages):
+        return ledger  # the report named the e-mail it was about
     latest = replace(ledger.messages[-1], stage=Stage.BOUNCED, reason=error[:MAX_REASON])
     return replace(ledger, messages=(*ledger.messages[:-1], latest))
 
@@ -287,15 +290,22 @@ def _error_words(last_error: str | None, stage: Stage) -> str:
 
 
 async def record_report(
-    session: AsyncSession, attendee_ids: Sequence[int], report: str, reason: str
+    session: AsyncSession,
+    attendee_ids: Sequence[int],
+    report: str,
+    reason: str,
+    named: Mapping[int, Sequence[int]] | None = None,
 ) -> list[int]:
-    """Note a delivery report on each guest's latest e-mail; return the meetings concerned.
+    """Note a delivery report on the e-mails it names; return the meetings concerned.
 
-    A delay never overwrites a bounce: the later word on a message that failed is not news.
+    `named` maps a guest to the outbox entries whose Message-IDs the report quotes; only
+    those that are really e-mails sent to that guest count. A report that names none of
+    them is noted on the guest's latest e-mail. A delay never overwrites a bounce: the
+    later word on a message that failed is not news.
     """
     events: list[int] = []
     for attendee_id in attendee_ids:
-        latest = await session.execute(
+        sent = (
             select(OutboxEntry.id, OutboxEntry.event_id, OutboxEntry.report)
             .where(
                 OutboxEntry.attendee_id == attendee_id,
@@ -303,16 +313,21 @@ async def record_report(
                 OutboxEntry.state == "sent",
             )
             .order_by(OutboxEntry.id.desc())
-            .limit(1)
         )
-        row = latest.first()
-        if row is None or (report == "delayed" and row.report == "bounced"):
-            continue
-        await session.execute(
-            update(OutboxEntry)
-            .where(OutboxEntry.id == row.id)
-            .values(report=report, report_reason=reason[:MAX_REASON])
-        )
-        if row.event_id is not None:
-            events.append(row.event_id)
-    return events
+        entries = (named or {}).get(attendee_id, ())
+        rows = []
+        if entries:
+            rows = list(await session.execute(sent.where(OutboxEntry.id.in_(entries))))
+        if not rows:
+            rows = list(await session.execute(sent.limit(1)))
+        for row in rows:
+            if report == "delayed" and row.report == "bounced":
+                continue
+            await session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == row.id)
+                .values(report=report, report_reason=reason[:MAX_REASON])
+            )
+            if row.event_id is not None:
+                events.append(row.event_id)
+    return list(dict.fromkeys(events))

@@ -3,6 +3,7 @@ listed in the Guests view, with Resend and Fix address."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.app import Meetbot
@@ -17,6 +18,7 @@ from tests.support.meetings import (
     calendar_of,
     eventually,
     fetch,
+    open_form_from,
     summary,
     texts,
     wait_for_mails,
@@ -137,6 +139,52 @@ async def test_the_ledger_follows_each_guest_from_queued_to_accepted_delayed_and
     assert "bounced (550 5.1.1 User unknown)" in row_of(slack, IVY)
     # Trouble first: the organizer sees the bounced guest at the top.
     assert IVY in guest_rows(slack)[0].split("\n")[0]
+
+
+async def test_a_report_quoting_an_earlier_message_marks_that_message_not_the_latest(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    await invite_bob_and_ivy(sender, slack)
+    [invitation] = await wait_for_mails(mailbox, IVY, 1)
+    await eventually(lambda: "2 delivered" in sum_line(slack))
+    form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "edit_meeting")
+    later = in_days(3, hour=11)
+    moved = {"start": int(later.timestamp()), "end": int((later + timedelta(hours=1)).timestamp())}
+    assert (await sender.submit_view(ORGANIZER, form, **moved)).json() == {}
+    _, update = await wait_for_mails(mailbox, IVY, 2)
+    assert update.message["Message-ID"] != invitation.message["Message-ID"]
+    assert meetbot.services is not None
+    await meetbot.services.outbox.drain()  # the update's acceptance is noted
+
+    # A report naming Bob's message, sent to Ivy's return path, is believed for Ivy only,
+    # and then only on her latest e-mail: the Message-ID is not one of hers.
+    [to_bob, _] = mailbox.to(BOB)
+    bobs = render(
+        "gmail_delay",
+        organizer=MAILBOX,
+        recipient=IVY,
+        message_id=str(to_bob.message["Message-ID"]),
+    )
+    await send_to_receiver(inbound_port, bobs, update.envelope_from)
+    await eventually(lambda: "1 delayed" in sum_line(slack))
+    await open_guests(sender, slack)
+    first, second = row_of(slack, IVY).split("\n")[1:]
+    assert "Invitation" in first and "accepted by the mail server" in first
+    assert "Update" in second and "delayed" in second
+    assert "delayed" not in row_of(slack, BOB)
+
+    bounce = render(
+        "dsn_bounce",
+        organizer=MAILBOX,
+        recipient=IVY,
+        message_id=str(invitation.message["Message-ID"]),
+    )
+    # The receiver records a report before it answers 250.
+    await send_to_receiver(inbound_port, bounce, invitation.envelope_from)
+    await open_guests(sender, slack)
+    first, second = row_of(slack, IVY).split("\n")[1:]
+    assert "Invitation" in first and "bounced (550 5.1.1 User unknown)" in first
+    assert "Update" in second and "bounced" not in second
 
 
 async def test_answers_count_in_the_sum_and_say_how_they_came(
