@@ -42,9 +42,10 @@ from bot.meetings.rows import (
     invitee_from_row,
     load_event,
     meeting_from_row,
+    new_guest,
     reinstate,
 )
-from bot.tokens import TokenMinter, hash_token, new_salt
+from bot.tokens import TokenMinter
 from storage.models import Attendee, Event, OutboxEntry
 
 # Longest reason kept from a delivery report.
@@ -151,7 +152,7 @@ class DeliveryLedger:
                 raise AddressRefused(N_("{address} is invited already."), address=guest.email)
             if right is None:
                 await self._quota.count(session, team_id, 1)
-                right = self._new_guest(guest)
+                right = new_guest(guest, self._tokens)
                 event.attendees.append(right)
             else:
                 reinstate(right)  # invited once before: back on the list, answer forgotten
@@ -173,17 +174,6 @@ class DeliveryLedger:
             fixed = AddressFixed(invitee_from_row(right), wrong.email or "", taken_back)
         self._on_deliveries()
         return fixed
-
-    def _new_guest(self, guest: Guest) -> Attendee:
-        salt = new_salt()
-        return Attendee(
-            kind="guest",
-            email=guest.email,
-            email_key=guest.key,
-            display_name=guest.name,
-            token_salt=salt,
-            token_hash=hash_token(self._tokens.token_for(salt)),
-        )
 
 
 def _guest(event: Event, attendee_id: int) -> Attendee:

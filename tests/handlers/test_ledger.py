@@ -12,7 +12,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
 from tests.mail.test_replies import MAILBOX
 from tests.support.flows import in_days, send_invitations
-from tests.support.mailbox import Mailbox
+from tests.support.mailbox import Mailbox, ReceivedMail
 from tests.support.meetings import (
     answer_link,
     calendar_of,
@@ -30,6 +30,18 @@ from tests.support.signed import SlackSender
 BOB = "bob@client.example"
 IVY = "ivy@nowhere.example"
 GUESTS_VIEW = "ledger_view"
+
+
+async def report(
+    inbound_port: int, template: str, recipient: str, *, quoting: ReceivedMail, to: ReceivedMail
+) -> None:
+    """Send a delivery report quoting one e-mail's Message-ID to another's return path.
+
+    The receiver records a report before it answers 250, so it is noted once this returns.
+    """
+    message_id = str(quoting.message["Message-ID"])
+    mail = render(template, organizer=MAILBOX, recipient=recipient, message_id=message_id)
+    await send_to_receiver(inbound_port, mail, to.envelope_from)
 
 
 async def invite_bob_and_ivy(sender: SlackSender, slack: FakeSlack) -> None:
@@ -117,22 +129,13 @@ async def test_the_ledger_follows_each_guest_from_queued_to_accepted_delayed_and
     await open_guests(sender, slack)
     assert f"accepted by the mail server (queue id `{to_bob.queue_id}`)" in row_of(slack, BOB)
 
-    delay = render(
-        "gmail_delay",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(to_ivy.message["Message-ID"]),
-    )
-    await send_to_receiver(inbound_port, delay, to_ivy.envelope_from)
+    await report(inbound_port, "gmail_delay", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 delivered, 1 delayed, 0 answered" in sum_line(slack))
     await open_guests(sender, slack)
     assert "delayed (421 4.2.0 Service not available, try again later)" in row_of(slack, IVY)
     assert "keeps trying" in row_of(slack, IVY)
 
-    bounce = render(
-        "dsn_bounce", organizer=MAILBOX, recipient=IVY, message_id=str(to_ivy.message["Message-ID"])
-    )
-    await send_to_receiver(inbound_port, bounce, to_ivy.envelope_from)
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 delivered, 1 bounced, 0 answered" in sum_line(slack))
 
     await open_guests(sender, slack)
@@ -159,13 +162,7 @@ async def test_a_report_quoting_an_earlier_message_marks_that_message_not_the_la
     # A report naming Bob's message, sent to Ivy's return path, is believed for Ivy only,
     # and then only on her latest e-mail: the Message-ID is not one of hers.
     [to_bob, _] = mailbox.to(BOB)
-    bobs = render(
-        "gmail_delay",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(to_bob.message["Message-ID"]),
-    )
-    await send_to_receiver(inbound_port, bobs, update.envelope_from)
+    await report(inbound_port, "gmail_delay", IVY, quoting=to_bob, to=update)
     await eventually(lambda: "1 delayed" in sum_line(slack))
     await open_guests(sender, slack)
     first, second = row_of(slack, IVY).split("\n")[1:]
@@ -173,14 +170,7 @@ async def test_a_report_quoting_an_earlier_message_marks_that_message_not_the_la
     assert "Update" in second and "delayed" in second
     assert "delayed" not in row_of(slack, BOB)
 
-    bounce = render(
-        "dsn_bounce",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(invitation.message["Message-ID"]),
-    )
-    # The receiver records a report before it answers 250.
-    await send_to_receiver(inbound_port, bounce, invitation.envelope_from)
+    await report(inbound_port, "dsn_bounce", IVY, quoting=invitation, to=invitation)
     await open_guests(sender, slack)
     first, second = row_of(slack, IVY).split("\n")[1:]
     assert "Invitation" in first and "bounced (550 5.1.1 User unknown)" in first
@@ -280,13 +270,7 @@ async def test_a_bounced_address_fixed_gets_no_cancellation(
     await invite_bob_and_ivy(sender, slack)
     [to_ivy] = await wait_for_mails(mailbox, IVY, 1)
     await eventually(lambda: "2 delivered" in sum_line(slack))
-    bounce = render(
-        "dsn_bounce",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(to_ivy.message["Message-ID"]),
-    )
-    await send_to_receiver(inbound_port, bounce, to_ivy.envelope_from)
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 bounced" in sum_line(slack))
     await open_guests(sender, slack)
 
