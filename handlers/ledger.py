@@ -9,6 +9,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.ledger import (
     FIX_ACTION,
@@ -24,6 +25,7 @@ from bot.blocks.ledger import (
 )
 from bot.i18n import Translator, translator
 from bot.meetings.errors import MeetingError, MeetingNotFound, NotInvited
+from bot.meetings.ledger import ShownView
 from handlers.context import language_of_user, services_of
 from handlers.replies import refuse
 
@@ -67,7 +69,7 @@ async def open_guests(
     except MeetingError as error:
         await refuse(context, client, error, body=body)
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    await _shown(context, await client.views_open(trigger_id=body["trigger_id"], view=view))
 
 
 async def turn_page(
@@ -136,7 +138,7 @@ async def _redraw(
     except MeetingError as error:
         await refuse(context, client, error, body=body)
         return
-    await client.views_update(view_id=body["view"]["id"], view=view)
+    await _shown(context, await client.views_update(view_id=body["view"]["id"], view=view), note)
 
 
 async def open_fix_address(
@@ -197,4 +199,15 @@ async def fix_address(
         ]
     )
     updated = await _guests_view(context, fix.meeting_id, fix.page, note)
-    await client.views_update(view_id=fix.guests_view, view=updated)
+    await _shown(context, await client.views_update(view_id=fix.guests_view, view=updated), note)
+
+
+async def _shown(context: AsyncBoltContext, response: AsyncSlackResponse, note: str = "") -> None:
+    """Remember the Guests view as Slack drew it (and its note), to redraw as the ledger moves."""
+    assert context.team_id is not None and context.user_id is not None
+    view = response["view"]
+    shown = shown_page(view)
+    if shown is not None:
+        meeting_id, page = shown
+        drawn = ShownView(meeting_id, str(view["id"]), str(view["hash"]), page, note)
+        await services_of(context).ledger.view_shown(context.team_id, context.user_id, drawn)

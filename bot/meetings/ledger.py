@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
@@ -46,10 +47,15 @@ from bot.meetings.rows import (
     reinstate,
 )
 from bot.tokens import TokenMinter
-from storage.models import Attendee, Event, OutboxEntry
+from storage.models import Attendee, Event, GuestsViewShown, OutboxEntry
 
 # Longest reason kept from a delivery report.
 MAX_REASON = 300
+# How long an open Guests view is redrawn as the ledger moves; one left open longer is
+# looked at again by pressing Guests.
+VIEW_KEPT = timedelta(hours=2)
+# Longest note kept to show again on a redrawn Guests view.
+MAX_NOTE = 500
 
 
 class AddressRefused(MeetingError):
@@ -65,6 +71,18 @@ class AddressRefused(MeetingError):
     def translated(self, language: Language) -> str:
         """Return why, in the reader's language."""
         return translator(language).gettext(self.message).format(**self.values)
+
+
+@dataclass(frozen=True)
+class ShownView:
+    """A Guests view open in Slack: the meeting and page it shows, Slack's id and hash."""
+
+    meeting_id: int
+    view_id: str
+    view_hash: str
+    page: int
+    # What the organizer's last press did, shown again when the view is redrawn.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,46 @@ class DeliveryLedger:
         """Return the one-line sum of a meeting's ledger, for the organizer's summary."""
         async with self._sessions() as session:
             return sum_up(await _ledgers(session, meeting))
+
+    async def view_shown(self, team_id: str, user_id: str, shown: ShownView) -> None:
+        """Remember the Guests view an organizer has open, as Slack last drew it."""
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, shown.meeting_id)
+            if event.organizer_id != user_id:
+                return  # only the organizer's own view is redrawn
+            await session.merge(
+                GuestsViewShown(
+                    event_id=shown.meeting_id,
+                    user_id=user_id,
+                    team_id=team_id,
+                    view_id=shown.view_id[:64],
+                    view_hash=shown.view_hash[:128],
+                    page=shown.page,
+                    note=shown.note[:MAX_NOTE],
+                    shown_at=utc_now(),
+                )
+            )
+
+    async def open_view(self, meeting: Meeting) -> ShownView | None:
+        """Return the organizer's Guests view of a meeting, if one was drawn lately."""
+        async with self._sessions() as session:
+            row = await session.get(GuestsViewShown, (meeting.id, meeting.organizer.user_id))
+            if row is None or row.team_id != meeting.team_id:
+                return None
+            if utc_now() - row.shown_at > VIEW_KEPT:
+                return None
+            return ShownView(row.event_id, row.view_id, row.view_hash, row.page, row.note)
+
+    async def view_gone(self, meeting: Meeting, shown: ShownView) -> None:
+        """Forget a Guests view Slack no longer has (closed, or drawn over since)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(GuestsViewShown).where(
+                    GuestsViewShown.event_id == meeting.id,
+                    GuestsViewShown.user_id == meeting.organizer.user_id,
+                    GuestsViewShown.view_hash == shown.view_hash,
+                )
+            )
 
     async def resend(self, team_id: str, user_id: str, meeting_id: int, attendee_id: int) -> bool:
         """Send a guest their invitation again, as a new message (same UID and SEQUENCE).

@@ -3,11 +3,13 @@ listed in the Guests view, with Resend and Fix address."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 from bot.app import Meetbot
-from tests.conftest import ORGANIZER
+from bot.blocks.ledger import shown_page
+from tests.conftest import ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
 from tests.mail.test_replies import MAILBOX
@@ -144,6 +146,39 @@ async def test_the_ledger_follows_each_guest_from_queued_to_accepted_delayed_and
     assert IVY in guest_rows(slack)[0].split("\n")[0]
 
 
+async def test_an_open_guests_view_follows_the_ledger_until_it_is_closed(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    mailbox.hold_answers_after(0)
+    await invite_bob_and_ivy(sender, slack)
+    await mailbox.wait_until_held()
+    opened = await open_guests(sender, slack)
+    opens = len(slack.calls_to("views.open"))
+    assert ": queued" in row_of(slack, BOB)
+
+    mailbox.answer_all()  # nobody presses anything: the view follows
+    [to_ivy] = await wait_for_mails(mailbox, IVY, 1)
+    await eventually(lambda: "accepted by the mail server" in row_of(slack, IVY))
+    await eventually(lambda: "accepted by the mail server" in row_of(slack, BOB))
+    assert len(slack.calls_to("views.open")) == opens
+    assert guests_view(slack)["id"] == opened["id"]
+
+    slack.close_view(opened["id"])
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
+    # Slack says the closed view is gone; Meetbot forgets it and tries it no more.
+    await eventually(lambda: any(error == "not_found" for _, error in slack.rejected()))
+    assert meetbot.services is not None
+    ledger = meetbot.services.ledger
+    shown = shown_page(opened["view"])
+    assert shown is not None
+    meeting, _ = await ledger.of_meeting(TEAM_ID, ORGANIZER, shown[0])
+    for _ in range(200):
+        if await ledger.open_view(meeting) is None:
+            break
+        await asyncio.sleep(0.01)
+    assert await ledger.open_view(meeting) is None
+
+
 async def test_a_report_quoting_an_earlier_message_marks_that_message_not_the_latest(
     sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
 ) -> None:
@@ -219,7 +254,8 @@ async def test_resend_sends_the_invitation_once_more_as_a_new_message_of_the_sam
     await press(sender, slack, "ledger_resend", IVY)
     await mailbox.wait_until_held()
     await press(sender, slack, "ledger_resend", IVY)  # pressed again while it is on its way
-    assert "It is already on its way." in texts(guests_view(slack)["view"])
+    # The view also follows the ledger by itself; the press's own answer comes with a note.
+    await eventually(lambda: "It is already on its way." in texts(guests_view(slack)["view"]))
     mailbox.answer_all()
 
     await eventually(lambda: "2 delivered" in sum_line(slack))
