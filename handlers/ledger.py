@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.blocks.ledger import (
     FIX_ACTION,
@@ -21,8 +23,9 @@ from bot.blocks.ledger import (
     read_address_fix,
     shown_page,
 )
-from bot.i18n import translator
+from bot.i18n import Translator, translator
 from bot.meetings.errors import MeetingError, MeetingNotFound, NotInvited
+from bot.meetings.ledger import ShownView
 from handlers.context import language_of_user, services_of
 from handlers.replies import refuse
 
@@ -66,7 +69,7 @@ async def open_guests(
     except MeetingError as error:
         await refuse(context, client, error, body=body)
         return
-    await client.views_open(trigger_id=body["trigger_id"], view=view)
+    await _shown(context, await client.views_open(trigger_id=body["trigger_id"], view=view))
 
 
 async def turn_page(
@@ -79,14 +82,8 @@ async def turn_page(
     """Show another page of a long guest list."""
     await ack()
     target = parse_target(str(action.get("value", "")))
-    if target is None:
-        return
-    try:
-        view = await _guests_view(context, *target)
-    except MeetingError as error:
-        await refuse(context, client, error, body=body)
-        return
-    await client.views_update(view_id=body["view"]["id"], view=view)
+    if target is not None:
+        await _redraw(client, context, body, *target)
 
 
 async def resend(
@@ -99,19 +96,49 @@ async def resend(
     """Send a guest's invitation again, and show the view with it queued."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
+    team_id, user_id = context.team_id, context.user_id
+    pressed = _pressed(body, action)
+    if pressed is None:
+        return
+    (meeting_id, attendee_id), shown = pressed
+
+    async def resent(t: Translator) -> str:
+        sent = await services_of(context).ledger.resend(team_id, user_id, meeting_id, attendee_id)
+        return t.gettext("Sent again.") if sent else t.gettext("It is already on its way.")
+
+    await _redraw(client, context, body, *shown, noting=resent)
+
+
+def _pressed(
+    body: dict[str, Any], action: dict[str, Any]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """Return the (meeting, guest) a guest's button is about and the (meeting, page) shown."""
     target = parse_target(str(action.get("value", "")))
     shown = shown_page(body.get("view") or {})
     if target is None or shown is None:
-        return
-    t = translator(await language_of_user(context, context.user_id))
+        return None
+    return target, shown
+
+
+async def _redraw(
+    client: AsyncWebClient,
+    context: AsyncBoltContext,
+    body: dict[str, Any],
+    meeting_id: int,
+    page: int,
+    noting: Callable[[Translator], Awaitable[str]] | None = None,
+) -> None:
+    """Redraw the Guests view in place, after a change that says what it did; or say why not."""
+    assert context.user_id is not None
     try:
-        sent = await services_of(context).ledger.resend(context.team_id, context.user_id, *target)
-        note = t.gettext("Sent again.") if sent else t.gettext("It is already on its way.")
-        view = await _guests_view(context, shown[0], shown[1], note)
+        note = ""
+        if noting is not None:
+            note = await noting(translator(await language_of_user(context, context.user_id)))
+        view = await _guests_view(context, meeting_id, page, note)
     except MeetingError as error:
         await refuse(context, client, error, body=body)
         return
-    await client.views_update(view_id=body["view"]["id"], view=view)
+    await _shown(context, await client.views_update(view_id=body["view"]["id"], view=view), note)
 
 
 async def open_fix_address(
@@ -124,10 +151,10 @@ async def open_fix_address(
     """Open the Fix address form over the Guests view."""
     await ack()
     assert context.team_id is not None and context.user_id is not None
-    target = parse_target(str(action.get("value", "")))
-    shown = shown_page(body.get("view") or {})
-    if target is None or shown is None:
+    pressed = _pressed(body, action)
+    if pressed is None:
         return
+    target, shown = pressed
     try:
         meeting, _ = await services_of(context).ledger.of_meeting(
             context.team_id, context.user_id, target[0]
@@ -172,4 +199,15 @@ async def fix_address(
         ]
     )
     updated = await _guests_view(context, fix.meeting_id, fix.page, note)
-    await client.views_update(view_id=fix.guests_view, view=updated)
+    await _shown(context, await client.views_update(view_id=fix.guests_view, view=updated), note)
+
+
+async def _shown(context: AsyncBoltContext, response: AsyncSlackResponse, note: str = "") -> None:
+    """Remember the Guests view as Slack drew it (and its note), to redraw as the ledger moves."""
+    assert context.team_id is not None and context.user_id is not None
+    view = response["view"]
+    shown = shown_page(view)
+    if shown is not None:
+        meeting_id, page = shown
+        drawn = ShownView(meeting_id, str(view["id"]), str(view["hash"]), page, note)
+        await services_of(context).ledger.view_shown(context.team_id, context.user_id, drawn)

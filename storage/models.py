@@ -377,3 +377,24 @@ class GuestInviteCount(Base):
     team_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     month: Mapped[str] = mapped_column(String(7), primary_key=True)  # "2026-11"
     count: Mapped[int] = mapped_column(default=0)
+
+
+class GuestsViewShown(Base):
+    """An organizer's Guests view of a meeting open in Slack, to redraw when the ledger moves.
+
+    Kept briefly: Slack's id and hash of the view as last drawn, and the page it shows.
+    """
+
+    __tablename__ = "guests_views_shown"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(32))
+    view_id: Mapped[str] = mapped_column(String(64))
+    view_hash: Mapped[str] = mapped_column(String(128))
+    page: Mapped[int] = mapped_column(default=0)
+    # What the organizer's last press did ("Sent again."), kept across redraws.
+    note: Mapped[str] = mapped_column(Text, default="")
+    shown_at: Mapped[datetime] = mapped_column(default=utc_now, index=True)

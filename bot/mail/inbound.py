@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from email.message import Message
 from email.utils import parseaddr
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,8 @@ LATEST_YEAR = 2199
 # Our Message-IDs: <event.sequence.kind.recipient-hash.outbox-entry@domain> (see
 # mail.messages.message_id); those sent before the outbox entry was added end at the hash.
 OUR_MESSAGE_ID = re.compile(
-    rb"<([0-9a-f-]{36})\.(\d+)\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})"
-    rb"(?:\.\d+)?@[^<>\s]+>"
+    rb"<([0-9a-f-]{36})\.(\d{1,10})\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})"
+    rb"(?:\.(\d{1,12}))?@[^<>\s]{1,255}>"
 )
 SMTP_REASON = re.compile(r"\b[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}\b)?[^\r\n]*")
 ENHANCED_STATUS = re.compile(r"\b[45]\.\d{1,3}\.\d{1,3}\b")
@@ -54,6 +55,8 @@ BOUNCE_SUBJECT = re.compile(
 )
 
 
+# Our Message-IDs read out of one delivery report; a real one quotes one or two.
+MAX_QUOTED_IDS = 50
 MAX_NOTE = 1000
 MAX_NOTE_SOURCE = 64 * 1024
 # Where a reply's own words end: a quoted original, a forwarded invitation, a signature.
@@ -93,6 +96,9 @@ class BounceReport:
     recipients: tuple[str, ...]
     reason: str
     message_ids: tuple[tuple[str, int, str, str], ...]
+    # (event uid before the @, recipient hash, outbox entry) of each quoted Message-ID that
+    # names its outbox entry: the exact message the report is about.
+    entries: tuple[tuple[str, str, int], ...] = ()
     # Only a delay (Action: delayed, a 4.x.x status): the server is still trying.
     delayed: bool = False
 
@@ -386,9 +392,16 @@ def _looks_like_bounce(message: Message, sender: str) -> bool:
 def _bounce(message: Message, raw: bytes, sender: str) -> BounceReport | None:
     if not _looks_like_bounce(message, sender):
         return None
+    # Bounded: the message is capped in size and only the first matches count.
+    matches = list(islice(OUR_MESSAGE_ID.finditer(raw), MAX_QUOTED_IDS))
     ids = tuple(
         (m.group(1).decode(), int(m.group(2)), m.group(3).decode(), m.group(4).decode())
-        for m in OUR_MESSAGE_ID.finditer(raw)
+        for m in matches
+    )
+    entries = tuple(
+        (m.group(1).decode(), m.group(4).decode(), int(m.group(5)))
+        for m in matches
+        if m.group(5) is not None
     )
     recipients, reason, actions = _delivery_status(message)
     if not reason:
@@ -404,6 +417,7 @@ def _bounce(message: Message, raw: bytes, sender: str) -> BounceReport | None:
         recipients=tuple(dict.fromkeys(recipients)),
         reason=reason or "the receiving server refused it",
         message_ids=tuple(dict.fromkeys(ids))[:20],
+        entries=tuple(dict.fromkeys(entries))[:20],
         delayed=delayed,
     )
 

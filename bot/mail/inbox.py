@@ -151,6 +151,7 @@ class Inbox:
             messages=tuple((uid, digest) for uid, _, _, digest in report.message_ids),
             recipients=report.recipients,
             attendee_ids=attendees,
+            entries=report.entries,
         )
         if report.delayed:
             # Still being tried: nobody is told it failed (a later report may say so); the

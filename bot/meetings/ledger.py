@@ -8,10 +8,11 @@ replacing a guest's wrong address with the right one.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utc_now
@@ -42,13 +43,19 @@ from bot.meetings.rows import (
     invitee_from_row,
     load_event,
     meeting_from_row,
+    new_guest,
     reinstate,
 )
-from bot.tokens import TokenMinter, hash_token, new_salt
-from storage.models import Attendee, Event, OutboxEntry
+from bot.tokens import TokenMinter
+from storage.models import Attendee, Event, GuestsViewShown, OutboxEntry
 
 # Longest reason kept from a delivery report.
 MAX_REASON = 300
+# How long an open Guests view is redrawn as the ledger moves; one left open longer is
+# looked at again by pressing Guests.
+VIEW_KEPT = timedelta(hours=2)
+# Longest note kept to show again on a redrawn Guests view.
+MAX_NOTE = 500
 
 
 class AddressRefused(MeetingError):
@@ -64,6 +71,18 @@ class AddressRefused(MeetingError):
     def translated(self, language: Language) -> str:
         """Return why, in the reader's language."""
         return translator(language).gettext(self.message).format(**self.values)
+
+
+@dataclass(frozen=True)
+class ShownView:
+    """A Guests view open in Slack: the meeting and page it shows, Slack's id and hash."""
+
+    meeting_id: int
+    view_id: str
+    view_hash: str
+    page: int
+    # What the organizer's last press did, shown again when the view is redrawn.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,46 @@ class DeliveryLedger:
         """Return the one-line sum of a meeting's ledger, for the organizer's summary."""
         async with self._sessions() as session:
             return sum_up(await _ledgers(session, meeting))
+
+    async def view_shown(self, team_id: str, user_id: str, shown: ShownView) -> None:
+        """Remember the Guests view an organizer has open, as Slack last drew it."""
+        async with self._sessions.begin() as session:
+            event = await load_event(session, team_id, shown.meeting_id)
+            if event.organizer_id != user_id:
+                return  # only the organizer's own view is redrawn
+            await session.merge(
+                GuestsViewShown(
+                    event_id=shown.meeting_id,
+                    user_id=user_id,
+                    team_id=team_id,
+                    view_id=shown.view_id[:64],
+                    view_hash=shown.view_hash[:128],
+                    page=shown.page,
+                    note=shown.note[:MAX_NOTE],
+                    shown_at=utc_now(),
+                )
+            )
+
+    async def open_view(self, meeting: Meeting) -> ShownView | None:
+        """Return the organizer's Guests view of a meeting, if one was drawn lately."""
+        async with self._sessions() as session:
+            row = await session.get(GuestsViewShown, (meeting.id, meeting.organizer.user_id))
+            if row is None or row.team_id != meeting.team_id:
+                return None
+            if utc_now() - row.shown_at > VIEW_KEPT:
+                return None
+            return ShownView(row.event_id, row.view_id, row.view_hash, row.page, row.note)
+
+    async def view_gone(self, meeting: Meeting, shown: ShownView) -> None:
+        """Forget a Guests view Slack no longer has (closed, or drawn over since)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(GuestsViewShown).where(
+                    GuestsViewShown.event_id == meeting.id,
+                    GuestsViewShown.user_id == meeting.organizer.user_id,
+                    GuestsViewShown.view_hash == shown.view_hash,
+                )
+            )
 
     async def resend(self, team_id: str, user_id: str, meeting_id: int, attendee_id: int) -> bool:
         """Send a guest their invitation again, as a new message (same UID and SEQUENCE).
@@ -151,7 +210,7 @@ class DeliveryLedger:
                 raise AddressRefused(N_("{address} is invited already."), address=guest.email)
             if right is None:
                 await self._quota.count(session, team_id, 1)
-                right = self._new_guest(guest)
+                right = new_guest(guest, self._tokens)
                 event.attendees.append(right)
             else:
                 reinstate(right)  # invited once before: back on the list, answer forgotten
@@ -173,17 +232,6 @@ class DeliveryLedger:
             fixed = AddressFixed(invitee_from_row(right), wrong.email or "", taken_back)
         self._on_deliveries()
         return fixed
-
-    def _new_guest(self, guest: Guest) -> Attendee:
-        salt = new_salt()
-        return Attendee(
-            kind="guest",
-            email=guest.email,
-            email_key=guest.key,
-            display_name=guest.name,
-            token_salt=salt,
-            token_hash=hash_token(self._tokens.token_for(salt)),
-        )
 
 
 def _guest(event: Event, attendee_id: int) -> Attendee:
@@ -261,11 +309,14 @@ def _with_error(ledger: GuestLedger) -> GuestLedger:
     """Show a guest marked undeliverable as bounced, even when no report named the e-mail.
 
     A report can arrive before the server's 250 was noted, or name only the guest (its
-    return path); the guest's mark is the word that counts until the invitation is resent.
+    return path); unless it named the e-mail it was about, the guest's mark is the word
+    that counts until the invitation is resent.
     """
     error = ledger.guest.delivery_error
     if error is None or not ledger.messages or ledger.stage is not Stage.ACCEPTED:
         return ledger
+    if any(m.stage is Stage.BOUNCED for m in ledger.messages):
+        return ledger  # the report named the e-mail it was about
     latest = replace(ledger.messages[-1], stage=Stage.BOUNCED, reason=error[:MAX_REASON])
     return replace(ledger, messages=(*ledger.messages[:-1], latest))
 
@@ -287,15 +338,22 @@ def _error_words(last_error: str | None, stage: Stage) -> str:
 
 
 async def record_report(
-    session: AsyncSession, attendee_ids: Sequence[int], report: str, reason: str
+    session: AsyncSession,
+    attendee_ids: Sequence[int],
+    report: str,
+    reason: str,
+    named: Mapping[int, Sequence[int]] | None = None,
 ) -> list[int]:
-    """Note a delivery report on each guest's latest e-mail; return the meetings concerned.
+    """Note a delivery report on the e-mails it names; return the meetings concerned.
 
-    A delay never overwrites a bounce: the later word on a message that failed is not news.
+    `named` maps a guest to the outbox entries whose Message-IDs the report quotes; only
+    those that are really e-mails sent to that guest count. A report that names none of
+    them is noted on the guest's latest e-mail. A delay never overwrites a bounce: the
+    later word on a message that failed is not news.
     """
     events: list[int] = []
     for attendee_id in attendee_ids:
-        latest = await session.execute(
+        sent = (
             select(OutboxEntry.id, OutboxEntry.event_id, OutboxEntry.report)
             .where(
                 OutboxEntry.attendee_id == attendee_id,
@@ -303,16 +361,21 @@ async def record_report(
                 OutboxEntry.state == "sent",
             )
             .order_by(OutboxEntry.id.desc())
-            .limit(1)
         )
-        row = latest.first()
-        if row is None or (report == "delayed" and row.report == "bounced"):
-            continue
-        await session.execute(
-            update(OutboxEntry)
-            .where(OutboxEntry.id == row.id)
-            .values(report=report, report_reason=reason[:MAX_REASON])
-        )
-        if row.event_id is not None:
-            events.append(row.event_id)
-    return events
+        entries = (named or {}).get(attendee_id, ())
+        rows = []
+        if entries:
+            rows = list(await session.execute(sent.where(OutboxEntry.id.in_(entries))))
+        if not rows:
+            rows = list(await session.execute(sent.limit(1)))
+        for row in rows:
+            if report == "delayed" and row.report == "bounced":
+                continue
+            await session.execute(
+                update(OutboxEntry)
+                .where(OutboxEntry.id == row.id)
+                .values(report=report, report_reason=reason[:MAX_REASON])
+            )
+            if row.event_id is not None:
+                events.append(row.event_id)
+    return list(dict.fromkeys(events))

@@ -64,6 +64,9 @@ class Bounce:
     recipients: tuple[str, ...] = ()
     # Attendee ids named by a verified return path (VERP) the report was sent to.
     attendee_ids: tuple[int, ...] = ()
+    # (event uid before the @, recipient hash, outbox entry) from quoted Message-IDs: which
+    # e-mail it is about, believed only for a guest the report is proven to be about.
+    entries: tuple[tuple[str, str, int], ...] = ()
 
 
 class HeldReason(StrEnum):

@@ -110,7 +110,8 @@ class Replies:
         changed = False
         async with self._sessions.begin() as session:
             bounced = await _bounced_attendees(session, bounce)
-            await record_report(session, [a.id for a in bounced], "bounced", bounce.reason)
+            named = _named_entries(bounce, bounced)
+            await record_report(session, [a.id for a in bounced], "bounced", bounce.reason, named)
             for attendee in bounced:
                 found.append(invitee_from_row(attendee))
                 if attendee.delivery_error == bounce.reason:
@@ -130,7 +131,8 @@ class Replies:
         async with self._sessions.begin() as session:
             delayed = await _bounced_attendees(session, bounce)
             ids = [a.id for a in delayed if a.delivery_error is None]
-            for event_id in set(await record_report(session, ids, "delayed", bounce.reason)):
+            named = _named_entries(bounce, delayed)
+            for event_id in await record_report(session, ids, "delayed", bounce.reason, named):
                 enqueue(session, delayed[0].event.team_id, OrganizerSummary(event_id))
             found = [invitee_from_row(a) for a in delayed]
         self._on_deliveries()
@@ -475,3 +477,21 @@ async def _bounced_attendees(session: AsyncSession, bounce: Bounce) -> list[Atte
             found[attendee.id] = attendee
     # A report that refers to no message of ours (only an address) is believed for no one.
     return list(found.values())
+
+
+def _named_entries(bounce: Bounce, attendees: list[Attendee]) -> dict[int, list[int]]:
+    """Return, per guest, the outbox entries the report's quoted Message-IDs name.
+
+    A Message-ID counts for a guest only when its event and recipient hash are that guest's
+    (the report was already proven to be about them); the ledger then checks that the entry
+    is an e-mail really sent to them, so a forged or another guest's ID marks nothing.
+    """
+    named: dict[int, list[int]] = {}
+    for attendee in attendees:
+        if not attendee.email:
+            continue
+        mine = (attendee.event.uid.partition("@")[0], recipient_hash(attendee.email))
+        entries = [entry for uid, digest, entry in bounce.entries if (uid, digest) == mine]
+        if entries:
+            named[attendee.id] = entries
+    return named

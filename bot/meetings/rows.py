@@ -9,6 +9,7 @@ from sqlalchemy import Row, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
+from bot.guests import Guest
 from bot.i18n import language_of
 from bot.meetings.errors import (
     EventChanged,
@@ -28,8 +29,21 @@ from bot.meetings.model import (
     Proposal,
     Series,
 )
-from bot.tokens import hash_token
+from bot.tokens import TokenMinter, hash_token, new_salt
 from storage.models import Attendee, CounterProposal, Event, EventFile
+
+
+def new_guest(guest: Guest, tokens: TokenMinter) -> Attendee:
+    """Return the row of a guest invited now, with their own answer link's salt and hash."""
+    salt = new_salt()
+    return Attendee(
+        kind="guest",
+        email=guest.email,
+        email_key=guest.key,
+        display_name=guest.name,
+        token_salt=salt,
+        token_hash=hash_token(tokens.token_for(salt)),
+    )
 
 
 def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) -> Meeting:

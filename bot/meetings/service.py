@@ -13,7 +13,6 @@ from sqlalchemy.orm import selectinload
 
 from bot.clock import utc_now
 from bot.drafts import MeetingDraft, reminder_due
-from bot.guests import Guest
 from bot.i18n import DEFAULT_LANGUAGE, Language
 from bot.ledger import Via
 from bot.meetings import notices
@@ -46,13 +45,14 @@ from bot.meetings.rows import (
     load_event,
     load_for_edit,
     meeting_from_row,
+    new_guest,
     new_member,
     reinstate,
     sync_busy,
 )
 from bot.meetings.series_reminders import remind_occurrence
 from bot.meetings.series_rows import set_series
-from bot.tokens import TokenMinter, hash_token, new_salt
+from bot.tokens import TokenMinter, hash_token
 from bot.video import room_after
 from storage.models import Attendee, Event, EventFile
 
@@ -197,7 +197,7 @@ class Meetings:
             remind_guests=draft.remind_guests,
             reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
             attendees=[new_member(user_id) for user_id in draft.member_ids]
-            + [self._new_guest(guest) for guest in draft.guests],
+            + [new_guest(guest, self._tokens) for guest in draft.guests],
             files=uploads,
             video_url=room_after(None, draft.video, draft.location, self._video_service),
             occurrence_changes=[],
@@ -209,17 +209,6 @@ class Meetings:
         await session.flush()
         await notices.created(session, event)
         return event
-
-    def _new_guest(self, guest: Guest) -> Attendee:
-        salt = new_salt()
-        return Attendee(
-            kind="guest",
-            email=guest.email,
-            email_key=guest.key,
-            display_name=guest.name,
-            token_salt=salt,
-            token_hash=hash_token(self._tokens.token_for(salt)),
-        )
 
     async def get(self, team_id: str, meeting_id: int) -> Meeting:
         """Return one meeting of a workspace."""
@@ -315,7 +304,7 @@ class Meetings:
         for guest in membership.added_guests:
             attendee = by_guest.get(guest.key)
             if attendee is None:
-                attendee = self._new_guest(guest)
+                attendee = new_guest(guest, self._tokens)
                 event.attendees.append(attendee)
             attendee.display_name = guest.name or attendee.display_name
             reinstate(attendee)

@@ -18,6 +18,9 @@ from bot.slack_clients import SlackClients
 
 logger = logging.getLogger(__name__)
 
+# What Slack says of a view that is no longer there to redraw, or was redrawn by someone else.
+VIEW_GONE = frozenset({"not_found", "view_not_found", "hash_conflict", "expired_trigger_id"})
+
 # Slack message metadata naming the outbox entry a post came from; DM history is searched
 # for it (im:history) only when a process died while posting.
 POST_EVENT_TYPE = "meetbot_delivery"
@@ -131,6 +134,23 @@ class SlackPosts:
         """Publish a person's Home tab."""
         client = await self._clients.for_team(team_id)
         await client.views_publish(user_id=user_id, view=view)
+
+    async def update_view(
+        self, team_id: str, view_id: str, view_hash: str, view: View
+    ) -> str | None:
+        """Redraw an open modal unless it changed since (its hash); return its new hash.
+
+        A view closed, expired or drawn over since is Slack's "not_found" or
+        "hash_conflict": nothing to redraw, and nobody to tell.
+        """
+        client = await self._clients.for_team(team_id)
+        try:
+            response = await client.views_update(view_id=view_id, hash=view_hash, view=view)
+        except SlackApiError as error:
+            if error.response.get("error") not in VIEW_GONE:
+                raise
+            return None
+        return str(response["view"]["hash"])
 
 
 def slack_user_of(invitee: Invitee) -> str:

@@ -12,9 +12,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.blocks import messages, notices
+from bot.blocks.ledger import guests_view
 from bot.clock import utc_now
 from bot.deliveries import (
     AnswerConfirmation,
@@ -40,6 +44,7 @@ from bot.i18n import Language
 from bot.mail.return_paths import ReturnPaths
 from bot.mail.transport import Mailer, MailSession, MailSessions, Outgoing, queue_id_in
 from bot.mailboxes import Mailboxes
+from bot.meetings.errors import MeetingError
 from bot.meetings.files import MeetingFiles
 from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.model import Meeting
@@ -300,6 +305,33 @@ class Outbox:
         )
         if posted is not None:
             await self._posts.remember_summary(meeting.id, posted)
+        await self._redraw_guests_view(meeting)
+
+    async def _redraw_guests_view(self, meeting: Meeting) -> None:
+        """Redraw the organizer's open Guests view: what the summary sums, guest by guest."""
+        shown = await self._ledger.open_view(meeting) if self._ledger else None
+        if self._ledger is None or shown is None:
+            return
+        user_id = meeting.organizer.user_id
+        try:
+            meeting, ledgers = await self._ledger.of_meeting(meeting.team_id, user_id, meeting.id)
+        except MeetingError:
+            return  # gone, or no longer theirs: the view's buttons will say so
+        language = await self._language(meeting.team_id, user_id)
+        view = guests_view(meeting, ledgers, shown.page, language=language, note=shown.note)
+        try:
+            redrawn = await self._slack.update_view(
+                meeting.team_id, shown.view_id, shown.view_hash, view
+            )
+        except SlackApiError as error:  # a courtesy: the summary was redrawn all the same
+            logger.info("could not redraw a Guests view: %s", error.response.get("error"))
+            return
+        if redrawn is None:
+            await self._ledger.view_gone(meeting, shown)
+        else:
+            redrawn_view = replace(shown, view_hash=redrawn)
+            with contextlib.suppress(MeetingError):  # cancelled meanwhile: nothing to keep
+                await self._ledger.view_shown(meeting.team_id, user_id, redrawn_view)
 
     async def _home_refresh(self, delivery: HomeRefresh, to: Target) -> None:
         meeting = to.meeting()

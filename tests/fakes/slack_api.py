@@ -1097,6 +1097,10 @@ class FakeSlack:
             for v in self._views.values()
         ]
 
+    def close_view(self, view_id: str) -> None:
+        """Close a modal as its person would (its X): Slack knows the view no more."""
+        del self._views[view_id]
+
     def _transcript(self) -> str:
         lines = []
         for call in self.calls:

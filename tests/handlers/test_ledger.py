@@ -3,20 +3,24 @@ listed in the Guests view, with Resend and Fix address."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 from bot.app import Meetbot
-from tests.conftest import ORGANIZER
+from bot.blocks.ledger import shown_page
+from tests.conftest import ORGANIZER, TEAM_ID
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
 from tests.mail.test_replies import MAILBOX
 from tests.support.flows import in_days, send_invitations
-from tests.support.mailbox import Mailbox
+from tests.support.mailbox import Mailbox, ReceivedMail
 from tests.support.meetings import (
     answer_link,
     calendar_of,
     eventually,
     fetch,
+    open_form_from,
     summary,
     texts,
     wait_for_mails,
@@ -28,6 +32,18 @@ from tests.support.signed import SlackSender
 BOB = "bob@client.example"
 IVY = "ivy@nowhere.example"
 GUESTS_VIEW = "ledger_view"
+
+
+async def report(
+    inbound_port: int, template: str, recipient: str, *, quoting: ReceivedMail, to: ReceivedMail
+) -> None:
+    """Send a delivery report quoting one e-mail's Message-ID to another's return path.
+
+    The receiver records a report before it answers 250, so it is noted once this returns.
+    """
+    message_id = str(quoting.message["Message-ID"])
+    mail = render(template, organizer=MAILBOX, recipient=recipient, message_id=message_id)
+    await send_to_receiver(inbound_port, mail, to.envelope_from)
 
 
 async def invite_bob_and_ivy(sender: SlackSender, slack: FakeSlack) -> None:
@@ -115,28 +131,85 @@ async def test_the_ledger_follows_each_guest_from_queued_to_accepted_delayed_and
     await open_guests(sender, slack)
     assert f"accepted by the mail server (queue id `{to_bob.queue_id}`)" in row_of(slack, BOB)
 
-    delay = render(
-        "gmail_delay",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(to_ivy.message["Message-ID"]),
-    )
-    await send_to_receiver(inbound_port, delay, to_ivy.envelope_from)
+    await report(inbound_port, "gmail_delay", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 delivered, 1 delayed, 0 answered" in sum_line(slack))
     await open_guests(sender, slack)
     assert "delayed (421 4.2.0 Service not available, try again later)" in row_of(slack, IVY)
     assert "keeps trying" in row_of(slack, IVY)
 
-    bounce = render(
-        "dsn_bounce", organizer=MAILBOX, recipient=IVY, message_id=str(to_ivy.message["Message-ID"])
-    )
-    await send_to_receiver(inbound_port, bounce, to_ivy.envelope_from)
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 delivered, 1 bounced, 0 answered" in sum_line(slack))
 
     await open_guests(sender, slack)
     assert "bounced (550 5.1.1 User unknown)" in row_of(slack, IVY)
     # Trouble first: the organizer sees the bounced guest at the top.
     assert IVY in guest_rows(slack)[0].split("\n")[0]
+
+
+async def test_an_open_guests_view_follows_the_ledger_until_it_is_closed(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    mailbox.hold_answers_after(0)
+    await invite_bob_and_ivy(sender, slack)
+    await mailbox.wait_until_held()
+    opened = await open_guests(sender, slack)
+    opens = len(slack.calls_to("views.open"))
+    assert ": queued" in row_of(slack, BOB)
+
+    mailbox.answer_all()  # nobody presses anything: the view follows
+    [to_ivy] = await wait_for_mails(mailbox, IVY, 1)
+    await eventually(lambda: "accepted by the mail server" in row_of(slack, IVY))
+    await eventually(lambda: "accepted by the mail server" in row_of(slack, BOB))
+    assert len(slack.calls_to("views.open")) == opens
+    assert guests_view(slack)["id"] == opened["id"]
+
+    slack.close_view(opened["id"])
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
+    # Slack says the closed view is gone; Meetbot forgets it and tries it no more.
+    await eventually(lambda: any(error == "not_found" for _, error in slack.rejected()))
+    assert meetbot.services is not None
+    ledger = meetbot.services.ledger
+    shown = shown_page(opened["view"])
+    assert shown is not None
+    meeting, _ = await ledger.of_meeting(TEAM_ID, ORGANIZER, shown[0])
+    for _ in range(200):
+        if await ledger.open_view(meeting) is None:
+            break
+        await asyncio.sleep(0.01)
+    assert await ledger.open_view(meeting) is None
+
+
+async def test_a_report_quoting_an_earlier_message_marks_that_message_not_the_latest(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox, meetbot: Meetbot, inbound_port: int
+) -> None:
+    await invite_bob_and_ivy(sender, slack)
+    [invitation] = await wait_for_mails(mailbox, IVY, 1)
+    await eventually(lambda: "2 delivered" in sum_line(slack))
+    form = await open_form_from(sender, slack, ORGANIZER, summary(slack), "edit_meeting")
+    later = in_days(3, hour=11)
+    moved = {"start": int(later.timestamp()), "end": int((later + timedelta(hours=1)).timestamp())}
+    assert (await sender.submit_view(ORGANIZER, form, **moved)).json() == {}
+    _, update = await wait_for_mails(mailbox, IVY, 2)
+    assert update.message["Message-ID"] != invitation.message["Message-ID"]
+    assert meetbot.services is not None
+    await meetbot.services.outbox.drain()  # the update's acceptance is noted
+
+    # A report naming Bob's message, sent to Ivy's return path, is believed for Ivy only,
+    # and then only on her latest e-mail: the Message-ID is not one of hers.
+    [to_bob, _] = mailbox.to(BOB)
+    await report(inbound_port, "gmail_delay", IVY, quoting=to_bob, to=update)
+    await eventually(lambda: "1 delayed" in sum_line(slack))
+    await open_guests(sender, slack)
+    first, second = row_of(slack, IVY).split("\n")[1:]
+    assert "Invitation" in first and "accepted by the mail server" in first
+    assert "Update" in second and "delayed" in second
+    assert "delayed" not in row_of(slack, BOB)
+
+    await report(inbound_port, "dsn_bounce", IVY, quoting=invitation, to=invitation)
+    await open_guests(sender, slack)
+    first, second = row_of(slack, IVY).split("\n")[1:]
+    assert "Invitation" in first and "bounced (550 5.1.1 User unknown)" in first
+    assert "Update" in second and "bounced" not in second
 
 
 async def test_answers_count_in_the_sum_and_say_how_they_came(
@@ -181,7 +254,8 @@ async def test_resend_sends_the_invitation_once_more_as_a_new_message_of_the_sam
     await press(sender, slack, "ledger_resend", IVY)
     await mailbox.wait_until_held()
     await press(sender, slack, "ledger_resend", IVY)  # pressed again while it is on its way
-    assert "It is already on its way." in texts(guests_view(slack)["view"])
+    # The view also follows the ledger by itself; the press's own answer comes with a note.
+    await eventually(lambda: "It is already on its way." in texts(guests_view(slack)["view"]))
     mailbox.answer_all()
 
     await eventually(lambda: "2 delivered" in sum_line(slack))
@@ -232,13 +306,7 @@ async def test_a_bounced_address_fixed_gets_no_cancellation(
     await invite_bob_and_ivy(sender, slack)
     [to_ivy] = await wait_for_mails(mailbox, IVY, 1)
     await eventually(lambda: "2 delivered" in sum_line(slack))
-    bounce = render(
-        "dsn_bounce",
-        organizer=MAILBOX,
-        recipient=IVY,
-        message_id=str(to_ivy.message["Message-ID"]),
-    )
-    await send_to_receiver(inbound_port, bounce, to_ivy.envelope_from)
+    await report(inbound_port, "dsn_bounce", IVY, quoting=to_ivy, to=to_ivy)
     await eventually(lambda: "1 bounced" in sum_line(slack))
     await open_guests(sender, slack)
 

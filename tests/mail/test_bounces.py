@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import Meetbot
+from bot.mail.inbound import read_inbound
 from tests.fakes.slack_api import FakeSlack
 from tests.mail.test_replies import MAILBOX, invite_bob_and_ivy, organizer_dms
 from tests.support.mailbox import Mailbox
@@ -117,3 +118,23 @@ async def test_a_delay_notice_is_not_reported_as_a_failed_delivery(
     assert organizer_dms(slack) == []
     assert "undeliverable" not in texts(summary(slack))
     assert quarantined(quarantine_dir) == []
+
+
+UID = "0f8fd8a4-1111-4222-8333-944455556666"
+HASH = "0123456789abcdef"
+
+
+def test_a_report_names_the_outbox_entry_of_the_message_it_quotes() -> None:
+    ours = f"<{UID}.2.request.{HASH}.4711@meetbot.example>"
+    report = render("dsn_bounce", organizer=MAILBOX, recipient=IVY, message_id=ours)
+    bounce = read_inbound(report).bounce
+    assert bounce is not None
+    assert bounce.entries == ((UID, HASH, 4711),)
+    assert bounce.message_ids == ((UID, 2, "request", HASH),)
+
+
+def test_an_id_too_long_to_be_ours_names_no_entry() -> None:
+    hostile = f"<{UID}.2.request.{HASH}.{'9' * 40}@meetbot.example>"
+    report = render("dsn_bounce", organizer=MAILBOX, recipient=IVY, message_id=hostile)
+    bounce = read_inbound(report).bounce
+    assert bounce is not None and bounce.entries == () and bounce.message_ids == ()
