@@ -22,6 +22,9 @@ from storage.models import Attendee, Event
 
 # Meetings whose guests are answering right now; older pictures are dropped first.
 KEPT = 512
+# Meetings whose guests' e-mails are going out; each picture holds every attendee (a
+# thousand for a big meeting), so few are kept: memory stays flat after fan-outs.
+KEPT_FOR_MAIL = 8
 
 
 class MeetingPictures:
@@ -81,7 +84,8 @@ class GuestMailPictures:
                 raise MeetingNotFound(meeting_id)
             if kept is None or kept.version != version:
                 picture = meeting_from_row(await load_event(session, team_id, meeting_id))
-                if len(self._kept) >= KEPT:
+                self._kept.pop((team_id, meeting_id), None)
+                if len(self._kept) >= KEPT_FOR_MAIL:
                     del self._kept[next(iter(self._kept))]
                 self._kept[(team_id, meeting_id)] = picture
                 return picture
