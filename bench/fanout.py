@@ -421,7 +421,7 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
     return [
         ("create the meeting (Meetings.create)", 0, services.meetings, "create"),
         ("outbox: claim a batch (UPDATE ... RETURNING)", 0, outbox._queue, "claim_batch"),
-        ("outbox: load meeting (once per batch)", 0, outbox._meetings, "get"),
+        ("outbox: meeting for guests' mail (per batch)", 0, outbox._guest_pictures, "for_guests"),
         ("outbox: guest files", 0, outbox, "_guest_files"),
         ("build message (InvitationBytes.mail)", 0, bot.mail.byte_template.InvitationBytes, "mail"),
         ("guest's own parts (_own_parts)", 1, bot.mail.byte_template.InvitationBytes, "_own_parts"),
@@ -430,7 +430,7 @@ def breakdown_rows(app: Meetbot) -> list[shared.StepRow]:
         ("SMTP send (MailSession.send, overlapping)", 0, bot.mail.transport.SmtpSession, "send"),
         ("connect + EHLO (new connections only)", 1, smtp, "connect"),
         ("sendmail (MAIL/RCPT/DATA round trips)", 1, smtp, "sendmail"),
-        ("outbox: mark delivered (batched UPDATE)", 0, bot.outbox.queue.DeliveryMarks, "_write"),
+        ("outbox: mark delivered (1 UPDATE)", 0, bot.outbox.queue.DeliveryMarks, "_write"),
     ]
 
 

@@ -49,6 +49,7 @@ from bot.mail.trust import Resolver, dns_txt
 from bot.mailboxes import Mailboxes, mailboxes_from
 from bot.meetings.files import MeetingFiles
 from bot.meetings.ledger import DeliveryLedger
+from bot.meetings.pictures import GuestMailPictures
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.quota import GuestQuota
 from bot.meetings.replies import Replies
@@ -312,6 +313,7 @@ class Meetbot:
             home,
             people,
             file_links,
+            GuestMailPictures(self.sessions),
             attachment_limit=int(self.settings.attachment_limit_mb * 1024 * 1024),
             return_paths=return_paths if self.settings.verp else None,
             ledger=ledger,

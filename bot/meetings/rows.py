@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, Update, select, update
+from sqlalchemy import Row, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -158,6 +158,22 @@ def reinstate(attendee: Attendee) -> None:
     attendee.response = Answer.NEEDS_ACTION.value
     attendee.comment = ""
     attendee.responded_at = None
+
+
+async def number_new_rows(session: AsyncSession, attendees: Sequence[Attendee]) -> None:
+    """Give new attendee rows their ids up front on SQLite, so they go in one executemany.
+
+    The ORM writes rows whose ids it needs back one INSERT each on SQLite (it cannot rely
+    on RETURNING's order there): 1,000 round trips for a 1,000-guest meeting. Called after
+    this transaction has written (so it holds SQLite's only write lock), the numbers after
+    the largest are the very ones SQLite would give (the table has no AUTOINCREMENT).
+    PostgreSQL's sequences already let the ORM insert many rows per statement.
+    """
+    if not attendees or session.get_bind().dialect.name != "sqlite":
+        return
+    top = await session.scalar(select(func.max(Attendee.id))) or 0
+    for offset, attendee in enumerate(attendees, start=1):
+        attendee.id = top + offset
 
 
 def sync_busy(event: Event) -> None:

@@ -47,6 +47,7 @@ from bot.meetings.rows import (
     meeting_from_row,
     new_guest,
     new_member,
+    number_new_rows,
     reinstate,
     sync_busy,
 )
@@ -196,16 +197,22 @@ class Meetings:
             reminder_minutes=draft.reminder_minutes,
             remind_guests=draft.remind_guests,
             reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
-            attendees=[new_member(user_id) for user_id in draft.member_ids]
-            + [new_guest(guest, self._tokens) for guest in draft.guests],
+            # Added once the event row holds the write lock: see number_new_rows.
+            attendees=[],
             files=uploads,
             video_url=room_after(None, draft.video, draft.location, self._video_service),
             occurrence_changes=[],
             occurrence_answers=[],
         )
         set_series(event, draft.rrule)
-        sync_busy(event)
         session.add(event)
+        await session.flush()
+        attendees = [new_member(user_id) for user_id in draft.member_ids] + [
+            new_guest(guest, self._tokens) for guest in draft.guests
+        ]
+        await number_new_rows(session, attendees)
+        event.attendees.extend(attendees)
+        sync_busy(event)
         await session.flush()
         await notices.created(session, event)
         return event

@@ -7,7 +7,6 @@ LOCKED` on PostgreSQL), and a lease that runs out hands it to whoever looks next
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,13 +22,11 @@ from bot.deliveries import (
     KINDS,
     Delivery,
     DeliveryKind,
-    OrganizerSummary,
     delivery_from_row,
-    enqueue,
 )
 from bot.i18n import N_
-from bot.ledger import GUEST_MAIL_KINDS
 from bot.metrics import Metrics
+from bot.outbox.mark_writes import write_marks
 from bot.slack_clients import DISCONNECTED, WorkspaceNotInstalled
 from storage.models import OutboxEntry
 
@@ -165,6 +162,7 @@ class DeliveryMarks:
         self._timer: asyncio.TimerHandle | None = None
         # Writes under way in the background; `flush` waits for them.
         self._writes: list[asyncio.Task[None]] = []
+        self._last_write: asyncio.Task[None] | None = None
         # Outcomes whose write failed, and the last failure.
         self._unwritten: list[tuple[int, str]] = []
         self._failure: Exception | None = None
@@ -185,20 +183,39 @@ class DeliveryMarks:
 
     async def add(self, entry_id: int, state: str, queue_id: str | None = None) -> None:
         """Note an entry's outcome (and the mail server's queue id for it); write the notes
-        when enough have gathered."""
+        when enough have gathered.
+
+        The write runs beside the sending: a send waits only when the write before is still
+        under way, so the database never falls more than two writes behind.
+        """
         if queue_id is not None:
             self._queue_ids[entry_id] = queue_id
         self._waiting.append((entry_id, state))
         self._noted_at.setdefault(entry_id, asyncio.get_running_loop().time())
         if len(self._waiting) >= MARK_EVERY:
-            await self._write(self._take())
+            earlier = self._last_write
+            self._write_in_background(self._take())
+            if earlier is not None and not earlier.done():
+                await asyncio.wait([earlier])
         elif self._timer is None:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_later(MARK_WITHIN_SECONDS, self._flush_in_background)
 
     def _flush_in_background(self) -> None:
         self._timer = None
-        self._writes.append(asyncio.create_task(self._write(self._take())))
+        self._write_in_background(self._take())
+
+    def _write_in_background(self, marks: list[tuple[int, str]]) -> None:
+        """Write marks after the write under way, one at a time (no two fight for a lock)."""
+        earlier = self._last_write
+
+        async def after_earlier() -> None:
+            if earlier is not None:
+                await asyncio.wait([earlier])
+            await self._write(marks)
+
+        self._last_write = asyncio.create_task(after_earlier())
+        self._writes.append(self._last_write)
 
     def _take(self) -> list[tuple[int, str]]:
         if self._timer is not None:
@@ -210,7 +227,7 @@ class DeliveryMarks:
     async def flush(self, retry_until: datetime | None = None) -> None:
         """Write every outcome noted so far; retry failed writes until then, else raise."""
         retry_until = retry_until or utc_now()
-        await self._write(self._take())
+        self._write_in_background(self._take())
         writes, self._writes = self._writes, []
         await asyncio.gather(*writes)
         pause = MARK_RETRY_FIRST_SECONDS
@@ -231,18 +248,9 @@ class DeliveryMarks:
         """Record outcomes; on failure keep them for `flush` (raising here would lose them)."""
         if not marks:
             return
-        by_state: dict[str, list[int]] = collections.defaultdict(list)
-        for entry_id, state in marks:
-            by_state[state].append(entry_id)
         try:
             async with self._sessions.begin() as session:
-                for state, ids in by_state.items():
-                    await session.execute(
-                        update(OutboxEntry)
-                        .where(OutboxEntry.id.in_(ids))
-                        .values(state=state, sent_at=utc_now(), attempts=OutboxEntry.attempts + 1)
-                    )
-                await self._write_ledger(session, by_state.get("sent", []))
+                await write_marks(session, marks, self._queue_ids, utc_now())
         except Exception as error:  # any failure leaves the outcomes unrecorded; kept to retry
             if self._failure is None:
                 logger.warning(
@@ -257,34 +265,6 @@ class DeliveryMarks:
         for entry_id, _ in marks:
             self._noted_at.pop(entry_id, None)
             self._queue_ids.pop(entry_id, None)
-
-    async def _write_ledger(self, session: AsyncSession, sent: list[int]) -> None:
-        """Keep the servers' queue ids, and redraw the summaries whose guests' mail went out.
-
-        The organizer's summary counts what was delivered; each redraw reads fresh state,
-        and of several pending ones only the newest is sent.
-        """
-        queue_ids = [
-            {"id": entry_id, "queue_id": self._queue_ids[entry_id]}
-            for entry_id in sent
-            if entry_id in self._queue_ids
-        ]
-        if queue_ids:
-            # An UPDATE by primary key for each (executemany).
-            await session.execute(update(OutboxEntry), queue_ids)
-        if not sent:
-            return
-        meetings = await session.execute(
-            select(OutboxEntry.team_id, OutboxEntry.event_id)
-            .where(
-                OutboxEntry.id.in_(sent),
-                OutboxEntry.kind.in_(GUEST_MAIL_KINDS),
-                OutboxEntry.event_id.is_not(None),
-            )
-            .distinct()
-        )
-        for team_id, event_id in meetings:
-            enqueue(session, team_id, OrganizerSummary(event_id))
 
 
 class OutboxQueue:

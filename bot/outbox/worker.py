@@ -41,6 +41,7 @@ from bot.deliveries import (
 from bot.file_links import FileLinkSigner
 from bot.home import HomeTab
 from bot.i18n import Language
+from bot.ledger import GUEST_MAIL_KINDS
 from bot.mail.return_paths import ReturnPaths
 from bot.mail.transport import Mailer, MailSession, MailSessions, Outgoing, queue_id_in
 from bot.mailboxes import Mailboxes
@@ -48,6 +49,7 @@ from bot.meetings.errors import MeetingError
 from bot.meetings.files import MeetingFiles
 from bot.meetings.ledger import DeliveryLedger
 from bot.meetings.model import Meeting
+from bot.meetings.pictures import GuestMailPictures
 from bot.meetings.posts import MeetingPosts
 from bot.meetings.replies import Replies
 from bot.meetings.service import Meetings
@@ -90,6 +92,7 @@ class Outbox:
         home: HomeTab,
         people: People,
         file_links: FileLinkSigner,
+        guest_pictures: GuestMailPictures,
         attachment_limit: int = 10 * 1024 * 1024,
         return_paths: ReturnPaths | None = None,
         ledger: DeliveryLedger | None = None,
@@ -99,6 +102,8 @@ class Outbox:
         self._file_links_signer = file_links
         self._queue = queue
         self._meetings = meetings
+        # Guests' e-mails read the meeting once per version, not once per batch of 250.
+        self._guest_pictures = guest_pictures
         self._replies = replies
         self._posts = posts
         self._clients = clients
@@ -178,7 +183,14 @@ class Outbox:
 
     async def _deliver_batch(self, batch: ClaimedBatch, mail: MailSessions) -> None:
         # One meeting picture per batch: a thousand invitations need not load it 1000 times.
-        meetings: dict[tuple[str, int], Meeting] = {}
+        meetings: dict[tuple[str, int, bool], Meeting] = {}
+        # Whose guest e-mails this batch holds, by meeting: their own rows are read afresh.
+        guests: dict[tuple[str, int], list[int]] = {}
+        for claimed in batch.entries:
+            if _is_guest_mail(claimed) and claimed.event_id and claimed.attendee_id:
+                guests.setdefault((claimed.team_id, claimed.event_id), []).append(
+                    claimed.attendee_id
+                )
         self._guest_mail.new_batch()
         marks = self._queue.marks()
         in_flight = asyncio.Semaphore(MAILS_IN_FLIGHT)
@@ -200,12 +212,10 @@ class Outbox:
                     await marks.add(entry.id, "superseded")
                     continue
                 try:
-                    message = await self._deliver_or_build(entry, meetings)
+                    message, meeting = await self._deliver_or_build(entry, meetings, guests)
                     if message is not None:
-                        assert entry.event_id is not None
-                        sender, mailer = self._guest_mail.route(
-                            meetings[entry.team_id, entry.event_id]
-                        )
+                        assert meeting is not None
+                        sender, mailer = self._guest_mail.route(meeting)
                         session = await mail.of(mailer)
                 except Exception as error:
                     await self._record_failure(entry.id, error)
@@ -245,21 +255,35 @@ class Outbox:
                 raise outcome  # recording an outcome failed; the lease brings the entry back
 
     async def _deliver_or_build(
-        self, entry: ClaimedEntry, meetings: dict[tuple[str, int], Meeting]
-    ) -> Outgoing | None:
-        """Deliver a Slack entry now; return an e-mail entry's message, for the mail session."""
+        self,
+        entry: ClaimedEntry,
+        meetings: dict[tuple[str, int, bool], Meeting],
+        guests: dict[tuple[str, int], list[int]],
+    ) -> tuple[Outgoing | None, Meeting | None]:
+        """Deliver a Slack entry now; return an e-mail entry's message, for the mail session,
+        and the meeting it was rendered from."""
         delivery = entry.delivery()
         meeting: Meeting | None = None
         if delivery.meeting_id is not None:
             # A workspace that removed Meetbot gets nothing more, its guests' e-mails included.
             await self._clients.for_team(entry.team_id)
-            key = (entry.team_id, delivery.meeting_id)
+            for_guests = _is_guest_mail(entry)
+            key = (entry.team_id, delivery.meeting_id, for_guests)
             if key not in meetings:
-                meetings[key] = await self._meetings.get(*key)
+                meetings[key] = await (
+                    self._guest_pictures.for_guests(
+                        entry.team_id,
+                        delivery.meeting_id,
+                        guests.get((entry.team_id, delivery.meeting_id), []),
+                    )
+                    if for_guests
+                    else self._meetings.get(entry.team_id, delivery.meeting_id)
+                )
             meeting = pictured_for(meetings[key], delivery)
-        return await self._renders[delivery.kind](
+        message = await self._renders[delivery.kind](
             delivery, Target(entry.team_id, meeting, tag_of(entry), entry.id)
         )
+        return message, meeting
 
     async def _mail_one(
         self,
@@ -449,3 +473,9 @@ class Outbox:
             )
             for f in meeting.files
         ]
+
+
+def _is_guest_mail(entry: ClaimedEntry) -> bool:
+    """Tell whether an entry is an e-mail to a guest: rendered from their own row, the
+    meeting's shared parts and nothing of other guests' answers."""
+    return entry.kind in GUEST_MAIL_KINDS

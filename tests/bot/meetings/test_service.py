@@ -132,6 +132,31 @@ async def test_a_form_submitted_twice_at_once_creates_one_meeting(
         assert await session.scalar(select(func.count()).select_from(Event)) == 2
 
 
+async def test_meetings_created_at_once_each_invite_their_own_people(
+    services: MeetingServices,
+) -> None:
+    # Attendees are numbered in bulk at creation (one statement for a thousand guests):
+    # meetings saved together must never share or swap anyone.
+    forms = [
+        draft(
+            title=f"Review {n}", guests=tuple(Guest(f"g{n}-{i}@client.example") for i in range(30))
+        )
+        for n in range(3)
+    ]
+    created = await asyncio.gather(*(services.meetings.create(TEAM_ID, OLGA, f) for f in forms))
+
+    queued = await services.outbox.new()
+    for n, meeting in enumerate(created):
+        stored = await services.meetings.get(TEAM_ID, meeting.id)
+        assert stored == meeting
+        assert [g.email for g in stored.guests] == [f"g{n}-{i}@client.example" for i in range(30)]
+        assert [m.slack_user_id for m in stored.members] == [ANA, BEN]
+        for guest in stored.guests:
+            assert queued[GuestInvitation(meeting.id, guest.id, sequence=0)] == 1
+    ids = [a.id for meeting in created for a in meeting.attendees]
+    assert len(set(ids)) == len(ids) == 3 * 32
+
+
 async def test_attached_files_open_only_for_people_still_invited(
     services: MeetingServices,
 ) -> None:
