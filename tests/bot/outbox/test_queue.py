@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utc_now
 from bot.deliveries import FeedFailure, HomeRefresh, enqueue
 from bot.metrics import Metrics
 from bot.outbox.queue import (
@@ -98,12 +99,13 @@ async def test_a_lease_that_runs_out_hands_the_entry_on_as_perhaps_posted(
     sessions: Sessions,
 ) -> None:
     await owe_feed_notices(sessions, 1)
-    dying = queue_of(sessions, lease=timedelta(milliseconds=300))
+    # Long enough for the next claim to come within it on a loaded machine.
+    dying = queue_of(sessions, lease=timedelta(seconds=1.5))
     taken = await dying.claim_batch()
     assert [entry.maybe_posted for entry in taken.entries] == [False]
     assert (await queue_of(sessions).claim_batch()).entries == []  # hidden while leased
 
-    await asyncio.sleep(0.4)
+    await asyncio.sleep((taken.lease_until - utc_now()).total_seconds() + 0.1)
     successor = await queue_of(sessions).claim_batch()
 
     assert [entry.id for entry in successor.entries] == [entry.id for entry in taken.entries]

@@ -108,9 +108,13 @@ async def test_a_new_meeting_reaches_everyone_once(
     assert homes == sorted([ORGANIZER, ANA, BEN])
     assert slack.rejected() == []
     rows = await outbox_rows(app)
-    assert [row.state for row in rows] == ["sent"] * len(rows)
-    # The summary once more when the guests' mail went out: it sums what was delivered.
-    assert handled == len(rows) == 1 + 2 + 2 + 3 + 1
+    # The summary once more when the guests' mail went out: it sums what was delivered. Marks
+    # written apart queue a redraw each; the newest is drawn, an older one superseded by it.
+    redraws = [row for row in rows if row.kind == "organizer_summary"][1:]
+    assert 1 <= len(redraws) <= 2 and redraws[-1].state == "sent"
+    assert all(row.state == "sent" for row in rows if row not in redraws)
+    assert handled == len(rows) == 1 + 2 + 2 + 3 + len(redraws)
+    assert "2 delivered" in texts(slack.messages(ORGANIZER)[0])
     assert await outbox(app).pending_count() == 0
 
     # Nothing is owed any more: a second drain sends nothing again.
