@@ -40,6 +40,9 @@ class Event(Base):
         # Free/busy: a workspace's organizers' meetings in a span, from the index alone.
         Index("ix_events_team_organizer", "team_id", "organizer_id", "start_at", "end_at"),
         Index("ix_events_organizer_time", "organizer_id", "start_at", "end_at"),
+        # Free/busy: a workspace's series still running; single meetings have no end of
+        # series (NULL), which no "ends after" range reaches.
+        Index("ix_events_team_series_end", "team_id", "series_end_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
