@@ -11,23 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import sys
 import traceback
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import recurring_ical_events
 from icalendar import Calendar
 
+from bot.child_process import child_environment, limit_this_process
+
 MAX_OCCURRENCES = 5000
 MEMORY_LIMIT = 1024 * 1024 * 1024
 EXIT_TOO_MANY = 3
 EXIT_NOT_A_CALENDAR = 4
-# The folder holding the `bot` package, so the child runs the same code as its parent.
-CODE_ROOT = Path(__file__).resolve().parents[1]
 
 Period = tuple[datetime, datetime]
 
@@ -105,7 +103,7 @@ async def busy_times_apart(
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env=_child_environment(),
+        env=child_environment(),
     )
     try:
         async with asyncio.timeout(seconds):
@@ -131,27 +129,11 @@ async def busy_times_apart(
     raise RuntimeError(f"the busy-time reader failed ({code}): {said}")
 
 
-def _child_environment() -> dict[str, str]:
-    # The child reads a stranger's file, so it gets none of the bot's settings and secrets:
-    # only where to find Python and our code.
-    paths = [str(CODE_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {"PATH": os.environ.get("PATH", os.defpath), "PYTHONPATH": os.pathsep.join(paths)}
-
-
-def _limit_this_process(cpu_seconds: int) -> None:
-    """Cap the child's CPU time and memory, and let the bot's own process go first."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-    os.nice(10)
-
-
 def main(arguments: list[str]) -> int:
     """Read a feed on stdin, write its busy times as JSON on stdout; the exit code says why not."""
     start, end = datetime.fromisoformat(arguments[0]), datetime.fromisoformat(arguments[1])
     limit, cpu_seconds = int(arguments[2]), int(arguments[3])
-    _limit_this_process(cpu_seconds)
+    limit_this_process(cpu_seconds, MEMORY_LIMIT)
     try:
         periods = busy_times(sys.stdin.buffer.read(), start, end, limit)
     except (TooManyEvents, MemoryError, RecursionError) as error:

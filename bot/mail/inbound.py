@@ -1,6 +1,8 @@
 """Reading mail that comes back: calendar replies, counter-proposals, bounces, auto-replies.
 
-Pure functions from raw bytes to what the message means; nothing here changes state.
+Functions from raw bytes to what the message means; nothing here changes state. Blocking:
+callers read mail in worker threads, and an Outlook winmail.dat is read in a child process
+(bot.mail.tnef).
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from email.message import Message
 from email.utils import parseaddr
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
+
+from bot.mail.delivery_reports import OUR_MESSAGE_ID, BounceReport, read_bounce
+from bot.mail.tnef import TnefAnswer, UnreadableTnef, read_tnef_answer_apart
 
 logger = logging.getLogger(__name__)
 
@@ -34,29 +38,11 @@ MAX_SEQUENCE = 2**31 - 1
 # Dates outside these years are no one's answer to a meeting.
 EARLIEST_YEAR = 1970
 LATEST_YEAR = 2199
-# Our Message-IDs: <event.sequence.kind.recipient-hash.outbox-entry@domain> (see
-# mail.messages.message_id); those sent before the outbox entry was added end at the hash.
-OUR_MESSAGE_ID = re.compile(
-    rb"<([0-9a-f-]{36})\.(\d{1,10})\.(request|cancel|reminder|declinecounter)\.([0-9a-f]{16})"
-    rb"(?:\.(\d{1,12}))?@[^<>\s]{1,255}>"
-)
-SMTP_REASON = re.compile(r"\b[45]\d\d[ -](?:[45]\.\d{1,3}\.\d{1,3}\b)?[^\r\n]*")
-ENHANCED_STATUS = re.compile(r"\b[45]\.\d{1,3}\.\d{1,3}\b")
 AUTO_SUBJECT = re.compile(
     r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|autoreply"
     r"|abwesenheit|odpowied[zź] automatyczna|nieobecno[sś][cć])",
     re.IGNORECASE,
 )
-BOUNCE_SENDER = re.compile(r"^(mailer-daemon|postmaster|mail-daemon)@", re.IGNORECASE)
-BOUNCE_SUBJECT = re.compile(
-    r"(undeliver|delivery status notification|failure notice|returned mail|delivery failure"
-    r"|mail delivery failed|could not be delivered)",
-    re.IGNORECASE,
-)
-
-
-# Our Message-IDs read out of one delivery report; a real one quotes one or two.
-MAX_QUOTED_IDS = 50
 MAX_NOTE = 1000
 MAX_NOTE_SOURCE = 64 * 1024
 # Where a reply's own words end: a quoted original, a forwarded invitation, a signature.
@@ -90,20 +76,6 @@ class CalendarAnswer:
 
 
 @dataclass(frozen=True)
-class BounceReport:
-    """A report that one of our messages could not be delivered, or not yet."""
-
-    recipients: tuple[str, ...]
-    reason: str
-    message_ids: tuple[tuple[str, int, str, str], ...]
-    # (event uid before the @, recipient hash, outbox entry) of each quoted Message-ID that
-    # names its outbox entry: the exact message the report is about.
-    entries: tuple[tuple[str, str, int], ...] = ()
-    # Only a delay (Action: delayed, a 4.x.x status): the server is still trying.
-    delayed: bool = False
-
-
-@dataclass(frozen=True)
 class InboundMail:
     """What a message that reached Meetbot's mailbox means."""
 
@@ -122,8 +94,9 @@ class InboundMail:
     delivered_to: bytes = b""
     # Why answers in it were refused as bad input (dates or numbers out of range).
     refusals: tuple[str, ...] = ()
-    # Only an Outlook winmail.dat (TNEF) attachment, which Meetbot does not read.
-    tnef_only: bool = False
+    # Why an Outlook winmail.dat (TNEF), the message's only content, was not read as an
+    # answer; empty when there was none or it was read.
+    unread_tnef: str = ""
 
     @property
     def understood(self) -> bool:
@@ -165,10 +138,13 @@ def _read(raw: bytes) -> InboundMail:
     sender = sender.strip().lower()
     refusals: list[str] = []
     answers = _calendar_answers(message, refusals)
+    unread_tnef = ""
+    if not answers:
+        answers, unread_tnef = _tnef_answers(message, sender, refusals)
     if any(not answer.comment for answer in answers):
         note = _text_note(message)
         answers = [a if a.comment else replace(a, comment=note) for a in answers]
-    bounce = None if answers else _bounce(message, raw, sender)
+    bounce = None if answers else read_bounce(message, raw, sender, _header(message, "Subject"))
     references = " ".join(_header(message, h) for h in ("In-Reply-To", "References"))
     delivered = "\n".join(
         str(v)
@@ -193,15 +169,66 @@ def _read(raw: bytes) -> InboundMail:
         ),
         delivered_to=delivered.encode("utf-8", "replace")[:8192],
         refusals=tuple(refusals),
-        tnef_only=not answers and _has_tnef(message),
+        unread_tnef=unread_tnef,
     )
 
 
-def _has_tnef(message: Message) -> bool:
-    return any(
-        part.get_content_type() == "application/ms-tnef"
-        or (part.get_filename() or "").lower() == "winmail.dat"
-        for part in message.walk()
+def _tnef_answers(
+    message: Message, sender: str, refusals: list[str]
+) -> tuple[list[CalendarAnswer], str]:
+    """Return the answer in the message's winmail.dat, or why there is none to read.
+
+    Outlook writes no ATTENDEE into it: the answer is the sender's, and the trust checks
+    on the sender decide whether it is recorded.
+    """
+    part = next(
+        (
+            p
+            for p in message.walk()
+            if p.get_content_type() == "application/ms-tnef"
+            or (p.get_filename() or "").lower() == "winmail.dat"
+        ),
+        None,
+    )
+    if part is None:
+        return [], ""
+    try:
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or not data:
+            raise UnreadableTnef("an empty winmail.dat")
+        found = read_tnef_answer_apart(data)
+        if found is None:
+            raise UnreadableTnef("a winmail.dat holding no meeting answer")
+        return [_tnef_answer(found, sender)], ""
+    except BadCalendar as bad:
+        refusals.append(str(bad))
+        return [], ""
+    except (UnreadableTnef, ValueError, KeyError, TypeError) as problem:
+        return [], str(problem) or "an unreadable winmail.dat"
+
+
+def _tnef_answer(found: TnefAnswer, sender: str) -> CalendarAnswer:
+    if not 0 <= found.sequence <= MAX_SEQUENCE:
+        raise BadCalendar(f"SEQUENCE {found.sequence} is out of range")
+    for name, moment in (
+        ("RECURRENCE-ID", found.recurrence_id),
+        ("DTSTART", found.proposed_start),
+        ("DTEND", found.proposed_end),
+    ):
+        if moment is not None and not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+            raise BadCalendar(f"{name} {moment.date().isoformat()} is out of range")
+    if not found.uid.strip() or "@" not in sender:
+        raise UnreadableTnef("a winmail.dat answer naming no meeting or no sender")
+    return CalendarAnswer(
+        method="COUNTER" if found.counter else "REPLY",
+        uid=found.uid.strip()[:255],
+        sequence=found.sequence,
+        attendee=sender,
+        partstat=found.partstat,
+        comment=_one_line(found.note[:MAX_NOTE_SOURCE]),
+        proposed_start=found.proposed_start,
+        proposed_end=found.proposed_end,
+        recurrence_id=found.recurrence_id,
     )
 
 
@@ -379,95 +406,3 @@ def _moment(event: Any, name: str) -> datetime | None:
     if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         raise BadCalendar(f"{name} {moment.date().isoformat()} is out of range")
     return moment
-
-
-def _looks_like_bounce(message: Message, sender: str) -> bool:
-    if message.get_content_type() == "multipart/report":
-        return True
-    if BOUNCE_SENDER.match(sender):
-        return True
-    return bool(BOUNCE_SUBJECT.search(_header(message, "Subject")))
-
-
-def _bounce(message: Message, raw: bytes, sender: str) -> BounceReport | None:
-    if not _looks_like_bounce(message, sender):
-        return None
-    # Bounded: the message is capped in size and only the first matches count.
-    matches = list(islice(OUR_MESSAGE_ID.finditer(raw), MAX_QUOTED_IDS))
-    ids = tuple(
-        (m.group(1).decode(), int(m.group(2)), m.group(3).decode(), m.group(4).decode())
-        for m in matches
-    )
-    entries = tuple(
-        (m.group(1).decode(), m.group(4).decode(), int(m.group(5)))
-        for m in matches
-        if m.group(5) is not None
-    )
-    recipients, reason, actions = _delivery_status(message)
-    if not reason:
-        reason = _reason_in_text(message)
-    if "failed" in actions:
-        delayed = False
-    elif actions:
-        delayed = "delayed" in actions
-    else:
-        # No machine-readable report: a temporary (4xx) reason is a delay, not a failure.
-        delayed = bool(reason) and reason.lstrip()[:1] == "4"
-    return BounceReport(
-        recipients=tuple(dict.fromkeys(recipients)),
-        reason=reason or "the receiving server refused it",
-        message_ids=tuple(dict.fromkeys(ids))[:20],
-        entries=tuple(dict.fromkeys(entries))[:20],
-        delayed=delayed,
-    )
-
-
-def _delivery_status(message: Message) -> tuple[list[str], str, set[str]]:
-    """Return the recipients, the reason and the actions of an RFC 3464 delivery-status part."""
-    recipients: list[str] = []
-    reasons: list[str] = []
-    actions: set[str] = set()
-    for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        payload = part.get_payload()
-        blocks = payload if isinstance(payload, list) else []
-        if not blocks and isinstance(payload, str):
-            blocks = [email.message_from_string(chunk) for chunk in payload.split("\n\n")]
-        for fields in blocks[:50]:
-            if not isinstance(fields, Message):
-                continue
-            action = str(fields.get("Action", "")).strip().lower()
-            recipient = str(fields.get("Final-Recipient") or fields.get("Original-Recipient") or "")
-            if not recipient:
-                continue
-            actions.add(action or "failed")
-            if action and action not in ("failed", "delayed"):
-                continue  # delivered, relayed, expanded: nothing went wrong
-            address = recipient.split(";", 1)[-1].strip().strip("<>").lower()
-            if "@" in address:
-                recipients.append(address)
-            diagnostic = " ".join(str(fields.get("Diagnostic-Code", "")).split())
-            diagnostic = diagnostic.split(";", 1)[-1].strip()
-            status = str(fields.get("Status", "")).strip()
-            reasons.append(diagnostic or status)
-    return recipients, next((r for r in reasons if r), "")[:300], actions
-
-
-def _reason_in_text(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() != "text/plain":
-            continue
-        try:
-            payload = part.get_payload(decode=True)
-        except Exception:
-            logger.debug("skipping an undecodable text part", exc_info=True)
-            continue
-        if not isinstance(payload, bytes):
-            continue
-        text = payload.decode("utf-8", "replace")
-        for match in SMTP_REASON.finditer(text):
-            line = " ".join(match.group(0).split())
-            if ENHANCED_STATUS.search(line) or line[:1] == "5":
-                return line[:300]
-    return ""

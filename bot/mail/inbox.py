@@ -104,8 +104,10 @@ class Inbox:
             return Receipt(Outcome.REFUSED, reason)
         if mail.bounce is not None:
             return await self._bounce(mail, envelope_recipients)
-        if mail.tnef_only:
-            reason = "an Outlook winmail.dat (TNEF) message; Meetbot reads only iCalendar"
+        if mail.unread_tnef:
+            reason = (
+                f"an Outlook winmail.dat (TNEF) message Meetbot could not read: {mail.unread_tnef}"
+            )
             logger.info("left a message from %s: %s", mail.sender, reason)
             return Receipt(Outcome.NOT_UNDERSTOOD, reason)
         if mail.auto_reply:

@@ -127,7 +127,7 @@ def message_id(meeting: Meeting, guest: Invitee, sender: Sender, kind: str, entr
 
     `<event.sequence.kind.recipient.entry@domain>`: the event (its UID before the @) and the
     recipient's hash let a bounce that quotes the ID be matched to the guest (see
-    mail.inbound.OUR_MESSAGE_ID); the outbox entry makes every message sent its own, so a
+    mail.delivery_reports.OUR_MESSAGE_ID); the outbox entry makes every message sent its own, so a
     second reminder or a second declined proposal is not taken for a copy of the first.
     """
     assert guest.email is not None
