@@ -58,6 +58,7 @@ from slack_bolt.app.async_app import AsyncApp  # noqa: E402
 from slack_sdk.web.async_client import AsyncWebClient  # noqa: E402
 
 from bot.app import Meetbot  # noqa: E402
+from bot.heap import freeze_start_up_objects  # noqa: E402
 from tests.conftest import ORGANIZER, SIGNING_SECRET, TEAM_ID, make_settings  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
 from tests.support.mailbox import Mailbox  # noqa: E402
@@ -547,6 +548,7 @@ def meetbot_target(workdir: Path) -> Starter:
             await app.start()
         except Exception as exc:
             raise BenchError(f"meetbot did not start: {type(exc).__name__}: {exc}") from exc
+        freeze_start_up_objects()  # as `meetbot run` does once started
         return Target("meetbot", slack, sender_for(settings.base_url, slack), opens_modal=True)
 
     return start

@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
 
 from bot.availability import SEARCH_DAYS, Availability  # noqa: E402
 from bot.drafts import MAX_LENGTH  # noqa: E402
+from bot.heap import freeze_start_up_objects  # noqa: E402
 from bot.people import Person  # noqa: E402
 from bot.personal import Busy  # noqa: E402
 from bot.preferences import Preferences  # noqa: E402
@@ -444,6 +445,9 @@ async def bench_database(label: str, url: str, args: argparse.Namespace) -> bool
         await upgrade_database(engine)
         analyze = engine.dialect.name == "sqlite" and args.analyze_sqlite
         seeded = await seed(engine, args.events, rng, now, analyze=analyze)
+        # What seeding built is the bench's, not a Meetbot process's: collected and frozen as
+        # `meetbot run` freezes what its start-up built.
+        freeze_start_up_objects()
         version = ".".join(str(part) for part in engine.dialect.server_version_info or ())
         sessions = create_session_factory(engine)
         availability = Availability(sessions, StandInPeople(), Preferences(sessions))  # type: ignore[arg-type]

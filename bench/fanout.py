@@ -60,6 +60,7 @@ import bot.mail.transport  # noqa: E402
 import bot.outbox.queue  # noqa: E402
 from bot.app import Meetbot  # noqa: E402
 from bot.guests import MAX_GUESTS  # noqa: E402
+from bot.heap import freeze_start_up_objects  # noqa: E402
 from bot.mail.byte_template import InvitationBytes, RawMail  # noqa: E402
 from bot.mail.messages import Files, GuestInvitations, Sender  # noqa: E402
 from bot.mail.transport import SESSION_CONNECTIONS  # noqa: E402
@@ -572,6 +573,7 @@ async def run(args: argparse.Namespace) -> int:
             app = Meetbot(settings)
             try:
                 await app.start()
+                freeze_start_up_objects()  # as `meetbot run` does once started
                 driver = Driver(app, slack, server)
                 print(f"warm-up: {WARMUP_GUESTS} guests ...", file=sys.stderr, flush=True)
                 await driver.invite(WARMUP_GUESTS, timeout)

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import Meetbot, build_mailers, build_slack_client, build_tls_context, reach_database
 from bot.config import Settings, SettingsError
 from bot.demo import DEFAULT_DEMO_PORT, run_demo
+from bot.heap import freeze_start_up_objects
 from bot.logs import configure_logging, held_until_started
 from bot.mail.imap import ImapPoller
 from bot.mail.transport import Mailer, SmtpMailer
@@ -163,6 +164,7 @@ async def _run(settings: Settings) -> int:
     except CannotStart as error:
         await meetbot.stop()
         return _refuse(error)
+    freeze_start_up_objects()
     for mailbox in meetbot.mailboxes.all:
         if not mailbox.smtp_url:
             logger.warning(
