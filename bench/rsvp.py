@@ -14,7 +14,10 @@ concurrent clients POST answers (each POST changing that guest's answer, then fo
 the 303 to the page) against:
 
   bare aiohttp   an `aiohttp.web` app served the same way (AppRunner, TCPSite on 127.0.0.1,
-                 no access log) whose POST /rsvp/<token> reads the form and returns a page;
+                 no access log) whose POST /rsvp/<token> reads the form and returns a page
+                 (the issue's floor, which the goal is measured against);
+  bare 303       the same app answering as Meetbot does: the POST redirects (303) to a
+                 page, so an answer is two requests (the shape's own ceiling);
   meetbot        the real `POST /rsvp/<token>`.
 
 The load generator runs in a process of its own (so its CPU is not charged to either
@@ -69,6 +72,7 @@ from bot.config import Settings  # noqa: E402
 from bot.deliveries import DeliveryKind  # noqa: E402
 from bot.drafts import MeetingDraft  # noqa: E402
 from bot.guests import Guest  # noqa: E402
+from bot.heap import freeze_start_up_objects  # noqa: E402
 from bot.meetings.model import Organizer  # noqa: E402
 from bot.tokens import hash_token  # noqa: E402
 from storage.models import Attendee, OutboxEntry  # noqa: E402
@@ -177,6 +181,19 @@ def remote_slack() -> Iterator[RemoteSlack]:
 # ---------------------------------------------------------------------------
 
 
+async def floor_redirect(request: web.Request) -> web.Response:
+    """Read the form and send the client on to the page, as Meetbot's POST does."""
+    form = await request.post()
+    answer = html.escape(str(form.get("answer", "")))
+    raise web.HTTPSeeOther(f"/rsvp/{request.match_info['token']}/page?answer={answer}")
+
+
+async def floor_page(request: web.Request) -> web.Response:
+    """The page after the redirect: the answer from the query, nothing read."""
+    answer = html.escape(request.query.get("answer", ""))
+    return web.Response(text=FLOOR_PAGE.format(answer=answer, comment=""), content_type="text/html")
+
+
 async def floor_answer(request: web.Request) -> web.Response:
     """Read the form and answer with a small HTML page, touching nothing else."""
     form = await request.post()
@@ -189,9 +206,13 @@ async def floor_answer(request: web.Request) -> web.Response:
 
 
 @contextlib.asynccontextmanager
-async def floor_server() -> AsyncIterator[str]:
+async def floor_server(*, redirect: bool = False) -> AsyncIterator[str]:
     app = web.Application()
-    app.router.add_post("/rsvp/{token}", floor_answer)
+    if redirect:
+        app.router.add_post("/rsvp/{token}", floor_redirect)
+        app.router.add_get("/rsvp/{token}/page", floor_page)
+    else:
+        app.router.add_post("/rsvp/{token}", floor_answer)
     runner = web.AppRunner(app, access_log=None)  # as Meetbot serves its pages
     await runner.setup()
     port = free_port()
@@ -589,7 +610,7 @@ def figures(result: Result) -> list[float]:
     ]
 
 
-def table(floor: Result, meetbot: Result) -> list[str]:
+def table(floor: Result, meetbot: Result, redirected: Result | None = None) -> list[str]:
     head = f"{'':<14} {'POST/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"
     head += f" {'200':>7} {'429':>6} {'other':>6} {'page B':>7}"
 
@@ -604,7 +625,17 @@ def table(floor: Result, meetbot: Result) -> list[str]:
         b / f if f > 0 else math.nan for b, f in zip(figures(meetbot), figures(floor), strict=True)
     ]
     ratio_cells = " ".join(f"{v:>7.2f}x" for v in ratios)
-    return [head, row(floor), row(meetbot), f"{'meetbot/floor':<14} {ratio_cells}"]
+    lines = [head, row(floor)]
+    if redirected is not None:
+        lines.append(row(redirected))
+    lines += [row(meetbot), f"{'meetbot/floor':<14} {ratio_cells}"]
+    if redirected is not None:
+        against = [
+            b / f if f > 0 else math.nan
+            for b, f in zip(figures(meetbot), figures(redirected), strict=True)
+        ]
+        lines.append(f"{'meetbot/303':<14} " + " ".join(f"{v:>7.2f}x" for v in against))
+    return lines
 
 
 def machine() -> str:
@@ -628,6 +659,7 @@ class Scenario:
     event_ids: list[int]
     tokens: list[str]
     floors: list[Result] = field(default_factory=list)
+    redirected: list[Result] = field(default_factory=list)
     meetbots: list[Result] = field(default_factory=list)
     backlogs: list[Backlog] = field(default_factory=list)
     decisions: int = 0
@@ -637,15 +669,17 @@ async def interleaved(
     app: Meetbot,
     loader: LoadProcess,
     floor_url: str,
+    redirect_url: str,
     scenario: Scenario,
     answered: dict[str, str],
     args: argparse.Namespace,
 ) -> None:
-    """Warm both up, then take turns: floor, meetbot, floor, meetbot, ..."""
+    """Warm all up, then take turns: floor, bare 303, meetbot, floor, bare 303, meetbot, ..."""
     base_url = app.settings.base_url
     if args.warmup > 0:
         print(f"{scenario.name}: warm-up {args.warmup:g} s each ...", file=sys.stderr, flush=True)
         await loader.run("bare aiohttp", floor_url, scenario.tokens, {}, args.warmup)
+        await loader.run("bare 303", redirect_url, scenario.tokens, {}, args.warmup)
         await loader.run("meetbot", base_url, scenario.tokens, answered, args.warmup)
     scenario.backlogs.append(await backlog(app))
     decisions_before = await decisions_queued(app, scenario.event_ids)
@@ -659,6 +693,9 @@ async def interleaved(
         scenario.floors.append(
             await loader.run("bare aiohttp", floor_url, scenario.tokens, {}, share)
         )
+        scenario.redirected.append(
+            await loader.run("bare 303", redirect_url, scenario.tokens, {}, share)
+        )
         scenario.meetbots.append(
             await loader.run("meetbot", base_url, scenario.tokens, answered, share)
         )
@@ -669,6 +706,7 @@ async def interleaved(
 def report(scenario: Scenario, args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """The scenario's table, goal line and outbox backlog; and what makes it a failure."""
     floor, meetbot = merged(scenario.floors), merged(scenario.meetbots)
+    redirected = merged(scenario.redirected)
     ratio = meetbot.per_second() / floor.per_second() if floor.per_second() > 0 else math.nan
     per_round = [
         m.per_second() / f.per_second() if f.per_second() > 0 else math.nan
@@ -677,8 +715,11 @@ def report(scenario: Scenario, args: argparse.Namespace) -> tuple[list[str], lis
     goal, met = shared.against_goal("meetbot/floor POST/s", ratio, GOAL, at_least=True)
     lines = [
         f"-- {scenario.name} --",
-        *table(floor, meetbot),
+        *table(floor, meetbot, redirected),
         goal + "  (rounds: " + ", ".join(f"{r:.2f}x" for r in per_round) + ")",
+        f"the answer's shape itself (POST, 303, page) against the floor: bare 303/floor "
+        f"{redirected.per_second() / floor.per_second():.2f}x; meetbot/bare 303 "
+        f"{meetbot.per_second() / redirected.per_second():.2f}x",
         "outbox pending before and after each meetbot round: "
         + " | ".join(str(b) for b in scenario.backlogs),
         f"decisions: {scenario.decisions} decision notices queued while measuring for "
@@ -709,9 +750,10 @@ def report(scenario: Scenario, args: argparse.Namespace) -> tuple[list[str], lis
         )
     if meetbot.others():
         problems.append(f"{scenario.name}: meetbot: {meetbot.others()} POSTs failed")
-    if floor.others():
-        problems.append(f"{scenario.name}: bare aiohttp: {floor.others()} POSTs failed")
-    for result in (floor, meetbot):
+    for bare in (floor, redirected):
+        if bare.others():
+            problems.append(f"{scenario.name}: {bare.name}: {bare.others()} POSTs failed")
+    for result in (floor, redirected, meetbot):
         for reason, count in result.failures.most_common(3):
             lines.append(f"{result.name}: {count} x {reason}")
     return lines, problems
@@ -760,6 +802,7 @@ async def run(args: argparse.Namespace) -> int:
                 app = Meetbot(settings)
                 try:
                     await app.start()
+                    freeze_start_up_objects()  # as `meetbot run` does once started
                     print(f"inviting {args.guests} guests, twice ...", file=sys.stderr, flush=True)
                     one_ids, one_tokens = await invite(app, mailbox, 1, args.guests, args.notify)
                     spread_ids, spread_tokens = await invite(
@@ -774,9 +817,14 @@ async def run(args: argparse.Namespace) -> int:
                         ),
                     ]
                     answered: dict[str, str] = {}
-                    async with floor_server() as floor_url:
+                    async with (
+                        floor_server() as floor_url,
+                        floor_server(redirect=True) as redirect_url,
+                    ):
                         for scenario in scenarios:
-                            await interleaved(app, loader, floor_url, scenario, answered, args)
+                            await interleaved(
+                                app, loader, floor_url, redirect_url, scenario, answered, args
+                            )
                         if args.profile:
                             profiled = await profile_meetbot(
                                 app, loader, scenarios[0].tokens, answered, args
