@@ -227,6 +227,8 @@ def occurrence_answer_blocks(t: Translator, meeting: Meeting) -> list[Block]:
 
 MOVE_ACTION = "move_occurrence"
 MOVE_CALLBACK = "meet_move_occurrence"
+# Picking another meeting in "Change one meeting" redraws the form with that meeting's values.
+MOVE_PICK_ACTION = "move_occurrence_pick"
 
 
 def series_buttons(t: Translator, meeting: Meeting) -> list[dict[str, Any]]:
@@ -236,10 +238,10 @@ def series_buttons(t: Translator, meeting: Meeting) -> list[dict[str, Any]]:
     return [button(t.gettext("Change one meeting"), MOVE_ACTION, str(meeting.id))]
 
 
-def _picker(block_id: str, label: str, moment: datetime) -> Block:
+def _picker(block_id: str, label: str, moment: datetime, action_id: str) -> Block:
     element = {
         "type": "datetimepicker",
-        "action_id": "value",
+        "action_id": action_id,
         "initial_date_time": int(moment.timestamp()),
     }
     return input_block(block_id, label, element)
@@ -256,23 +258,24 @@ def move_modal(meeting: Meeting, *, language: Language, picked: datetime | None 
         at = next((n for n, o in enumerate(upcoming) if o.recurrence_id == picked), 0)
         which = {
             "type": "static_select",
-            "action_id": "value",
+            "action_id": MOVE_PICK_ACTION,
             "options": occurrences,
             "initial_option": occurrences[at],
         }
         # Filled in as the chosen meeting is now (its own title and place, if it has them).
         shown = one_occurrence(meeting, upcoming[at].recurrence_id)
+        # Slack keeps what an input showed while its ids stay the same: each meeting's fields
+        # get action ids of their own, so picking another one shows its values.
+        own = f"value_{int(upcoming[at].recurrence_id.timestamp())}"
+        title = text_element(shown.title, MAX_TITLE) | {"action_id": own}
+        location = text_element(shown.location, MAX_LOCATION) | {"action_id": own}
         blocks = [
-            input_block("occurrence", t.gettext("Which meeting"), which),
-            input_block("title", t.gettext("Title"), text_element(shown.title, MAX_TITLE)),
-            _picker("start", t.gettext("Starts"), shown.start),
-            _picker("end", t.gettext("Ends"), shown.end),
-            input_block(
-                "location",
-                t.gettext("Place"),
-                text_element(shown.location, MAX_LOCATION),
-                optional=True,
-            ),
+            input_block("occurrence", t.gettext("Which meeting"), which)
+            | {"dispatch_action": True},
+            input_block("title", t.gettext("Title"), title),
+            _picker("start", t.gettext("Starts"), shown.start, own),
+            _picker("end", t.gettext("Ends"), shown.end, own),
+            input_block("location", t.gettext("Place"), location, optional=True),
         ]
     return meeting_modal(
         MOVE_CALLBACK,
@@ -282,6 +285,12 @@ def move_modal(meeting: Meeting, *, language: Language, picked: datetime | None 
         t.gettext("Close"),
         blocks or [context(t.gettext("Nothing coming up."))],
     )
+
+
+def picked_occurrence(action: dict[str, Any]) -> datetime | None:
+    """Return the meeting just picked in a "Change one meeting" form (its RECURRENCE-ID)."""
+    picked = str((action.get("selected_option") or {}).get("value") or "")
+    return datetime.fromtimestamp(int(picked), UTC) if picked.isdigit() else None
 
 
 def read_move(values: dict[str, Any]) -> tuple[datetime | None, OccurrenceEdit | None]:

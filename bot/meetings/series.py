@@ -16,6 +16,8 @@ What guests' calendars receive, and why this shape (RFC 5545/5546):
   ends before it in the same way, and a new series (a new UID, its own meeting, the same
   members and guests, answers asked again) starts at it with the changes, its invitations
   sent to everyone. Calendars know no "from here on" for one UID, so two UIDs it is.
+  Meetings after it that were cancelled or changed one by one stay so in the new series
+  (its EXDATEs and RECURRENCE-ID VEVENTs): see series_split.py.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ from bot.meetings.rows import (
     sync_busy,
 )
 from bot.meetings.series_reminders import next_series_reminder
+from bot.meetings.series_split import keep_single_meetings
 from bot.meetings.service import RECONFIRMED, Meetings
 from storage.models import Attendee, Event, EventFile, OccurrenceAnswerRow, OccurrenceChangeRow
 
@@ -145,6 +148,8 @@ class SeriesChanges:
                 for attached in event.files
                 if kept is None or attached.id in kept
             ]
+            # The meetings after it changed one by one, read before the old series forgets them.
+            before = meeting_from_row(event)
             await _end_before(session, event, wanted)
             organizer = Organizer(
                 event.organizer_id, event.organizer_name, event.organizer_email, event.timezone
@@ -159,6 +164,7 @@ class SeriesChanges:
                 guest_language=language_of(event.language),
                 invited_before=frozenset(a.email_key for a in event.attendees if a.email_key),
             )
+            keep_single_meetings(before, started, wanted)
             split = SeriesSplit(meeting_from_row(event), meeting_from_row(started))
         self._on_deliveries()
         return split

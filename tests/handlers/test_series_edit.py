@@ -12,6 +12,7 @@ from typing import Any
 
 import vobject
 
+from bot.blocks.series import MOVE_CALLBACK
 from tests.conftest import ORGANIZER
 from tests.fakes.slack_api import FakeSlack
 from tests.handlers.test_home import home_of
@@ -228,3 +229,75 @@ async def test_one_meetings_title_and_place_reach_everyone_for_it_alone(
     assert override.summary.value == "Standup at Acme"
     assert override.location.value == "Acme office, floor 3"
     assert override.contents["recurrence-id"][0].value.astimezone(UTC) == second.astimezone(UTC)
+
+
+def move_form_record(slack: FakeSlack) -> dict[str, Any]:
+    """Return the fake's record (id, hash, view) of the open "Change one meeting" form."""
+    return next(
+        v for v in reversed(slack.opened_views()) if v["view"]["callback_id"] == MOVE_CALLBACK
+    )
+
+
+async def pick_in_move_form(
+    sender: SlackSender, slack: FakeSlack, occurrence: datetime
+) -> dict[str, Any]:
+    """Pick a meeting in the open "Change one meeting" form and return Slack's update call."""
+    opened = move_form_record(slack)
+    before = len(slack.calls_to("views.update"))
+    await sender.change_in_view(
+        ORGANIZER, opened, "occurrence", occurrence=str(int(occurrence.timestamp()))
+    )
+    await slack.wait_for("views.update", lambda _: len(slack.calls_to("views.update")) > before)
+    update = slack.calls_to("views.update")[-1].args
+    assert (update["view_id"], update["hash"]) == (opened["id"], opened["hash"])
+    return update
+
+
+async def test_picking_another_meeting_shows_its_own_time_title_and_place(
+    sender: SlackSender, slack: FakeSlack, mailbox: Mailbox
+) -> None:
+    start = await series_for_everyone(sender, slack, mailbox)
+    second, third = start + timedelta(weeks=1), start + timedelta(weeks=2)
+    moved = third + timedelta(hours=4)
+    # The third Monday has its own title, place and time.
+    one = await form_for(sender, await edit_question(sender, slack), third, "one")
+    await sender.submit_view(
+        ORGANIZER,
+        one,
+        title="Standup at Acme",
+        location="Acme office",
+        start=int(moved.timestamp()),
+        end=int((moved + timedelta(minutes=45)).timestamp()),
+    )
+
+    await open_form_from(sender, slack, ORGANIZER, summary(slack), "move_occurrence")
+    first_shown = inputs(move_form_record(slack)["view"])
+    to_third = await pick_in_move_form(sender, slack, third)
+    shown = inputs(move_form_record(slack)["view"])
+    to_second = await pick_in_move_form(sender, slack, second)
+    back = inputs(move_form_record(slack)["view"])
+
+    assert first_shown["title"]["initial_value"] == "Standup"
+    assert inputs(to_third["view"]) == shown
+    assert shown["occurrence"]["initial_option"]["value"] == str(int(third.timestamp()))
+    assert shown["title"]["initial_value"] == "Standup at Acme"
+    assert shown["location"]["initial_value"] == "Acme office"
+    assert shown["start"]["initial_date_time"] == int(moved.timestamp())
+    assert shown["end"]["initial_date_time"] == int((moved + timedelta(minutes=45)).timestamp())
+    # Slack keeps what an input showed while its ids stay the same: these are new inputs.
+    assert shown["title"]["action_id"] != first_shown["title"]["action_id"]
+    # Another meeting of the series shows the series' own values again.
+    assert inputs(to_second["view"]) == back
+    assert (back["title"]["initial_value"], back["start"]["initial_date_time"]) == (
+        "Standup",
+        int(second.timestamp()),
+    )
+    assert "initial_value" not in back["location"]
+
+    # Saved as shown, with a place typed in: only the second Monday changes.
+    saved = await sender.submit_view(ORGANIZER, move_form_record(slack)["view"], location="Room 2")
+    assert saved.status == 200 and saved.json() == {}
+    update = (await wait_for_mails(mailbox, BOB, 3))[2]
+    [event] = calendar_of(update).walk("VEVENT")
+    assert event.decoded("RECURRENCE-ID") == second and event.decoded("DTSTART") == second
+    assert (str(event["SUMMARY"]), str(event["LOCATION"])) == ("Standup", "Room 2")

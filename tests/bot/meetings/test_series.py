@@ -13,7 +13,7 @@ from bot.clock import utc_now
 from bot.deliveries import MemberReminder
 from bot.drafts import MeetingDraft, MeetingForm, check_form
 from bot.meetings.errors import EventChanged
-from bot.meetings.model import ChangedField, SeriesSplit
+from bot.meetings.model import ChangedField, OccurrenceEdit, SeriesSplit
 from bot.meetings.occurrences import series_occurrences
 from bot.meetings.recurrence import normalize_rule, occurrences, zone_named
 from bot.meetings.repeat_choice import Repeat, RepeatChoice
@@ -201,3 +201,46 @@ async def test_changing_the_rest_of_a_series_starts_a_new_one_with_its_files_and
     # A stale form is refused, as any edit's is.
     with pytest.raises(EventChanged):
         await series.edit_following(TEAM_ID, OLGA.user_id, meeting.id, meeting.version, third, rest)
+
+
+async def test_a_series_going_on_an_hour_later_keeps_only_what_still_differs_from_it(
+    services: MeetingServices,
+) -> None:
+    six_times = normalize_rule("FREQ=WEEKLY;COUNT=6", START, zone_named(OLGA.timezone))
+    meeting = await services.meetings.create(TEAM_ID, OLGA, draft(rrule=six_times))
+    starts = [o.start for o in series_occurrences(meeting)]
+    hour, length = timedelta(hours=1), END - START
+    series = SeriesChanges(services.sessions, services.meetings, services.files)
+
+    async def change(n: int, title: str, location: str, shift: timedelta) -> None:
+        edit = OccurrenceEdit(starts[n] + shift, starts[n] + shift + length, title, location)
+        await series.change_occurrence(TEAM_ID, OLGA.user_id, meeting.id, starts[n], edit)
+
+    # The fourth renamed only, the fifth moved an hour on, the sixth held in room 9.
+    await change(3, "Retro", meeting.location, timedelta(0))
+    await change(4, meeting.title, meeting.location, hour)
+    await change(5, meeting.title, "Room 9", timedelta(0))
+    meeting = await services.meetings.get(TEAM_ID, meeting.id)
+    rest = replace(
+        edit_of(meeting, location="Room 9"),
+        start=starts[2] + hour,
+        end=starts[2] + hour + length,
+        rrule=normalize_rule("FREQ=WEEKLY;COUNT=4", starts[2] + hour, zone_named(OLGA.timezone)),
+    )
+
+    split = await series.edit_following(
+        TEAM_ID, OLGA.user_id, meeting.id, meeting.version, starts[2], rest
+    )
+
+    assert isinstance(split, SeriesSplit) and split.started.series is not None
+    # Renamed only, the fourth follows the new time; the fifth's move and the sixth's place
+    # are now the series' own, so nothing is left of them.
+    [kept] = split.started.series.changes
+    assert (kept.recurrence_id, kept.start, kept.title) == (
+        starts[3] + hour,
+        starts[3] + hour,
+        "Retro",
+    )
+    assert [(o.start, o.moved) for o in series_occurrences(split.started)] == [
+        (s + hour, False) for s in starts[2:]
+    ]
