@@ -6,10 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.app import Meetbot
+from storage.models import Event
 from tests.conftest import ANA, BEN, ORGANIZER
 from tests.fakes.slack_api import FakeSlack
-from tests.support.flows import send_invitations
+from tests.support.flows import open_create_form, send_invitations
 from tests.support.mailbox import Mailbox
 from tests.support.meetings import dm_of, eventually, open_form_from, summary, wait_for_summary
 from tests.support.signed import SlackSender
@@ -120,3 +123,29 @@ async def test_a_reminder_due_while_meetbot_was_stopped_goes_out_after_the_resta
 
     await restart()
     await eventually(lambda: reminders_to(slack, ANA) != [], timeout=10)
+
+
+async def test_a_series_starting_sooner_than_its_reminder_is_reminded_from_the_next_meeting(
+    sender: SlackSender, slack: FakeSlack, meetbot: Meetbot
+) -> None:
+    # The first meeting starts in two minutes; its fifteen-minute reminder time has passed.
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=3)
+    view = await open_create_form(sender, slack, ORGANIZER)
+    answer = await sender.submit_view(
+        ORGANIZER,
+        view,
+        title="Standup",
+        start=int(start.timestamp()),
+        end=int((start + timedelta(minutes=15)).timestamp()),
+        members=[ANA],
+        reminder="15",
+        repeats="daily",
+        repeat_count="5",
+    )
+    assert answer.status == 200
+    await wait_for_summary(slack)
+
+    # The scheduler's next reminder is the second meeting's, not none at all.
+    async with meetbot.sessions() as session:
+        [due] = (await session.scalars(select(Event.reminder_due_at))).all()
+    assert due == start + timedelta(days=1) - timedelta(minutes=15)

@@ -10,14 +10,14 @@ from bot.meetings.series_reminders import next_series_reminder
 from storage.models import Event
 
 
-def set_series(event: Event, rule: str | None, *, moved: bool = False, edit: bool = False) -> None:
+def set_series(event: Event, rule: str | None, *, moved: bool = False) -> None:
     """Write how the event repeats, after its start and end were written.
 
     Occurrences are named by the start the rule gives them (RECURRENCE-ID): once the rule or
     the first start changes, those names point at nothing. Moves and answers of single
     meetings are then forgotten; a cancelled meeting stays cancelled when the new series
-    still meets that day. On an edit, the reminder is due before the next occurrence (a
-    new series' first reminder is its start's).
+    still meets that day. The reminder is due before the next occurrence whose reminder is
+    still to come: a series starting sooner than its reminder is reminded from the second.
     """
     renamed = bool(event.rrule) and (moved or rule != event.rrule)
     if renamed:
@@ -45,5 +45,4 @@ def set_series(event: Event, rule: str | None, *, moved: bool = False, edit: boo
                 change.recurrence_id = found[0]
             else:
                 event.occurrence_changes.remove(change)
-    if edit:
-        event.reminder_due_at = next_series_reminder(event, utc_now())
+    event.reminder_due_at = next_series_reminder(event, utc_now())

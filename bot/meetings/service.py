@@ -264,7 +264,7 @@ class Meetings:
             await self._quota.count(session, team_id, len(new_guests))
             time_moved = (event.start_at, event.end_at) != (draft.start, draft.end)
             apply_fields(event, draft, uploads)
-            set_series(event, draft.rrule, moved=time_moved, edit=True)
+            set_series(event, draft.rrule, moved=time_moved)
             # Only what every attendee must confirm again raises SEQUENCE; a new title or
             # a guest list change is sent at the same SEQUENCE, so answers stay current.
             if any(c.field in RECONFIRMED for c in changes):
