@@ -28,7 +28,6 @@ from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStor
 from slack_sdk.oauth.token_rotation.async_rotator import AsyncTokenRotator
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import handlers
@@ -67,7 +66,7 @@ from bot.sealed_installations import SealedInstallationStore
 from bot.secret_key import master_key, unlock
 from bot.services import Services
 from bot.slack_clients import InstalledWorkspaces, NoSlack, SingleWorkspace, SlackClients
-from bot.startup import CannotStart, database_problem, listen_problem, server_problem
+from bot.startup import CannotStart, listen_problem, reach_database, server_problem
 from bot.tokens import TokenMinter
 from bot.workspaces import Workspaces
 from handlers.install import INSTALL_PAGES
@@ -129,15 +128,6 @@ def build_slack_client(settings: Settings, token: str | None = None) -> AsyncWeb
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
-
-
-async def reach_database(engine: AsyncEngine) -> None:
-    """Connect to the database once, or raise CannotStart saying why and what to do."""
-    try:
-        async with engine.connect():
-            pass
-    except (OSError, SQLAlchemyError) as error:
-        raise CannotStart(database_problem(engine.url, error)) from error
 
 
 async def listen(

@@ -13,7 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 import aiosmtplib
 from slack_sdk.errors import SlackApiError
 
-from bot.app import Meetbot, build_mailers, build_slack_client, build_tls_context, reach_database
+from bot.app import Meetbot, build_mailers, build_slack_client, build_tls_context
 from bot.config import Settings, SettingsError
 from bot.demo import DEFAULT_DEMO_PORT, run_demo
 from bot.heap import freeze_start_up_objects
@@ -29,7 +29,7 @@ from bot.settings_reading import (
     read_settings,
     slack_problems,
 )
-from bot.startup import CannotStart, server_problem
+from bot.startup import CannotStart, reach_database, server_problem
 from storage.database import create_engine, upgrade_database
 
 logger = logging.getLogger("meetbot")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+from pathlib import Path
 
 import aiohttp
 import aiosmtplib
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 DATABASE_VARIABLE = "MEETBOT_DATABASE_URL"
 
@@ -66,6 +68,24 @@ def database_problem(url: URL, error: BaseException) -> str:
     return f"{DATABASE_VARIABLE} names {where}, which cannot be used: {reason}; {todo}"
 
 
+def sqlite_folder_problem(url: URL) -> str | None:
+    """Say in one line that the folder of the SQLite file MEETBOT_DATABASE_URL names is missing.
+
+    Asked before connecting: a failed connect leaves the driver's thread to wind down on
+    its own, and a command that then exits at once may print that thread's traceback
+    after its one line.
+    """
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    folder = Path(url.database).parent
+    if folder.is_dir():
+        return None
+    return (
+        f"{DATABASE_VARIABLE} names the SQLite file {url.database}, which cannot be used: "
+        f"there is no folder {folder}; check that its folder exists and Meetbot may write there"
+    )
+
+
 def server_problem(variable: str, server: str, error: BaseException) -> str:
     """Say in one line why a server a setting names (mail, Slack's API) cannot be used."""
     if isinstance(error, aiosmtplib.SMTPAuthenticationError):
@@ -96,3 +116,14 @@ def listen_problem(
             "(every address) or one of its own"
         )
     return f"{port_variable}: cannot listen on {host}:{port} ({error.strerror or error})"
+
+
+async def reach_database(engine: AsyncEngine) -> None:
+    """Connect to the database once, or raise CannotStart saying why and what to do."""
+    if (missing := sqlite_folder_problem(engine.url)) is not None:
+        raise CannotStart(missing)
+    try:
+        async with engine.connect():
+            pass
+    except (OSError, SQLAlchemyError) as error:
+        raise CannotStart(database_problem(engine.url, error)) from error
