@@ -41,13 +41,13 @@ from bot.meetings.pictures import MeetingPictures
 from bot.meetings.quota import GuestQuota
 from bot.meetings.rows import (
     check_organizer,
+    insert_new_attendees,
     invitee_from_row,
     load_event,
     load_for_edit,
     meeting_from_row,
     new_guest,
     new_member,
-    number_new_rows,
     reinstate,
     sync_busy,
 )
@@ -197,7 +197,7 @@ class Meetings:
             reminder_minutes=draft.reminder_minutes,
             remind_guests=draft.remind_guests,
             reminder_due_at=reminder_due(draft.start, draft.reminder_minutes, utc_now()),
-            # Added once the event row holds the write lock: see number_new_rows.
+            # Written in one statement once the event has its id: see insert_new_attendees.
             attendees=[],
             files=uploads,
             video_url=room_after(None, draft.video, draft.location, self._video_service),
@@ -207,13 +207,7 @@ class Meetings:
         set_series(event, draft.rrule)
         session.add(event)
         await session.flush()
-        attendees = [new_member(user_id) for user_id in draft.member_ids] + [
-            new_guest(guest, self._tokens) for guest in draft.guests
-        ]
-        await number_new_rows(session, attendees)
-        event.attendees.extend(attendees)
-        sync_busy(event)
-        await session.flush()
+        await insert_new_attendees(session, event, draft.member_ids, draft.guests, self._tokens)
         await notices.created(session, event)
         return event
 
