@@ -35,6 +35,8 @@ class _Collector:
         # Messages taken in but not yet answered with 250: the sender cannot know they arrived.
         self.answer_at_once = -1  # how many more to answer without holding; -1: all
         self.held = 0
+        # Seconds each message takes to be queued, as a busy real server's do.
+        self.seconds_per_message = 0.0
         self._release: tuple[asyncio.AbstractEventLoop, asyncio.Event] | None = None
 
     def release_held(self) -> None:
@@ -74,6 +76,8 @@ class _Collector:
                 self.held -= 1
         elif self.answer_at_once > 0:
             self.answer_at_once -= 1
+        if self.seconds_per_message:
+            await asyncio.sleep(self.seconds_per_message)
         # As Postfix answers: the queue id lets a message be traced in the server's logs.
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
@@ -105,6 +109,10 @@ class Mailbox:
     def refuse(self, address: str) -> None:
         """Answer 550 User unknown to mail for this address, as a real server would."""
         self._collector.refused.add(address.lower())
+
+    def take_each_message(self, seconds: float) -> None:
+        """Take `seconds` to queue each message from now on, as a busy real server does."""
+        self._collector.seconds_per_message = seconds
 
     def hold_answers_after(self, count: int) -> None:
         """Answer `count` more messages at once, then keep each sender waiting for its 250."""
