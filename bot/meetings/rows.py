@@ -175,7 +175,7 @@ async def insert_new_attendees(
     confirmed meeting keeps them.
     """
     busy = event.status == "confirmed" and not event.rrule
-    common = {"event_id": event.id, "team_id": event.team_id, "response": "needs-action"}
+    common = {"event_id": event.id, "team_id": event.team_id, "response": Answer.NEEDS_ACTION.value}
     rows: list[dict[str, Any]] = [
         {
             **common,
