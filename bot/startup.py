@@ -55,17 +55,20 @@ def _why(error: BaseException) -> tuple[str, str]:
 
 def database_problem(url: URL, error: BaseException) -> str:
     """Say in one line why the database MEETBOT_DATABASE_URL names cannot be used."""
+    if isinstance(error, DBAPIError):
+        return _database_line(url, str(error.orig or error).splitlines()[0])
+    return _database_line(url, *_why(error))
+
+
+def _database_line(url: URL, reason: str, todo: str | None = None) -> str:
+    """Say that the database cannot be used, why, and (unless `todo`) what to check."""
     if url.get_backend_name() == "sqlite":
         where = f"the SQLite file {url.database}"
-        todo = "check that its folder exists and Meetbot may write there"
+        check = "check that its folder exists and Meetbot may write there"
     else:
         where = f"{url.get_backend_name()} at {url.host}:{url.port or 'its default port'}"
-        todo = "check the user, password and database name"
-    if isinstance(error, DBAPIError):
-        reason = str(error.orig or error).splitlines()[0]
-    else:
-        reason, todo = _why(error)
-    return f"{DATABASE_VARIABLE} names {where}, which cannot be used: {reason}; {todo}"
+        check = "check the user, password and database name"
+    return f"{DATABASE_VARIABLE} names {where}, which cannot be used: {reason}; {todo or check}"
 
 
 def sqlite_folder_problem(url: URL) -> str | None:
@@ -80,10 +83,7 @@ def sqlite_folder_problem(url: URL) -> str | None:
     folder = Path(url.database).parent
     if folder.is_dir():
         return None
-    return (
-        f"{DATABASE_VARIABLE} names the SQLite file {url.database}, which cannot be used: "
-        f"there is no folder {folder}; check that its folder exists and Meetbot may write there"
-    )
+    return _database_line(url, f"there is no folder {folder}")
 
 
 def server_problem(variable: str, server: str, error: BaseException) -> str:
