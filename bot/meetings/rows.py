@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, Update, insert, select, update
@@ -35,15 +36,19 @@ from storage.models import Attendee, CounterProposal, Event, EventFile
 
 def new_guest(guest: Guest, tokens: TokenMinter) -> Attendee:
     """Return the row of a guest invited now, with their own answer link's salt and hash."""
+    return Attendee(**_guest_values(guest, tokens))
+
+
+def _guest_values(guest: Guest, tokens: TokenMinter) -> dict[str, Any]:
     salt = new_salt()
-    return Attendee(
-        kind="guest",
-        email=guest.email,
-        email_key=guest.key,
-        display_name=guest.name,
-        token_salt=salt,
-        token_hash=hash_token(tokens.token_for(salt)),
-    )
+    return {
+        "kind": "guest",
+        "email": guest.email,
+        "email_key": guest.key,
+        "display_name": guest.name,
+        "token_salt": salt,
+        "token_hash": hash_token(tokens.token_for(salt)),
+    }
 
 
 def meeting_from_row(event: Event, attendees: Sequence[Attendee] | None = None) -> Meeting:
@@ -144,12 +149,16 @@ def proposal_from_row(row: CounterProposal) -> Proposal:
 
 def new_member(user_id: str) -> Attendee:
     """Return a new attendee row for a workspace member, not yet answered."""
-    return Attendee(
-        kind="member",
-        slack_user_id=user_id,
-        display_name="",
-        response=Answer.NEEDS_ACTION.value,
-    )
+    return Attendee(**_member_values(user_id))
+
+
+def _member_values(user_id: str) -> dict[str, Any]:
+    return {
+        "kind": "member",
+        "slack_user_id": user_id,
+        "display_name": "",
+        "response": Answer.NEEDS_ACTION.value,
+    }
 
 
 def reinstate(attendee: Attendee) -> None:
@@ -167,46 +176,17 @@ async def insert_new_attendees(
     guests: Sequence[Guest],
     tokens: TokenMinter,
 ) -> None:
-    """Write a new meeting's attendees in one statement, then load them onto the event.
+    """Write a new meeting's attendees in bulk, then load them onto the event.
 
     Built as plain rows, not one ORM object each: for a 1,000-guest meeting the objects'
     set-up, collection events and unit-of-work bookkeeping took most of saving it. The rows
-    say what sync_busy would: the workspace on each, and a member busy while a single
-    confirmed meeting keeps them.
+    carry what sync_busy would write (members' and guests' rows go as one statement each).
     """
-    busy = event.status == "confirmed" and not event.rrule
-    common = {"event_id": event.id, "team_id": event.team_id, "response": Answer.NEEDS_ACTION.value}
-    rows: list[dict[str, Any]] = [
-        {
-            **common,
-            "kind": "member",
-            "slack_user_id": user_id,
-            "email": None,
-            "email_key": None,
-            "display_name": "",
-            "token_salt": None,
-            "token_hash": None,
-            "busy_from": event.start_at if busy else None,
-            "busy_until": event.end_at if busy else None,
-        }
-        for user_id in member_ids
-    ]
-    for guest in guests:
-        salt = new_salt()
-        rows.append(
-            {
-                **common,
-                "kind": "guest",
-                "slack_user_id": None,
-                "email": guest.email,
-                "email_key": guest.key,
-                "display_name": guest.name,
-                "token_salt": salt,
-                "token_hash": hash_token(tokens.token_for(salt)),
-                "busy_from": None,
-                "busy_until": None,
-            }
-        )
+    rows = [_member_values(user_id) for user_id in member_ids]
+    rows += [_guest_values(guest, tokens) for guest in guests]
+    for row in rows:
+        begins, ends = _busy_span(event, row["kind"], None, row.get("response", ""))
+        row.update(event_id=event.id, team_id=event.team_id, busy_from=begins, busy_until=ends)
     if rows:
         await session.execute(insert(Attendee), rows)
     await session.refresh(event, attribute_names=["attendees"])
@@ -216,16 +196,24 @@ def sync_busy(event: Event) -> None:
     """Copy the meeting's time onto each member it keeps busy, for availability's index."""
     for attendee in event.attendees:
         attendee.team_id = event.team_id
-        busy = (
-            attendee.kind == "member"
-            and attendee.removed_at is None
-            and attendee.response != Answer.DECLINED.value
-            and event.status == "confirmed"
-            # A series keeps people busy at every occurrence: bot/series_busy.py reads those.
-            and not event.rrule
+        attendee.busy_from, attendee.busy_until = _busy_span(
+            event, attendee.kind, attendee.removed_at, attendee.response
         )
-        attendee.busy_from = event.start_at if busy else None
-        attendee.busy_until = event.end_at if busy else None
+
+
+def _busy_span(
+    event: Event, kind: str, removed_at: datetime | None, response: str
+) -> tuple[datetime | None, datetime | None]:
+    """Return the time the meeting keeps this attendee busy, or (None, None)."""
+    busy = (
+        kind == "member"
+        and removed_at is None
+        and response != Answer.DECLINED.value
+        and event.status == "confirmed"
+        # A series keeps people busy at every occurrence: bot/series_busy.py reads those.
+        and not event.rrule
+    )
+    return (event.start_at, event.end_at) if busy else (None, None)
 
 
 def check_organizer(event: Event, user_id: str) -> None:
