@@ -28,7 +28,7 @@ from bot.meetings.model import Invitee, Meeting, OccurrenceChange
 from bot.meetings.occurrences import one_occurrence
 from bot.meetings.recurrence import occurrences, zone_named
 from bot.meetings.rows import meeting_from_row
-from storage.models import Attendee, Event, OccurrenceAnswerRow, OccurrenceChangeRow
+from storage.models import Event, OccurrenceAnswerRow, OccurrenceChangeRow
 
 
 def keep_single_meetings(old: Meeting, new: Event, split_at: datetime) -> None:
@@ -94,8 +94,8 @@ def _carried_change(
 def _carry_answers(old: Meeting, new: Event, renamed: dict[datetime, datetime]) -> None:
     """Keep each answer to one old meeting the new series still holds at that time and place."""
     assert old.series is not None
-    people = {_person_of(a): a for a in new.attendees if a.removed_at is None}
     going_on = meeting_from_row(new)
+    people = {_person(i): i for i in going_on.invitees}
     for given in old.series.answers:
         recurrence_id = renamed.get(given.recurrence_id)
         attendee = people.get(_person(old.invitee(given.attendee_id)))
@@ -121,9 +121,3 @@ def _person(invitee: Invitee) -> tuple[str, str]:
     if invitee.is_member:
         return "member", invitee.slack_user_id or ""
     return "guest", (invitee.email or "").lower()
-
-
-def _person_of(attendee: Attendee) -> tuple[str, str]:
-    if attendee.kind == "member":
-        return "member", attendee.slack_user_id or ""
-    return "guest", attendee.email_key or ""
